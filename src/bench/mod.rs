@@ -1,0 +1,2 @@
+//! The benchmark: configuration, runner, sink and statistics.
+pub mod sink;

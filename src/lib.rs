@@ -1,0 +1,16 @@
+//! `zc`: move the same bytes from a file to a TCP socket four ways and measure, with the
+//! kernel's own counters, what each way costs.
+//!
+//! The library holds everything; `main.rs` only parses arguments and dispatches.
+//! Map of the crate:
+//! - [`log`]: Kafka's on-disk format (record batches v2, segments, indexes) and fixtures.
+//! - [`transfer`]: the four transfer modes, side by side behind one trait.
+//! - [`measure`]: the probe that brackets a transfer and reads the kernel's counters.
+//! - [`net`]: socket set-up that is part of the experiment (congestion control, buffers, CPUs).
+//! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
+
+pub mod bench;
+pub mod log;
+pub mod measure;
+pub mod net;
+pub mod transfer;

@@ -1,0 +1,1 @@
+//! Socket set-up that is part of the experiment.

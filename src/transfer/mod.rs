@@ -1,0 +1,1 @@
+//! The four transfer modes.
