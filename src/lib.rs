@@ -10,7 +10,13 @@
 //! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
 
 pub mod bench;
+pub mod cli;
+pub mod cmd;
+pub mod error;
 pub mod log;
 pub mod measure;
 pub mod net;
+pub mod progress;
+pub mod report;
 pub mod transfer;
+pub mod units;

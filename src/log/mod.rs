@@ -1,1 +1,19 @@
-//! Kafka log.
+//! Kafka's on-disk log, reproduced byte for byte.
+//!
+//! This is the file every transfer mode sends and the broker serves, in the format Kafka
+//! itself writes, so Kafka's own tools and clients can read it:
+//! - [`varint`]: the zigzag varints inside records;
+//! - [`batch`]: RecordBatch v2, the 61-byte header, the records and the CRC-32C;
+//! - [`index`]: the sparse `.index` and `.timeindex` and the rule for when they get entries;
+//! - [`segment`]: one `.log` file and its indexes, appending and scanning;
+//! - [`partition`]: the `<topic>-<partition>/` directory of segments, rolling;
+//! - [`inspect`]: reading everything back and checking it (`zc fixture verify`/`info`);
+//! - [`fixture`]: deterministic generation and the cached default fixture.
+
+pub mod batch;
+pub mod fixture;
+pub mod index;
+pub mod inspect;
+pub mod partition;
+pub mod segment;
+pub mod varint;

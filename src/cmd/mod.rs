@@ -1,0 +1,14 @@
+//! One function per subcommand: turn parsed arguments into library calls and print the
+//! result. This is the only layer (with `report`) that writes to stdout and stderr.
+
+mod fixture;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
+    }
+}

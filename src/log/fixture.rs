@@ -1,0 +1,587 @@
+//! Deterministic fixtures: a segmented log generated from a few numbers and a seed.
+//!
+//! The same arguments give the same bytes on any machine, so a classroom, a CI run and a
+//! bug report all talk about the same log. Records carry readable values
+//! (`0:000000000042 ` followed by pseudo-random letters) so a consumer that prints them
+//! shows something a person can follow, while the letters keep the data from being
+//! trivially compressible.
+//!
+//! A generated log directory holds `<topic>-<partition>/` directories in Kafka's layout
+//! and a manifest, `zc-fixture.json`, with the arguments and a SHA-256 of every segment
+//! file. Generation happens in a hidden temporary directory beside the target, renamed into
+//! place only when complete, so an interrupted run never leaves a log that looks whole.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::batch::{BatchBuilder, HEADER_LEN};
+use super::partition::{self, PartitionWriter};
+use super::varint;
+use crate::error::UsageError;
+use crate::units::format_size;
+
+/// The manifest's file name inside a generated log directory.
+pub const MANIFEST: &str = "zc-fixture.json";
+/// Kafka's default `max.message.bytes`: a larger batch would be refused by a real broker.
+pub const MAX_BATCH_BYTES: u64 = 1_048_588;
+/// CreateTime of offset 0; each later record is one millisecond younger.
+const BASE_TIMESTAMP: i64 = 1_700_000_000_000;
+/// Kafka's `segment.bytes` cannot exceed `Integer.MAX_VALUE`: positions are int32.
+const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
+
+/// How much log to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Amount {
+    /// About this many bytes of `.log` in all, never more.
+    Bytes(u64),
+    /// Exactly this many records in all.
+    Records(u64),
+}
+
+/// Everything that determines a fixture's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenSpec {
+    pub topic: String,
+    pub partitions: u32,
+    pub amount: Amount,
+    pub value_size: usize,
+    /// 0 means null keys.
+    pub key_size: usize,
+    pub records_per_batch: u32,
+    pub segment_bytes: u64,
+    pub seed: u64,
+}
+
+/// The default benchmark fixture: about 256 MiB in 64 MiB segments, one partition of
+/// topic `demo`. `zc fixture gen` with no options writes the same log.
+pub fn default_spec() -> GenSpec {
+    GenSpec {
+        topic: "demo".into(),
+        partitions: 1,
+        amount: Amount::Bytes(256 << 20),
+        value_size: 1000,
+        key_size: 16,
+        records_per_batch: 16,
+        segment_bytes: 64 << 20,
+        seed: 42,
+    }
+}
+
+impl GenSpec {
+    /// Size in bytes of one full batch of this spec's records (all batches but maybe the
+    /// last have this size, since records differ only in content).
+    pub fn batch_bytes(&self) -> u64 {
+        let mut total = HEADER_LEN as u64;
+        for i in 0..self.records_per_batch {
+            total += self.record_bytes(i as i32, i64::from(i));
+        }
+        total
+    }
+
+    fn record_bytes(&self, offset_delta: i32, timestamp_delta: i64) -> u64 {
+        let key = if self.key_size == 0 {
+            varint::varint_len(-1)
+        } else {
+            varint::varint_len(self.key_size as i32) + self.key_size
+        };
+        let body = 1
+            + varint::varlong_len(timestamp_delta)
+            + varint::varint_len(offset_delta)
+            + key
+            + varint::varint_len(self.value_size as i32)
+            + self.value_size
+            + 1;
+        (varint::varint_len(body as i32) + body) as u64
+    }
+
+    /// Expected total `.log` bytes, for progress bars.
+    pub fn estimated_bytes(&self) -> u64 {
+        match self.amount {
+            Amount::Bytes(b) => b,
+            Amount::Records(n) => {
+                n.div_ceil(u64::from(self.records_per_batch.max(1))) * self.batch_bytes()
+            }
+        }
+    }
+
+    /// Checks every argument before anything is written; each error names the argument,
+    /// the allowed range and what to change.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        let fail = |msg: String| Err(UsageError(msg));
+        if let Err(e) = partition::validate_topic(&self.topic) {
+            return fail(format!("--topic: {e}"));
+        }
+        if !(1..=1024).contains(&self.partitions) {
+            return fail(format!(
+                "--partitions must be 1 to 1024, found {}",
+                self.partitions
+            ));
+        }
+        if !(1..=100_000).contains(&self.records_per_batch) {
+            return fail(format!(
+                "--records-per-batch must be 1 to 100000, found {}",
+                self.records_per_batch
+            ));
+        }
+        if self.value_size > MAX_BATCH_BYTES as usize || self.key_size > MAX_BATCH_BYTES as usize {
+            return fail(format!(
+                "--value-size and --key-size must be at most {} bytes",
+                MAX_BATCH_BYTES
+            ));
+        }
+        let batch = self.batch_bytes();
+        if batch > MAX_BATCH_BYTES {
+            return fail(format!(
+                "a batch of {} records of this size is {batch} bytes, above Kafka's max.message.bytes ({MAX_BATCH_BYTES}); lower --records-per-batch or --value-size",
+                self.records_per_batch
+            ));
+        }
+        if self.segment_bytes < batch || self.segment_bytes > MAX_SEGMENT_BYTES {
+            return fail(format!(
+                "--segment-bytes must be between one batch ({batch} bytes) and {MAX_SEGMENT_BYTES} (Kafka's limit), found {}",
+                self.segment_bytes
+            ));
+        }
+        match self.amount {
+            Amount::Bytes(b) if b < batch * u64::from(self.partitions) => fail(format!(
+                "--size {b} is smaller than one batch per partition ({} bytes); raise --size or lower --records-per-batch",
+                batch * u64::from(self.partitions)
+            )),
+            Amount::Bytes(b) if b > 1 << 40 => fail(format!(
+                "--size must be at most 1 TiB, found {}",
+                format_size(b)
+            )),
+            Amount::Records(n) if n < u64::from(self.partitions) => fail(format!(
+                "--records must be at least one per partition ({}), found {n}",
+                self.partitions
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a generated directory says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub generator: String,
+    pub spec: GenSpec,
+    pub records: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Generates the log described by `spec` at `out`. `progress` is told the `.log` bytes
+/// written so far. An existing `out` is replaced only with `force`.
+pub fn generate(
+    spec: &GenSpec,
+    out: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Manifest> {
+    spec.validate()?;
+    if out.exists() && !force {
+        return Err(UsageError(format!(
+            "{} already exists; pass --force to replace it, or choose another --out",
+            out.display()
+        ))
+        .into());
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".zc-gen-")
+        .tempdir_in(parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })?;
+
+    let (records, bytes) = write_partitions(spec, staging.path(), progress)?;
+    let sha256 = hash_log(staging.path())?;
+    let manifest = Manifest {
+        generator: "zc fixture gen".into(),
+        spec: spec.clone(),
+        records,
+        bytes,
+        sha256,
+    };
+    let json = serde_json::to_string_pretty(&manifest)? + "\n";
+    fs::write(staging.path().join(MANIFEST), json).context("cannot write the manifest")?;
+    fsync_tree(staging.path())?;
+
+    // Move the finished log into place. A directory cannot be renamed over a non-empty
+    // one, so an old log steps aside first and is deleted only after the swap.
+    let staged = staging.keep();
+    let retired = if out.exists() {
+        let aside = parent.join(format!(".zc-old-{}", std::process::id()));
+        fs::rename(out, &aside).with_context(|| format!("cannot move {} aside", out.display()))?;
+        Some(aside)
+    } else {
+        None
+    };
+    fs::rename(&staged, out).with_context(|| format!("cannot rename into {}", out.display()))?;
+    if let Some(old) = retired {
+        fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+    }
+    Ok(manifest)
+}
+
+/// Reads a directory's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a zc manifest", path.display()))
+}
+
+fn write_partitions(
+    spec: &GenSpec,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(u64, u64)> {
+    let parts = u64::from(spec.partitions);
+    let mut written = 0u64;
+    let mut records = 0u64;
+    for p in 0..spec.partitions {
+        // Spread the amount evenly; the first partitions take any remainder.
+        let share = |total: u64| total / parts + u64::from(u64::from(p) < total % parts);
+        let limit = match spec.amount {
+            Amount::Bytes(b) => Amount::Bytes(share(b)),
+            Amount::Records(n) => Amount::Records(share(n)),
+        };
+        let path = dir.join(partition::dir_name(&spec.topic, p));
+        let (n, b) = write_partition(spec, p, limit, &path, &mut |b| progress(written + b))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        records += n;
+        written += b;
+    }
+    Ok((records, written))
+}
+
+fn write_partition(
+    spec: &GenSpec,
+    partition: u32,
+    limit: Amount,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(u64, u64)> {
+    let mut log = PartitionWriter::create(dir, spec.segment_bytes)?;
+    let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
+    let mut batch = Vec::with_capacity(spec.batch_bytes() as usize);
+    let mut key = vec![0u8; spec.key_size];
+    let mut value = vec![0u8; spec.value_size];
+    let (mut records, mut bytes) = (0u64, 0u64);
+    loop {
+        let count = match limit {
+            Amount::Records(n) => (n - records).min(u64::from(spec.records_per_batch)),
+            Amount::Bytes(_) => u64::from(spec.records_per_batch),
+        };
+        if count == 0 {
+            break;
+        }
+        batch.clear();
+        let base = log.next_offset();
+        let mut builder = BatchBuilder::new(&mut batch, base);
+        for offset in base..base + count as i64 {
+            fill_value(&mut value, partition, offset, &mut rng);
+            fill_key(&mut key, offset);
+            let key = (spec.key_size > 0).then_some(&key[..]);
+            builder.append(BASE_TIMESTAMP + offset, key, Some(&value), &[]);
+        }
+        builder.finish();
+        if let Amount::Bytes(max) = limit
+            && bytes + batch.len() as u64 > max
+        {
+            break;
+        }
+        log.append(&batch)?;
+        records += count;
+        bytes += batch.len() as u64;
+        progress(bytes);
+    }
+    log.close()?;
+    Ok((records, bytes))
+}
+
+/// `0:000000000042 ` then letters: readable, numbered, and different in every record.
+fn fill_value(value: &mut [u8], partition: u32, offset: i64, rng: &mut SplitMix64) {
+    let mut prefix = [0u8; 32];
+    let mut cursor = &mut prefix[..];
+    write!(cursor, "{partition}:{offset:012} ").expect("fits in 32 bytes");
+    let prefix_len = 32 - cursor.len();
+    let n = prefix_len.min(value.len());
+    value[..n].copy_from_slice(&prefix[..n]);
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+    for chunk in value[n..].chunks_mut(8) {
+        let bits = rng.next().to_le_bytes();
+        for (byte, b) in chunk.iter_mut().zip(bits) {
+            *byte = ALPHABET[usize::from(b & 63)];
+        }
+    }
+}
+
+/// The offset in decimal, zero-padded (or cut to its last digits) to the key size.
+fn fill_key(key: &mut [u8], offset: i64) {
+    let mut n = offset as u64;
+    for byte in key.iter_mut().rev() {
+        *byte = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64 (Steele, Lea, Flood 2014). Written out rather than taken from a crate on
+/// purpose: the fixture's bytes are a contract pinned by a byte-identity test, so the
+/// generator must be a fixed, published function that no dependency update can change.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// SHA-256 over every file of every partition directory, in sorted order, each preceded
+/// by its relative path and length, so renaming or moving bytes changes the hash too.
+pub fn hash_log(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    for part in
+        partition::list_partitions(dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
+        for entry in fs::read_dir(&part.path)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for path in files {
+        let rel = path.strip_prefix(dir).unwrap_or(&path);
+        let mut file =
+            File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(file.metadata()?.len().to_be_bytes());
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Makes the staged files durable before the rename publishes them: a crash right after
+/// must not leave a complete-looking directory of empty files.
+fn fsync_tree(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            fsync_tree(&path)?;
+        } else {
+            File::open(&path)?.sync_all()?;
+        }
+    }
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Where the default fixture lives: `$ZC_CACHE_DIR`, else `$XDG_CACHE_HOME/zc`, else
+/// `~/.cache/zc`.
+pub fn cache_dir() -> Result<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = var("ZC_CACHE_DIR") {
+        return Ok(dir);
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME") {
+        return Ok(dir.join("zc"));
+    }
+    match var("HOME") {
+        Some(home) => Ok(home.join(".cache").join("zc")),
+        None => bail!("no cache directory: set ZC_CACHE_DIR (or XDG_CACHE_HOME or HOME)"),
+    }
+}
+
+/// The default fixture, and whether it had to be (re)made this time and why.
+pub struct DefaultFixture {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub regenerated: Option<String>,
+}
+
+/// Returns the default benchmark fixture, generating it into the cache directory the
+/// first time, and again whenever its manifest or contents no longer match.
+pub fn default_fixture(progress: &mut dyn FnMut(u64)) -> Result<DefaultFixture> {
+    let path = cache_dir()?.join("default-log");
+    let spec = default_spec();
+    let reason = match read_manifest(&path) {
+        Err(_) if !path.exists() => Some("not generated yet".to_owned()),
+        Err(e) => Some(format!("unreadable manifest ({e:#})")),
+        Ok(m) if m.spec != spec => Some("generated by an older zc with other settings".into()),
+        Ok(m) => match hash_log(&path) {
+            Ok(h) if h == m.sha256 => {
+                return Ok(DefaultFixture {
+                    path,
+                    manifest: m,
+                    regenerated: None,
+                });
+            }
+            Ok(_) => Some("contents no longer match the manifest hash".into()),
+            Err(e) => Some(format!("cannot be read ({e:#})")),
+        },
+    };
+    let manifest = generate(&spec, &path, true, progress)?;
+    Ok(DefaultFixture {
+        path,
+        manifest,
+        regenerated: reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_spec() -> GenSpec {
+        GenSpec {
+            amount: Amount::Records(1000),
+            value_size: 200,
+            key_size: 8,
+            segment_bytes: 64 << 10,
+            partitions: 2,
+            ..default_spec()
+        }
+    }
+
+    #[test]
+    fn batch_size_prediction_matches_what_is_written() {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("log");
+        generate(&spec, &out, false, &mut |_| {}).unwrap();
+        let first = fs::read(out.join("demo-0").join("00000000000000000000.log")).unwrap();
+        let header = super::super::batch::BatchHeader::parse(&first).unwrap();
+        assert_eq!(header.size() as u64, spec.batch_bytes());
+    }
+
+    #[test]
+    fn same_spec_same_bytes_other_seed_other_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = generate(&small_spec(), &dir.path().join("a"), false, &mut |_| {}).unwrap();
+        let b = generate(&small_spec(), &dir.path().join("b"), false, &mut |_| {}).unwrap();
+        let c_spec = GenSpec {
+            seed: 7,
+            ..small_spec()
+        };
+        let c = generate(&c_spec, &dir.path().join("c"), false, &mut |_| {}).unwrap();
+        assert_eq!(a.sha256, b.sha256);
+        assert_ne!(a.sha256, c.sha256);
+        assert_eq!(a.records, 1000);
+    }
+
+    #[test]
+    fn size_amount_is_an_upper_bound() {
+        let spec = GenSpec {
+            amount: Amount::Bytes(300_000),
+            ..small_spec()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let m = generate(&spec, &dir.path().join("log"), false, &mut |_| {}).unwrap();
+        assert!(m.bytes <= 300_000 && m.bytes > 300_000 - 2 * spec.batch_bytes());
+    }
+
+    #[test]
+    fn impossible_specs_are_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("log");
+        let bad = [
+            GenSpec {
+                amount: Amount::Bytes(0),
+                ..small_spec()
+            },
+            GenSpec {
+                segment_bytes: 100,
+                ..small_spec()
+            },
+            GenSpec {
+                value_size: 2 << 20,
+                ..small_spec()
+            },
+            GenSpec {
+                records_per_batch: 0,
+                ..small_spec()
+            },
+            GenSpec {
+                topic: "a/b".into(),
+                ..small_spec()
+            },
+        ];
+        for spec in bad {
+            let err = generate(&spec, &out, false, &mut |_| {}).unwrap_err();
+            assert!(err.downcast_ref::<UsageError>().is_some(), "{err:#}");
+        }
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "something was written"
+        );
+    }
+
+    #[test]
+    fn existing_output_needs_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("log");
+        generate(&small_spec(), &out, false, &mut |_| {}).unwrap();
+        assert!(generate(&small_spec(), &out, false, &mut |_| {}).is_err());
+        generate(&small_spec(), &out, true, &mut |_| {}).unwrap();
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "staging or retired directories left behind"
+        );
+    }
+
+    #[test]
+    fn keys_are_zero_padded_offsets() {
+        let mut key = [0u8; 6];
+        fill_key(&mut key, 42);
+        assert_eq!(&key, b"000042");
+        let mut short = [0u8; 2];
+        fill_key(&mut short, 1234);
+        assert_eq!(&short, b"34");
+    }
+}

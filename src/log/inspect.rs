@@ -1,0 +1,411 @@
+//! Reading a log back and checking everything Kafka relies on, without changing a byte.
+//!
+//! This is the engine of `zc fixture verify` and `zc fixture info`: one pass over every
+//! segment that frames each batch, validates it (length, magic, CRC-32C, records), checks
+//! that offsets run on without gaps across segments and that every index entry points at
+//! the start of a batch. It collects problems instead of stopping at the first, so one run
+//! tells the whole story; each problem names the file, the byte position, and expected vs
+//! found.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::batch;
+use super::index::{self, OFFSET_ENTRY_LEN, TIME_ENTRY_LEN};
+use super::partition::{self, PartitionDir};
+use super::segment::{BatchScanner, SegmentFiles};
+
+/// One batch as a dump tool shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchInfo {
+    pub position: u64,
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub records: i32,
+    pub size: usize,
+    pub crc: u32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+}
+
+/// What one segment holds.
+#[derive(Debug, Clone)]
+pub struct SegmentReport {
+    /// The partition directory's name, e.g. `demo-0`.
+    pub partition: String,
+    pub files: SegmentFiles,
+    pub last_offset: Option<i64>,
+    pub batches: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub index_entries: usize,
+    pub time_index_entries: usize,
+    /// Filled only when batches were asked for.
+    pub batch_list: Vec<BatchInfo>,
+}
+
+/// One thing wrong, precisely located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub position: u64,
+    pub what: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: byte {}: {}",
+            self.file.display(),
+            self.position,
+            self.what
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct LogReport {
+    pub segments: Vec<SegmentReport>,
+    pub problems: Vec<Problem>,
+}
+
+impl LogReport {
+    pub fn records(&self) -> u64 {
+        self.segments.iter().map(|s| s.records).sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes).sum()
+    }
+
+    pub fn batches(&self) -> u64 {
+        self.segments.iter().map(|s| s.batches).sum()
+    }
+}
+
+/// Why a directory could not be inspected at all (as opposed to holding a bad log).
+#[derive(Debug)]
+pub enum InspectError {
+    Missing(PathBuf),
+    Empty(PathBuf),
+    Io(PathBuf, io::Error),
+}
+
+impl fmt::Display for InspectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InspectError::Missing(p) => write!(
+                f,
+                "{} does not exist or is not a directory; create a log with `zc fixture gen --out {}`",
+                p.display(),
+                p.display()
+            ),
+            InspectError::Empty(p) => write!(
+                f,
+                "{} holds no partition directories (<topic>-<partition>/) and no .log segments",
+                p.display()
+            ),
+            InspectError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for InspectError {}
+
+/// The partitions under `dir`: either a log directory of `<topic>-<partition>/`
+/// directories, or one partition directory given directly.
+pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, InspectError> {
+    if !dir.is_dir() {
+        return Err(InspectError::Missing(dir.to_owned()));
+    }
+    let io_err = |e| InspectError::Io(dir.to_owned(), e);
+    let mut found = partition::list_partitions(dir).map_err(io_err)?;
+    if found.is_empty() && !partition::list_segments(dir).map_err(io_err)?.is_empty() {
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let (topic, partition) = partition::parse_dir_name(&name).unwrap_or((&name, 0));
+        found.push(PartitionDir {
+            topic: topic.to_owned(),
+            partition,
+            path: dir.to_owned(),
+        });
+    }
+    if found.is_empty() {
+        return Err(InspectError::Empty(dir.to_owned()));
+    }
+    Ok(found)
+}
+
+/// Inspects every partition under `dir`. With `list_batches`, each segment report also
+/// lists its batches.
+pub fn inspect(dir: &Path, list_batches: bool) -> Result<LogReport, InspectError> {
+    let mut report = LogReport::default();
+    for part in partitions(dir)? {
+        let segments = partition::list_segments(&part.path)
+            .map_err(|e| InspectError::Io(part.path.clone(), e))?;
+        let name = part
+            .path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if segments.is_empty() {
+            report.problems.push(Problem {
+                file: part.path.clone(),
+                position: 0,
+                what: "partition directory holds no .log segment".into(),
+            });
+        }
+        let mut next_offset = None;
+        for files in segments {
+            let seg = inspect_segment(
+                &name,
+                files,
+                &mut next_offset,
+                list_batches,
+                &mut report.problems,
+            );
+            report.segments.push(seg);
+        }
+    }
+    Ok(report)
+}
+
+/// Where one batch sits, for checking index entries against.
+struct Frame {
+    position: u64,
+    base_offset: i64,
+}
+
+fn inspect_segment(
+    partition: &str,
+    files: SegmentFiles,
+    next_offset: &mut Option<i64>,
+    list_batches: bool,
+    problems: &mut Vec<Problem>,
+) -> SegmentReport {
+    let mut seg = SegmentReport {
+        partition: partition.to_owned(),
+        last_offset: None,
+        batches: 0,
+        records: 0,
+        bytes: 0,
+        index_entries: 0,
+        time_index_entries: 0,
+        batch_list: Vec::new(),
+        files,
+    };
+    let mut problem = |file: &Path, position: u64, what: String| {
+        problems.push(Problem {
+            file: file.to_owned(),
+            position,
+            what,
+        })
+    };
+    let log = seg.files.log.clone();
+    let mut frames = Vec::new();
+    match BatchScanner::open(&log) {
+        Err(e) => problem(&log, 0, format!("cannot open: {e}")),
+        Ok(mut scanner) => {
+            seg.bytes = scanner.file_len();
+            loop {
+                let (position, bytes) = match scanner.next_batch() {
+                    Ok(Some(found)) => found,
+                    Ok(None) => break,
+                    Err(e) => {
+                        problem(&log, e.position(), e.to_string());
+                        break;
+                    }
+                };
+                let header = match batch::validate(bytes) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        // Still framed by its length: report and keep going.
+                        problem(&log, position, e.to_string());
+                        batch::BatchHeader::parse(bytes).expect("scanner checked the header")
+                    }
+                };
+                if frames.is_empty() && header.base_offset != seg.files.base_offset {
+                    problem(
+                        &log,
+                        position,
+                        format!(
+                            "segment name says base offset {}, but its first batch starts at offset {}",
+                            seg.files.base_offset, header.base_offset
+                        ),
+                    );
+                }
+                if let Some(expected) = *next_offset
+                    && header.base_offset != expected
+                {
+                    problem(
+                        &log,
+                        position,
+                        format!(
+                            "offsets not contiguous: expected base offset {expected}, found {}",
+                            header.base_offset
+                        ),
+                    );
+                }
+                *next_offset = Some(header.last_offset() + 1);
+                seg.batches += 1;
+                seg.records += header.records_count.max(0) as u64;
+                seg.last_offset = Some(header.last_offset());
+                frames.push(Frame {
+                    position,
+                    base_offset: header.base_offset,
+                });
+                if list_batches {
+                    seg.batch_list.push(BatchInfo {
+                        position,
+                        base_offset: header.base_offset,
+                        last_offset: header.last_offset(),
+                        records: header.records_count,
+                        size: header.size(),
+                        crc: header.crc,
+                        base_timestamp: header.base_timestamp,
+                        max_timestamp: header.max_timestamp,
+                    });
+                }
+            }
+        }
+    }
+    let base = seg.files.base_offset;
+    let last_relative = seg.last_offset.map_or(-1, |l| l - base);
+    seg.index_entries =
+        check_offset_index(&seg.files.index, base, last_relative, &frames, &mut problem);
+    seg.time_index_entries = check_time_index(&seg.files.time_index, last_relative, &mut problem);
+    seg
+}
+
+fn read_index(path: &Path, problem: &mut impl FnMut(&Path, u64, String)) -> Option<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            problem(path, 0, format!("cannot read index: {e}"));
+            None
+        }
+    }
+}
+
+fn check_offset_index(
+    path: &Path,
+    base: i64,
+    last_relative: i64,
+    frames: &[Frame],
+    problem: &mut impl FnMut(&Path, u64, String),
+) -> usize {
+    let Some(bytes) = read_index(path, problem) else {
+        return 0;
+    };
+    let entries = match index::parse_offset_index(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            problem(
+                path,
+                (e.len / e.entry_len * e.entry_len) as u64,
+                e.to_string(),
+            );
+            return 0;
+        }
+    };
+    let mut previous: Option<index::OffsetEntry> = None;
+    for (i, e) in entries.iter().enumerate() {
+        let at = (i * OFFSET_ENTRY_LEN) as u64;
+        let position = e.position as u64;
+        match frames.binary_search_by_key(&position, |f| f.position) {
+            Err(near) => {
+                let nearest = frames.get(near.saturating_sub(1)).map_or(0, |f| f.position);
+                problem(
+                    path,
+                    at,
+                    format!(
+                        "entry {i} points at log byte {position}, which is not the start of a batch (the batch before it starts at byte {nearest})"
+                    ),
+                );
+            }
+            Ok(k) => {
+                let relative_base = frames[k].base_offset - base;
+                let offset = i64::from(e.relative_offset);
+                if offset < relative_base || offset > last_relative {
+                    problem(
+                        path,
+                        at,
+                        format!(
+                            "entry {i} has relative offset {offset}: expected between {relative_base} (the batch at byte {position}) and {last_relative} (the segment's last)"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(p) = previous
+            && (e.relative_offset <= p.relative_offset || e.position <= p.position)
+        {
+            problem(
+                path,
+                at,
+                format!(
+                    "entry {i} ({}, byte {}) does not come after entry {} ({}, byte {}): entries must strictly increase",
+                    e.relative_offset,
+                    e.position,
+                    i - 1,
+                    p.relative_offset,
+                    p.position
+                ),
+            );
+        }
+        previous = Some(*e);
+    }
+    entries.len()
+}
+
+fn check_time_index(
+    path: &Path,
+    last_relative: i64,
+    problem: &mut impl FnMut(&Path, u64, String),
+) -> usize {
+    let Some(bytes) = read_index(path, problem) else {
+        return 0;
+    };
+    let entries = match index::parse_time_index(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            problem(
+                path,
+                (e.len / e.entry_len * e.entry_len) as u64,
+                e.to_string(),
+            );
+            return 0;
+        }
+    };
+    let mut previous = i64::MIN;
+    for (i, e) in entries.iter().enumerate() {
+        let at = (i * TIME_ENTRY_LEN) as u64;
+        let offset = i64::from(e.relative_offset);
+        if offset < 0 || offset > last_relative {
+            problem(
+                path,
+                at,
+                format!(
+                    "entry {i} has relative offset {offset}: expected between 0 and {last_relative}"
+                ),
+            );
+        }
+        if e.timestamp < previous {
+            problem(
+                path,
+                at,
+                format!(
+                    "entry {i} has timestamp {}: expected at least {previous}, the entry before it",
+                    e.timestamp
+                ),
+            );
+        }
+        previous = e.timestamp;
+    }
+    entries.len()
+}
