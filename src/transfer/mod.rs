@@ -1,1 +1,757 @@
-//! The four transfer modes.
+//! The four transfer modes: the same bytes, file to socket, four ways.
+//!
+//! Each mode lives in its own file with the same shape, so that `diff read_write.rs
+//! sendfile.rs` shows exactly what zero-copy changes:
+//!
+//! | mode         | per chunk                                   | file            |
+//! |--------------|---------------------------------------------|-----------------|
+//! | `read-write` | `pread` into a user buffer, `write` it out  | [`read_write`]  |
+//! | `mmap`       | `write` a slice of a mapping of the file    | [`mmap`]        |
+//! | `sendfile`   | `sendfile` file -> socket                   | [`sendfile`]    |
+//! | `splice`     | `splice` file -> pipe, `splice` pipe -> socket | [`splice`]   |
+//!
+//! What lives here:
+//! - [`Mode`]: the name of a mode, as the CLI and the JSON results spell it.
+//! - [`Model`]: what the *textbook* predicts for a mode (copies, mode switches). It is data,
+//!   not a measurement: reports print it in a column labelled "model", next to what the
+//!   probe measured, so a student can see where the textbook and the kernel disagree.
+//! - [`Transfer`]: the one trait every mode implements, and [`sender`] to build one.
+//! - [`Tally`]: what a mode counted about itself while sending (bytes, bytes that went
+//!   through user space, every syscall by name). It is exact and free, unlike kernel
+//!   counters, and it is the fallback when those are unavailable.
+//! - [`TransferError`]: the one error, naming the mode, the progress and the syscall.
+//!
+//! Rules every mode follows (DESIGN.md: "expected states are not errors"):
+//! - a call may move fewer bytes than asked: the loop continues from where it stopped;
+//! - `EINTR` (a signal arrived) is retried;
+//! - `EAGAIN` on the socket (a non-blocking socket whose buffer is full) waits in
+//!   `poll(POLLOUT)` and retries;
+//! - retried calls are counted too: the kernel counts them, and so must we;
+//! - a file that ends before `offset + len` is an error, never a silent short send.
+//!
+//! The modes write to the socket with `write`, `sendfile` and `splice`, none of which take
+//! `MSG_NOSIGNAL`: if the receiver is gone the kernel raises SIGPIPE. Rust programs ignore
+//! SIGPIPE by default (the runtime sets it before `main`), so the call fails with `EPIPE`
+//! instead and the mode returns a [`TransferError`]. A host program that restores the
+//! default SIGPIPE disposition would be killed instead.
+
+pub mod mmap;
+pub mod read_write;
+pub mod sendfile;
+pub mod splice;
+
+pub use mmap::MmapSender;
+pub use read_write::ReadWriteSender;
+pub use sendfile::{SENDFILE_MAX, SendfileSender};
+pub use splice::{SpliceSender, pipe_max_size};
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use serde::Serialize;
+
+/// One way of moving file bytes to a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// `pread` into a user buffer, then `write` it to the socket: the baseline.
+    ReadWrite,
+    /// Map the file and `write` slices of the mapping: saves the copy into user space.
+    Mmap,
+    /// `sendfile(2)`: the kernel moves file pages to the socket itself.
+    Sendfile,
+    /// `splice(2)` file -> pipe -> socket: page references travel through a pipe.
+    Splice,
+}
+
+impl Mode {
+    /// Every mode, in the order reports list them (most copies first).
+    pub const ALL: [Mode; 4] = [Mode::ReadWrite, Mode::Mmap, Mode::Sendfile, Mode::Splice];
+
+    /// The name used on the command line and in JSON results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::ReadWrite => "read-write",
+            Mode::Mmap => "mmap",
+            Mode::Sendfile => "sendfile",
+            Mode::Splice => "splice",
+        }
+    }
+
+    /// What the textbook predicts for this mode, per chunk sent. Not measured.
+    pub fn model(self) -> Model {
+        match self {
+            Mode::ReadWrite => Model {
+                dma_copies: 2,
+                cpu_copies: 2,
+                mode_switches: 4,
+                syscalls_per_chunk: 2,
+                user_copies_per_byte: 2,
+                note: "DMA disk->page cache and socket buffer->NIC; the CPU copies page cache->\
+                       user buffer (read) and user buffer->socket buffer (write). With a warm \
+                       cache the disk DMA already happened; on loopback there is no NIC DMA.",
+            },
+            Mode::Mmap => Model {
+                dma_copies: 2,
+                cpu_copies: 1,
+                mode_switches: 4,
+                syscalls_per_chunk: 1,
+                user_copies_per_byte: 1,
+                note: "The textbook's 4 switches count mmap + write. Here mmap, madvise and \
+                       munmap happen once per transfer (6 switches amortized over all chunks), \
+                       so each chunk costs 2 (write). The one CPU copy is mapping->socket \
+                       buffer inside write; page faults on the mapping are taken inside the \
+                       kernel during that copy, and the model does not count them.",
+            },
+            Mode::Sendfile => Model {
+                dma_copies: 2,
+                cpu_copies: 1,
+                mode_switches: 2,
+                syscalls_per_chunk: 1,
+                user_copies_per_byte: 0,
+                note: "The classic figure copies page cache->socket buffer once. With \
+                       scatter-gather DMA it is 0: Linux TCP attaches page-cache pages to the \
+                       socket by reference on any SG-capable device, loopback included. On \
+                       loopback there is no NIC DMA either.",
+            },
+            Mode::Splice => Model {
+                dma_copies: 2,
+                cpu_copies: 0,
+                mode_switches: 4,
+                syscalls_per_chunk: 2,
+                user_copies_per_byte: 0,
+                note: "Page references move file->pipe->socket; no byte is copied on an \
+                       SG-capable device (1 CPU copy without SG). Two syscalls per chunk, so \
+                       twice sendfile's mode switches for the same copies.",
+            },
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The textbook's cost of sending one chunk in a mode. Data to print beside the measured
+/// values, clearly labelled "model"; never a measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Model {
+    /// Copies done by a device without the CPU (disk -> memory, memory -> NIC).
+    pub dma_copies: u32,
+    /// Copies done by the CPU (`memcpy` in the kernel).
+    pub cpu_copies: u32,
+    /// User<->kernel mode switches: two per syscall. Not scheduler context switches.
+    pub mode_switches: u32,
+    /// Syscalls per chunk in the steady state.
+    pub syscalls_per_chunk: u32,
+    /// How many times each byte crosses the user/kernel boundary.
+    pub user_copies_per_byte: u32,
+    /// Where the figures come from and where the real kernel differs.
+    pub note: &'static str,
+}
+
+/// A mode ready to send: owns its per-mode state (buffer, pipe) and its [`Tally`].
+pub trait Transfer {
+    /// Which mode this is.
+    fn mode(&self) -> Mode;
+
+    /// Sends exactly `len` bytes of `file`, starting at `offset`, to the connected socket
+    /// `sock`, in calls of at most [`Transfer::chunk`] bytes. The file offset of `file`
+    /// is not used or moved (every call takes an explicit offset), so one `File` can be
+    /// shared by concurrent senders.
+    fn send(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+    ) -> Result<(), TransferError>;
+
+    /// What this sender counted since it was built or last reset.
+    fn tally(&self) -> &Tally;
+
+    /// Zeroes the tally, so that a runner can bracket one run.
+    fn reset_tally(&mut self);
+
+    /// The largest number of bytes one call moves.
+    fn chunk(&self) -> usize;
+
+    /// The capacity of the pipe the kernel granted, for modes that use one (splice).
+    /// It may exceed the chunk: the kernel rounds up to a power of two of pages.
+    fn pipe_capacity(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Builds a sender for `mode` moving at most `chunk` bytes per call. Everything that is
+/// not per transfer (the user buffer, the pipe and its size) is set up here, outside the
+/// timed region.
+pub fn sender(mode: Mode, chunk: usize) -> io::Result<Box<dyn Transfer + Send>> {
+    if chunk == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "chunk size must be at least 1 byte",
+        ));
+    }
+    Ok(match mode {
+        Mode::ReadWrite => Box::new(ReadWriteSender::new(chunk)?),
+        Mode::Mmap => Box::new(MmapSender::new(chunk)),
+        Mode::Sendfile => Box::new(SendfileSender::new(chunk)),
+        Mode::Splice => Box::new(SpliceSender::new(chunk)?),
+    })
+}
+
+/// What a sender counted about itself. Cumulative across `send` calls until reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Bytes the socket accepted.
+    pub bytes_sent: u64,
+    /// Bytes the CPU copied across the user/kernel boundary, summed from the return values
+    /// of the calls that touched a user buffer (read-write: `pread` + `write`; mmap:
+    /// `write`; sendfile and splice: none).
+    pub user_copied_bytes: u64,
+    /// Every syscall made while sending, by name, retries included.
+    pub syscalls: SyscallTally,
+    /// How many of those calls returned `EINTR` and were retried.
+    pub eintr: u64,
+    /// How many of those calls returned `EAGAIN` (socket full) and were retried after
+    /// `poll`.
+    pub eagain: u64,
+}
+
+/// A syscall a mode makes while sending. [`Syscall::name`] is the libc name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Syscall {
+    /// `pread(2)`; the kernel's tracepoint calls it `pread64`.
+    Pread,
+    Write,
+    /// `sendfile(2)`; the kernel's tracepoint calls it `sendfile64`.
+    Sendfile,
+    Splice,
+    Mmap,
+    Munmap,
+    Madvise,
+    /// `fstat(2)`; glibc may issue it as `newfstatat` or `statx`.
+    Fstat,
+    Poll,
+    Pipe2,
+    Fcntl,
+}
+
+impl Syscall {
+    /// Every syscall the tally knows, in the order [`SyscallTally::iter`] yields them.
+    pub const ALL: [Syscall; 11] = [
+        Syscall::Pread,
+        Syscall::Write,
+        Syscall::Sendfile,
+        Syscall::Splice,
+        Syscall::Mmap,
+        Syscall::Munmap,
+        Syscall::Madvise,
+        Syscall::Fstat,
+        Syscall::Poll,
+        Syscall::Pipe2,
+        Syscall::Fcntl,
+    ];
+
+    /// The libc name, as in the man page section 2.
+    pub fn name(self) -> &'static str {
+        match self {
+            Syscall::Pread => "pread",
+            Syscall::Write => "write",
+            Syscall::Sendfile => "sendfile",
+            Syscall::Splice => "splice",
+            Syscall::Mmap => "mmap",
+            Syscall::Munmap => "munmap",
+            Syscall::Madvise => "madvise",
+            Syscall::Fstat => "fstat",
+            Syscall::Poll => "poll",
+            Syscall::Pipe2 => "pipe2",
+            Syscall::Fcntl => "fcntl",
+        }
+    }
+}
+
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Syscalls made while sending, counted by the mode itself. Calls that returned `EINTR` or
+/// `EAGAIN` are counted like any other: the kernel entered and left all the same.
+///
+/// `pipe2` and `fcntl` stay 0 unless a splice sender had to rebuild its pipe after a
+/// failed send; set-up done in a constructor is never counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyscallTally {
+    pub pread: u64,
+    pub write: u64,
+    pub sendfile: u64,
+    pub splice: u64,
+    pub mmap: u64,
+    pub munmap: u64,
+    pub madvise: u64,
+    pub fstat: u64,
+    pub poll: u64,
+    pub pipe2: u64,
+    pub fcntl: u64,
+}
+
+impl SyscallTally {
+    /// The count for one syscall.
+    pub fn get(&self, call: Syscall) -> u64 {
+        match call {
+            Syscall::Pread => self.pread,
+            Syscall::Write => self.write,
+            Syscall::Sendfile => self.sendfile,
+            Syscall::Splice => self.splice,
+            Syscall::Mmap => self.mmap,
+            Syscall::Munmap => self.munmap,
+            Syscall::Madvise => self.madvise,
+            Syscall::Fstat => self.fstat,
+            Syscall::Poll => self.poll,
+            Syscall::Pipe2 => self.pipe2,
+            Syscall::Fcntl => self.fcntl,
+        }
+    }
+
+    /// Counts one more call.
+    pub fn count(&mut self, call: Syscall) {
+        let slot = match call {
+            Syscall::Pread => &mut self.pread,
+            Syscall::Write => &mut self.write,
+            Syscall::Sendfile => &mut self.sendfile,
+            Syscall::Splice => &mut self.splice,
+            Syscall::Mmap => &mut self.mmap,
+            Syscall::Munmap => &mut self.munmap,
+            Syscall::Madvise => &mut self.madvise,
+            Syscall::Fstat => &mut self.fstat,
+            Syscall::Poll => &mut self.poll,
+            Syscall::Pipe2 => &mut self.pipe2,
+            Syscall::Fcntl => &mut self.fcntl,
+        };
+        *slot += 1;
+    }
+
+    /// Every syscall with its count, zeros included.
+    pub fn iter(&self) -> impl Iterator<Item = (Syscall, u64)> + '_ {
+        Syscall::ALL.into_iter().map(|call| (call, self.get(call)))
+    }
+
+    /// All syscalls made.
+    pub fn total(&self) -> u64 {
+        self.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// A transfer that stopped before sending all it was asked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferError {
+    /// The mode that was sending.
+    pub mode: Mode,
+    /// Bytes the socket had accepted in this `send` before it failed.
+    pub sent: u64,
+    /// Bytes this `send` was asked to move.
+    pub len: u64,
+    /// What went wrong.
+    pub cause: Cause,
+}
+
+/// Why a transfer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A syscall failed with `errno` (after EINTR/EAGAIN retries, which are not failures).
+    Os { syscall: Syscall, errno: Errno },
+    /// The file ends before `offset + len`: `syscall` returned 0 (end of file) or, for
+    /// mmap, `fstat` showed the file is shorter. `file_len` is known only from `fstat`.
+    FileTooShort {
+        syscall: Syscall,
+        file_len: Option<u64>,
+    },
+    /// The socket accepted 0 bytes of a non-empty write. Not expected from a connected TCP
+    /// socket; checked so that the loop can never spin.
+    WroteZero { syscall: Syscall },
+    /// `offset + len` does not fit in the kernel's signed 64-bit file offset.
+    RangeTooLarge { offset: u64 },
+}
+
+impl TransferError {
+    /// The errno, if a syscall failed.
+    pub fn errno(&self) -> Option<Errno> {
+        match self.cause {
+            Cause::Os { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// The syscall that failed or came up short, if any.
+    pub fn syscall(&self) -> Option<Syscall> {
+        match self.cause {
+            Cause::Os { syscall, .. }
+            | Cause::FileTooShort { syscall, .. }
+            | Cause::WroteZero { syscall } => Some(syscall),
+            Cause::RangeTooLarge { .. } => None,
+        }
+    }
+
+    /// True when the receiver went away (`EPIPE`, `ECONNRESET`): the sink's fault, not ours.
+    pub fn peer_gone(&self) -> bool {
+        matches!(self.errno(), Some(Errno::EPIPE | Errno::ECONNRESET))
+    }
+}
+
+impl fmt::Display for TransferError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: sent {} of {} bytes, then ",
+            self.mode, self.sent, self.len
+        )?;
+        match self.cause {
+            Cause::Os { syscall, errno } => {
+                write!(f, "{syscall} failed: {errno}: {}", errno.desc())?;
+                if self.peer_gone() {
+                    f.write_str(" (the receiver closed the connection)")?;
+                }
+                Ok(())
+            }
+            Cause::FileTooShort {
+                syscall,
+                file_len: Some(n),
+            } => write!(f, "{syscall} showed the file is only {n} bytes long"),
+            Cause::FileTooShort { syscall, .. } => {
+                write!(f, "{syscall} hit the end of the file early")
+            }
+            Cause::WroteZero { syscall } => write!(f, "{syscall} accepted 0 bytes"),
+            Cause::RangeTooLarge { offset } => write!(
+                f,
+                "offset {offset} + length does not fit in a 64-bit signed file offset"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TransferError {}
+
+/// One `send` in progress: how far it got, and the tally it adds to. Every mode drives one
+/// of these, so progress, counting and error reports work the same way everywhere.
+struct Job<'t> {
+    mode: Mode,
+    offset: u64,
+    len: u64,
+    sent: u64,
+    tally: &'t mut Tally,
+}
+
+impl<'t> Job<'t> {
+    /// Starts a send of `len` bytes at `offset`, checking the range fits in an `off_t`.
+    fn start(
+        mode: Mode,
+        offset: u64,
+        len: u64,
+        tally: &'t mut Tally,
+    ) -> Result<Self, TransferError> {
+        let job = Job {
+            mode,
+            offset,
+            len,
+            sent: 0,
+            tally,
+        };
+        match offset.checked_add(len) {
+            Some(end) if i64::try_from(end).is_ok() => Ok(job),
+            _ => Err(job.fail(Cause::RangeTooLarge { offset })),
+        }
+    }
+
+    fn remaining(&self) -> u64 {
+        self.len - self.sent
+    }
+
+    /// The size of the next call: at most `limit` bytes, never past the end of the range.
+    fn next_len(&self, limit: usize) -> usize {
+        usize::try_from(self.remaining()).map_or(limit, |rest| rest.min(limit))
+    }
+
+    /// The file offset of the next byte to send, as the kernel wants it. Cannot overflow:
+    /// `start` checked that `offset + len` fits.
+    fn file_pos(&self) -> i64 {
+        (self.offset + self.sent) as i64
+    }
+
+    /// Counts a syscall made directly rather than through [`Job::call`].
+    fn count(&mut self, syscall: Syscall) {
+        self.tally.syscalls.count(syscall);
+    }
+
+    /// Records `n` more bytes accepted by the socket.
+    fn sent(&mut self, n: usize) {
+        self.sent += n as u64;
+        self.tally.bytes_sent += n as u64;
+    }
+
+    /// Records `n` bytes the CPU copied across the user/kernel boundary.
+    fn copied(&mut self, n: usize) {
+        self.tally.user_copied_bytes += n as u64;
+    }
+
+    fn fail(&self, cause: Cause) -> TransferError {
+        TransferError {
+            mode: self.mode,
+            sent: self.sent,
+            len: self.len,
+            cause,
+        }
+    }
+
+    /// Makes one syscall, counting it, until it returns something other than `EINTR` or
+    /// `EAGAIN`. `EAGAIN` is expected only from a socket whose send buffer is full, so it
+    /// waits for `socket` to become writable; for calls that do not write to the socket
+    /// (`socket` is `None`) it is an error like any other.
+    fn call(
+        &mut self,
+        syscall: Syscall,
+        socket: Option<BorrowedFd<'_>>,
+        mut f: impl FnMut() -> nix::Result<usize>,
+    ) -> Result<usize, TransferError> {
+        loop {
+            self.tally.syscalls.count(syscall);
+            match (f(), socket) {
+                (Ok(n), _) => return Ok(n),
+                (Err(Errno::EINTR), _) => self.tally.eintr += 1,
+                (Err(Errno::EAGAIN), Some(sock)) => {
+                    self.tally.eagain += 1;
+                    self.wait_writable(sock)?;
+                }
+                (Err(errno), _) => return Err(self.fail(Cause::Os { syscall, errno })),
+            }
+        }
+    }
+
+    /// Blocks until `sock` can take more bytes. Returns also on error or hang-up, so that
+    /// the retried call reports the real error (`EPIPE`, `ECONNRESET`).
+    fn wait_writable(&mut self, sock: BorrowedFd<'_>) -> Result<(), TransferError> {
+        self.call(Syscall::Poll, None, || {
+            let mut fds = [PollFd::new(sock, PollFlags::POLLOUT)];
+            poll(&mut fds, PollTimeout::NONE).map(|ready| ready as usize)
+        })
+        .map(drop)
+    }
+
+    /// Writes all of `buf`, a user-space buffer, to the socket, continuing after short
+    /// writes. Shared by the two modes that hand the kernel a user pointer.
+    fn write_all(&mut self, sock: BorrowedFd<'_>, mut buf: &[u8]) -> Result<(), TransferError> {
+        while !buf.is_empty() {
+            let n = self.call(Syscall::Write, Some(sock), || nix::unistd::write(sock, buf))?;
+            if n == 0 {
+                return Err(self.fail(Cause::WroteZero {
+                    syscall: Syscall::Write,
+                }));
+            }
+            self.sent(n);
+            self.copied(n);
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn mode_names_match_cli_and_json() {
+        use clap::ValueEnum;
+        for mode in Mode::ALL {
+            let cli = mode.to_possible_value().map(|v| v.get_name().to_owned());
+            assert_eq!(cli.as_deref(), Some(mode.name()));
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.name()));
+            assert_eq!(mode.to_string(), mode.name());
+        }
+        assert_eq!(Mode::from_str("read-write", false), Ok(Mode::ReadWrite));
+    }
+
+    #[test]
+    fn model_is_consistent() {
+        for mode in Mode::ALL {
+            let m = mode.model();
+            assert_eq!(m.dma_copies, 2, "{mode}");
+            assert!(!m.note.is_empty());
+        }
+        assert!(Mode::Sendfile.model().mode_switches < Mode::ReadWrite.model().mode_switches);
+        assert_eq!(Mode::Splice.model().user_copies_per_byte, 0);
+    }
+
+    #[test]
+    fn zero_chunk_is_rejected() {
+        for mode in Mode::ALL {
+            let err = sender(mode, 0).err().expect("chunk 0 must fail");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        }
+    }
+
+    #[test]
+    fn every_mode_sends_exact_bytes() {
+        let data = pattern(3 * MIB + 123);
+        let file = fixture(&data);
+        // (offset, len, chunk): whole file; unaligned offset, len not a multiple of chunk;
+        // chunk larger than len; a single byte at the very end.
+        let cases = [
+            (0, data.len(), 64 * KIB),
+            (4097, 2 * MIB + 5, 64 * KIB),
+            (10, 1000, MIB),
+            (data.len() - 1, 1, 4096),
+        ];
+        for mode in Mode::ALL {
+            for (offset, len, chunk) in cases {
+                let mut tx = sender(mode, chunk).unwrap();
+                let got = send_and_collect(tx.as_mut(), file.as_file(), offset, len).unwrap();
+                assert_eq!(
+                    got.len(),
+                    len,
+                    "{mode} offset {offset} len {len} chunk {chunk}"
+                );
+                assert!(got == data[offset..offset + len], "{mode}: bytes differ");
+                assert_eq!(tx.tally().bytes_sent, len as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn zero_length_sends_nothing_and_makes_no_syscall() {
+        let file = fixture(&pattern(KIB));
+        for mode in Mode::ALL {
+            let mut tx = sender(mode, 4096).unwrap();
+            let got = send_and_collect(tx.as_mut(), file.as_file(), 100, 0).unwrap();
+            assert!(got.is_empty(), "{mode}");
+            assert_eq!(tx.tally().syscalls.total(), 0, "{mode}");
+        }
+    }
+
+    #[test]
+    fn tally_is_cumulative_until_reset() {
+        let file = fixture(&pattern(100 * KIB));
+        for mode in Mode::ALL {
+            let mut tx = sender(mode, 16 * KIB).unwrap();
+            send_and_collect(tx.as_mut(), file.as_file(), 0, 50 * KIB).unwrap();
+            send_and_collect(tx.as_mut(), file.as_file(), 50 * KIB, 50 * KIB).unwrap();
+            assert_eq!(tx.tally().bytes_sent, 100 * KIB as u64, "{mode}");
+            tx.reset_tally();
+            assert_eq!(*tx.tally(), Tally::default(), "{mode}");
+        }
+    }
+
+    #[test]
+    fn file_shorter_than_asked_is_an_error() {
+        let file = fixture(&pattern(10 * KIB));
+        for mode in Mode::ALL {
+            let mut tx = sender(mode, 4 * KIB).unwrap();
+            let err = send_and_collect(tx.as_mut(), file.as_file(), 8 * KIB, 4 * KIB)
+                .expect_err("the file has only 2 KiB after the offset");
+            assert_eq!(err.mode, mode);
+            assert_eq!(err.len, 4 * KIB as u64);
+            assert!(
+                matches!(err.cause, Cause::FileTooShort { .. }),
+                "{mode}: {err}"
+            );
+            // mmap checks the length before sending anything; the others send what exists.
+            let expected = if mode == Mode::Mmap {
+                0
+            } else {
+                2 * KIB as u64
+            };
+            assert_eq!(err.sent, expected, "{mode}");
+        }
+    }
+
+    #[test]
+    fn range_past_off_t_is_an_error() {
+        let file = fixture(&pattern(KIB));
+        for mode in Mode::ALL {
+            let mut tx = sender(mode, 4096).unwrap();
+            let err = send_and_collect(tx.as_mut(), file.as_file(), u64::MAX as usize - 1, 10)
+                .expect_err("offset beyond i64::MAX");
+            assert!(matches!(err.cause, Cause::RangeTooLarge { .. }), "{mode}");
+            assert_eq!(tx.tally().syscalls.total(), 0);
+        }
+    }
+
+    #[test]
+    fn sink_vanishing_mid_transfer_is_an_error_naming_mode_and_progress() {
+        let len = 8 * MIB;
+        let file = fixture(&pattern(len));
+        for mode in Mode::ALL {
+            let mut tx = sender(mode, 64 * KIB).unwrap();
+            let err = send_to_vanishing_sink(tx.as_mut(), file.as_file(), len)
+                .expect_err("the sink closed early");
+            assert_eq!(err.mode, mode);
+            assert!(
+                err.peer_gone(),
+                "{mode}: want EPIPE or ECONNRESET, got {err}"
+            );
+            assert!(err.sent < len as u64, "{mode}: {err}");
+            let text = err.to_string();
+            assert!(text.starts_with(mode.name()), "{text}");
+            assert!(text.contains(&format!("of {len} bytes")), "{text}");
+        }
+    }
+
+    #[test]
+    fn non_blocking_socket_waits_in_poll_on_eagain() {
+        use nix::sys::socket::{setsockopt, sockopt};
+        use std::net::Shutdown;
+        use std::os::fd::AsFd;
+
+        let len = 4 * MIB;
+        let data = pattern(len);
+        let file = fixture(&data);
+        for mode in Mode::ALL {
+            let (stream, reader) = connect();
+            setsockopt(&stream, sockopt::SndBuf, &(128 * KIB)).unwrap();
+            stream.set_nonblocking(true).unwrap();
+            let mut tx = sender(mode, 64 * KIB).unwrap();
+            tx.send(file.as_file(), 0, len as u64, stream.as_fd())
+                .unwrap();
+            stream.shutdown(Shutdown::Write).unwrap();
+            assert!(reader.join().unwrap() == data, "{mode}: bytes differ");
+            let tally = tx.tally();
+            assert!(
+                tally.eagain > 0,
+                "{mode}: a 128 KiB send buffer must fill up"
+            );
+            // One poll per EAGAIN, plus any poll interrupted by a signal.
+            assert!(tally.syscalls.poll >= tally.eagain, "{mode}");
+        }
+    }
+
+    #[test]
+    fn error_display_names_syscall_and_errno() {
+        let err = TransferError {
+            mode: Mode::Sendfile,
+            sent: 10,
+            len: 20,
+            cause: Cause::Os {
+                syscall: Syscall::Sendfile,
+                errno: Errno::EPIPE,
+            },
+        };
+        let text = err.to_string();
+        assert!(text.contains("sendfile: sent 10 of 20 bytes"), "{text}");
+        assert!(text.contains("sendfile failed: EPIPE"), "{text}");
+        assert_eq!(err.syscall(), Some(Syscall::Sendfile));
+    }
+}
