@@ -56,7 +56,14 @@ fn gen_with_impossible_arguments_exits_2_and_writes_nothing() {
         (&["--size", "0"], "--size"),
         (&["--size", "12Q"], "unknown unit"),
         (
-            &["--value-size", "100K", "--records-per-batch", "1", "--segment-bytes", "64K"],
+            &[
+                "--value-size",
+                "100K",
+                "--records-per-batch",
+                "1",
+                "--segment-bytes",
+                "64K",
+            ],
             "--segment-bytes",
         ),
         (&["--records-per-batch", "0"], "--records-per-batch"),

@@ -10,7 +10,9 @@ use common::demo_fixture;
 /// Runs a Python checker; returns its stdout, or `None` (after saying so) when its
 /// package is missing outside CI. Under `CI=true` a missing package fails the test.
 fn python_check(script: &str, args: &[&str]) -> Option<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/thirdparty").join(script);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/thirdparty")
+        .join(script);
     let out = match Command::new("python3").arg(&script).args(args).output() {
         Ok(out) => out,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
@@ -35,8 +37,10 @@ fn python_check(script: &str, args: &[&str]) -> Option<String> {
 
 #[test]
 fn kafka_python_decodes_every_batch_of_the_demo_fixture() {
-    let Some(out) = python_check("kafka_python_decode.py", &[demo_fixture().to_str().unwrap()])
-    else {
+    let Some(out) = python_check(
+        "kafka_python_decode.py",
+        &[demo_fixture().to_str().unwrap()],
+    ) else {
         return;
     };
     eprintln!("{out}");

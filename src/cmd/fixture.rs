@@ -60,13 +60,13 @@ fn gen_log(args: &GenArgs, quiet: bool) -> Result<()> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "wrote {}: {} records, {} of .log in {:.2} s ({:.0} MiB/s), sha256 {}",
+        "wrote {}: {} records, {} of .log in {:.2} s ({:.0} MiB/s), blake3 {}",
         args.out.display(),
         manifest.records,
         format_size(manifest.bytes),
         secs,
         manifest.bytes as f64 / (1 << 20) as f64 / secs,
-        manifest.sha256
+        manifest.blake3
     );
     Ok(())
 }

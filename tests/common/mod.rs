@@ -68,9 +68,8 @@ pub fn zc_command(args: &[&str]) -> Command {
     cmd
 }
 
-/// SHA-256 of every file under `dir`, by relative path.
+/// BLAKE3 of every file under `dir`, by relative path.
 pub fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
-    use sha2::{Digest, Sha256};
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
@@ -79,8 +78,7 @@ pub fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let digest = Sha256::digest(fs::read(&p).unwrap());
-                let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = blake3::hash(&fs::read(&p).unwrap()).to_hex().to_string();
                 out.insert(p.strip_prefix(dir).unwrap().to_owned(), hex);
             }
         }
