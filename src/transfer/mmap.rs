@@ -103,7 +103,7 @@ impl Transfer for MmapSender {
 /// Checks first that the file is long enough, since mapping past its end invites SIGBUS.
 fn map_range(job: &mut Job<'_>, file: &File, offset: u64, len: u64) -> Result<Mmap, TransferError> {
     let file_len = job.call(Syscall::Fstat, None, || {
-        nix::sys::stat::fstat(file).map(|st| st.st_size as usize)
+        nix::sys::stat::fstat(file).map(|stat| stat.st_size as usize)
     })? as u64;
     if file_len < offset + len {
         return Err(job.fail(Cause::FileTooShort {
@@ -114,39 +114,30 @@ fn map_range(job: &mut Job<'_>, file: &File, offset: u64, len: u64) -> Result<Mm
     // mmap and madvise never return EINTR or EAGAIN worth retrying, so they are counted
     // and called once instead of going through `job.call`.
     job.count(Syscall::Mmap);
-    let failed = |syscall| {
-        move |e: std::io::Error| Cause::Os {
-            syscall,
-            errno: errno_of(&e),
-        }
-    };
-    let map_len = usize::try_from(len).map_err(|_| Cause::Os {
-        syscall: Syscall::Mmap,
-        errno: Errno::ENOMEM,
-    });
+    let map_len = usize::try_from(len).map_err(|_| {
+        job.fail(Cause::Os {
+            syscall: Syscall::Mmap,
+            errno: Errno::ENOMEM,
+        })
+    })?;
     // SAFETY: memmap2 marks mapping unsafe because another process may modify or truncate
     // the file while it is mapped, and Rust assumes the bytes behind a `&[u8]` neither
     // change nor disappear. Our contract: the caller does not truncate or rewrite this
     // range while `send` runs (the log only appends; a segment being sent is never
     // truncated). Even if that is broken, we never dereference the mapping in Rust: its
     // slices only go to write(2), where a page past EOF is EFAULT, not SIGBUS.
-    let map = map_len.and_then(|map_len| unsafe {
-        MmapOptions::new()
-            .offset(offset)
-            .len(map_len)
-            .map(file)
-            .map_err(failed(Syscall::Mmap))
-    });
-    let map = map.map_err(|cause| job.fail(cause))?;
+    let map = unsafe { MmapOptions::new().offset(offset).len(map_len).map(file) }
+        .map_err(|e| job.fail(os_cause(Syscall::Mmap, &e)))?;
     job.count(Syscall::Madvise);
     map.advise(Advice::Sequential)
-        .map_err(|e| job.fail(failed(Syscall::Madvise)(e)))?;
+        .map_err(|e| job.fail(os_cause(Syscall::Madvise, &e)))?;
     Ok(map)
 }
 
-/// The errno behind an error from memmap2 (EINVAL if it refused before asking the kernel).
-fn errno_of(e: &std::io::Error) -> Errno {
-    e.raw_os_error().map_or(Errno::EINVAL, Errno::from_raw)
+/// The cause behind an error from memmap2 (EINVAL if it refused before asking the kernel).
+fn os_cause(syscall: Syscall, e: &std::io::Error) -> Cause {
+    let errno = e.raw_os_error().map_or(Errno::EINVAL, Errno::from_raw);
+    Cause::Os { syscall, errno }
 }
 
 #[cfg(test)]

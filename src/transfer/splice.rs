@@ -17,11 +17,12 @@
 //!
 //! Caveats:
 //! - the pipe's capacity bounds each round: it is set to the chunk with `F_SETPIPE_SZ` in
-//!   the constructor (the kernel rounds up to a power of two of pages; [`Transfer::
-//!   pipe_capacity`] reports what it granted). An unprivileged process may not go above
-//!   `/proc/sys/fs/pipe-max-size` (1 MiB by default): such a chunk is an error that names
-//!   the limit and the fix. We do not clamp, because a splice run with a smaller chunk than
-//!   the other modes would no longer be a fair comparison.
+//!   the constructor (the kernel rounds up to a power of two of pages;
+//!   [`Transfer::pipe_capacity`] reports what it granted). An unprivileged process may not
+//!   go above `/proc/sys/fs/pipe-max-size` (1 MiB by default): such a chunk is an error
+//!   that names the limit and the fix. We do not clamp, because a splice run with a smaller
+//!   chunk than the other modes would no longer be a fair comparison. (Root may exceed the
+//!   limit, and gets what it asks for.)
 //! - the pipe holds page *slots*, not bytes: a chunk at an unaligned offset straddles one
 //!   page more than it fills, so the first round comes up short. The loop continues.
 //! - `SPLICE_F_MORE` tells TCP more data follows (like `MSG_MORE`), so it may hold back a
