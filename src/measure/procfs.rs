@@ -1,0 +1,316 @@
+//! Facts the kernel publishes as text under `/proc`.
+//!
+//! - `/proc/thread-self/io`: bytes this thread moved. `rchar`/`wchar` count what
+//!   passed through read-like and write-like syscalls (sockets and pipes too,
+//!   sendfile on both sides); touching an mmap'ed file is not a syscall, so it
+//!   adds nothing there — a lesson in itself. `read_bytes` is what really came
+//!   from storage because this thread missed the page cache; `write_bytes` is
+//!   what it dirtied for writeback. Needs `CONFIG_TASK_IO_ACCOUNTING`.
+//!   It can NOT see readahead or writeback done later by kernel threads.
+//! - `/proc/stat`: CPU time of the whole machine, in clock ticks (`USER_HZ`,
+//!   usually 100/s, so 10 ms resolution). Network work done in softirq context,
+//!   or by kernel threads, is charged to neither the sender nor the sink thread;
+//!   the system-wide busy time is the only place it shows. It also includes
+//!   everything else running on the machine: keep the machine quiet.
+//! - provenance facts: `perf_event_paranoid`, CPU model, kernel release.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Reading;
+
+// --- /proc/thread-self/io ---------------------------------------------------
+
+/// One reading of `/proc/thread-self/io`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ProcIo {
+    rchar: u64,
+    wchar: u64,
+    syscr: u64,
+    syscw: u64,
+    read_bytes: u64,
+    write_bytes: u64,
+    cancelled_write_bytes: u64,
+}
+
+/// Bytes the thread moved over one bracket, as `/proc/thread-self/io` counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IoDelta {
+    /// Bytes returned by read-like syscalls (any file, socket or pipe).
+    pub rchar: u64,
+    /// Bytes passed to write-like syscalls.
+    pub wchar: u64,
+    /// Read-like syscalls (sendfile counts as one read and one write).
+    pub syscr: u64,
+    /// Write-like syscalls.
+    pub syscw: u64,
+    /// Bytes this thread caused to be fetched from storage (page-cache misses).
+    pub read_bytes: u64,
+    /// Bytes this thread dirtied, to be written back later.
+    pub write_bytes: u64,
+    /// Dirtied bytes that were truncated away before writeback.
+    pub cancelled_write_bytes: u64,
+}
+
+pub(crate) fn parse_io(text: &str) -> Result<ProcIo, String> {
+    let mut io = ProcIo::default();
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value: u64 = value
+            .trim()
+            .parse()
+            .map_err(|e| format!("bad value for {key} in /proc/thread-self/io: {e}"))?;
+        let field = match key.trim() {
+            "rchar" => &mut io.rchar,
+            "wchar" => &mut io.wchar,
+            "syscr" => &mut io.syscr,
+            "syscw" => &mut io.syscw,
+            "read_bytes" => &mut io.read_bytes,
+            "write_bytes" => &mut io.write_bytes,
+            "cancelled_write_bytes" => &mut io.cancelled_write_bytes,
+            _ => continue,
+        };
+        *field = value;
+        seen += 1;
+    }
+    if seen < 7 {
+        return Err("unexpected format of /proc/thread-self/io".into());
+    }
+    Ok(io)
+}
+
+/// `/proc/thread-self/io` of the thread that opened it, kept open so that a
+/// reading costs exactly one `pread` syscall.
+pub(crate) struct IoReader {
+    file: File,
+}
+
+/// A reading plus the bytes the reading itself returned: the read is counted in
+/// `rchar` and `syscr` *after* it returns, so the start-of-bracket read shows up
+/// in the bracket. Knowing its size lets us subtract it exactly.
+pub(crate) struct IoSnapshot {
+    io: ProcIo,
+    own_bytes: u64,
+}
+
+impl IoReader {
+    /// Opens the calling thread's io file (`thread-self` is resolved now: the
+    /// reader keeps reporting on this thread).
+    pub fn open() -> Reading<IoReader> {
+        match File::open("/proc/thread-self/io") {
+            Ok(file) => Reading::Value(IoReader { file }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Reading::Unavailable(
+                "no /proc/thread-self/io: kernel built without CONFIG_TASK_IO_ACCOUNTING \
+                 (or Linux < 3.17)"
+                    .into(),
+            ),
+            Err(e) => Reading::Unavailable(format!("cannot open /proc/thread-self/io: {e}")),
+        }
+    }
+
+    pub fn snapshot(&self) -> io::Result<IoSnapshot> {
+        let mut buf = [0u8; 1024];
+        let n = self.file.read_at(&mut buf, 0)?;
+        let text = std::str::from_utf8(&buf[..n])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let io = parse_io(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok(IoSnapshot {
+            io,
+            own_bytes: n as u64,
+        })
+    }
+}
+
+impl IoSnapshot {
+    /// The delta from `start` to `self`, minus the one `pread` that took `start`.
+    pub fn since(&self, start: &IoSnapshot) -> IoDelta {
+        let (a, b) = (&start.io, &self.io);
+        IoDelta {
+            rchar: b
+                .rchar
+                .saturating_sub(a.rchar)
+                .saturating_sub(start.own_bytes),
+            wchar: b.wchar.saturating_sub(a.wchar),
+            syscr: b.syscr.saturating_sub(a.syscr).saturating_sub(1),
+            syscw: b.syscw.saturating_sub(a.syscw),
+            read_bytes: b.read_bytes.saturating_sub(a.read_bytes),
+            write_bytes: b.write_bytes.saturating_sub(a.write_bytes),
+            cancelled_write_bytes: b
+                .cancelled_write_bytes
+                .saturating_sub(a.cancelled_write_bytes),
+        }
+    }
+}
+
+// --- /proc/stat -------------------------------------------------------------
+
+/// Busy CPU time of the whole machine (all CPUs summed), from `/proc/stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemCpu {
+    busy_ticks: u64,
+}
+
+impl SystemCpu {
+    pub fn now() -> io::Result<SystemCpu> {
+        let text = fs::read_to_string("/proc/stat")?;
+        parse_stat(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Busy time of all CPUs between `earlier` and `self` (resolution: one tick).
+    pub fn since(&self, earlier: &SystemCpu) -> Duration {
+        let ticks = self.busy_ticks.saturating_sub(earlier.busy_ticks);
+        let hz = clock_ticks_per_second().max(1);
+        Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz)
+    }
+}
+
+/// Parses the aggregate `cpu` line. Busy is the sum of user, nice, system, irq,
+/// softirq and steal; idle and iowait are not busy; guest time is already inside
+/// user and nice, so it is not added again.
+pub(crate) fn parse_stat(text: &str) -> Result<SystemCpu, String> {
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("cpu"))
+        .ok_or("no aggregate cpu line in /proc/stat")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad number in /proc/stat cpu line: {e}"))?;
+    if fields.len() < 8 {
+        return Err("short cpu line in /proc/stat".into());
+    }
+    // user nice system idle iowait irq softirq steal [guest guest_nice]
+    let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7];
+    Ok(SystemCpu { busy_ticks: busy })
+}
+
+/// `USER_HZ`: the unit of `/proc/stat`.
+fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no memory effects; it only returns a value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).unwrap_or(100)
+}
+
+// --- Provenance -------------------------------------------------------------
+
+/// The effective user id (what the kernel checks for perf and mount permission).
+pub(crate) fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+pub(crate) fn is_root() -> bool {
+    euid() == 0
+}
+
+fn read_trimmed(path: &str) -> Reading<String> {
+    match fs::read_to_string(path) {
+        Ok(s) => Reading::Value(s.trim().to_string()),
+        Err(e) => Reading::Unavailable(format!("cannot read {path}: {e}")),
+    }
+}
+
+/// `kernel.perf_event_paranoid`: 2 or more forbids kernel-mode counting for
+/// non-root users, 3 (some distributions) forbids perf entirely for them.
+pub fn perf_event_paranoid() -> Reading<i32> {
+    let path = "/proc/sys/kernel/perf_event_paranoid";
+    match read_trimmed(path) {
+        Reading::Value(s) => s.parse().map_or_else(
+            |e| Reading::Unavailable(format!("bad value in {path}: {e}")),
+            Reading::Value,
+        ),
+        Reading::Unavailable(why) => Reading::Unavailable(why),
+    }
+}
+
+pub fn kernel_release() -> Reading<String> {
+    read_trimmed("/proc/sys/kernel/osrelease")
+}
+
+/// The CPU's marketing name (x86 `model name`; ARM and others name it differently).
+pub fn cpu_model() -> Reading<String> {
+    let text = match fs::read_to_string("/proc/cpuinfo") {
+        Ok(t) => t,
+        Err(e) => return Reading::Unavailable(format!("cannot read /proc/cpuinfo: {e}")),
+    };
+    parse_cpu_model(&text).map_or_else(
+        || Reading::Unavailable("no CPU model name in /proc/cpuinfo".into()),
+        Reading::Value,
+    )
+}
+
+fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
+    ["model name", "Processor", "cpu model", "uarch", "cpu"]
+        .iter()
+        .find_map(|wanted| {
+            cpuinfo.lines().find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                (key.trim() == *wanted && !value.trim().is_empty())
+                    .then(|| value.trim().to_string())
+            })
+        })
+}
+
+pub fn cpus_online() -> Reading<usize> {
+    // SAFETY: sysconf has no memory effects; it only returns a value.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).map_or_else(
+        |_| Reading::Unavailable("sysconf(_SC_NPROCESSORS_ONLN) failed".into()),
+        Reading::Value,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_aggregate_cpu_line() {
+        let text = "cpu  3995 7 1785 35772 502 11 15 20 100 3\n\
+                    cpu0 2000 0 900 17000 250 5 8 10 0 0\n\
+                    intr 12345 0 0\n";
+        let cpu = parse_stat(text).expect("parse");
+        assert_eq!(cpu.busy_ticks, 3995 + 7 + 1785 + 11 + 15 + 20);
+        let later = SystemCpu {
+            busy_ticks: cpu.busy_ticks + clock_ticks_per_second(),
+        };
+        assert_eq!(later.since(&cpu), Duration::from_secs(1));
+        assert!(parse_stat("cpu0 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn parses_proc_io() {
+        let text = "rchar: 6976\nwchar: 12\nsyscr: 10\nsyscw: 1\nread_bytes: 4096\n\
+                    write_bytes: 0\ncancelled_write_bytes: 0\n";
+        let io = parse_io(text).expect("parse");
+        assert_eq!((io.rchar, io.syscr, io.read_bytes), (6976, 10, 4096));
+        assert!(parse_io("rchar: 1\n").is_err());
+    }
+
+    #[test]
+    fn io_delta_excludes_its_own_read() {
+        let Reading::Value(reader) = IoReader::open() else {
+            return; // no task io accounting on this kernel
+        };
+        let start = reader.snapshot().expect("snapshot");
+        let end = reader.snapshot().expect("snapshot");
+        let delta = end.since(&start);
+        assert_eq!((delta.rchar, delta.syscr), (0, 0), "{delta:?}");
+    }
+
+    #[test]
+    fn finds_a_cpu_model() {
+        let x86 = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(parse_cpu_model(x86).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(parse_cpu_model("processor : 0\n"), None);
+    }
+}
