@@ -1,4 +1,9 @@
 //! Rendering results for people and programs. Nothing else in the crate formats tables;
 //! comfy-table is used only here.
 
+pub mod bench_table;
+pub mod csv;
+pub mod export;
 pub mod fixture;
+pub mod json;
+pub mod markdown;

@@ -1,0 +1,209 @@
+//! `zc bench --export results.csv`: one line per figure, for spreadsheets and plotting.
+//!
+//! The layout is "long" (one figure per line) rather than "wide" (one column per metric),
+//! so that a new metric adds lines, not columns, and every figure keeps its own unit,
+//! origin and source:
+//!
+//! ```text
+//! mode,chunk,metric,label,unit,origin,source,median,min,max,runs,unavailable_reason
+//! read-write,65536,syscalls_per_gib,syscalls / GiB,1/GiB,measured,tracepoint ...,32768,...
+//! read-write,65536,model_mode_switches_per_chunk,...,model,"textbook model: ...",4,4,4,,
+//! ```
+//!
+//! After the measured metrics of a row come its textbook-model figures with origin
+//! `model` and a `model_` prefix, named like the measured figure they predict
+//! (`model_mode_switches_per_chunk` beside `mode_switches_per_chunk`), so a pivot table
+//! can put prediction and measurement side by side without mistaking one for the other.
+//!
+//! `chunk` is in bytes and numbers are printed in full (Rust's shortest round-trip form),
+//! not rounded for display: this file is for computing with. An unavailable figure has
+//! empty numbers and its reason in the last column, never a fake 0.
+//!
+//! Written by hand (RFC 4180 quoting is a few lines) rather than with the `csv` crate:
+//! the writer is the only CSV code zc needs.
+
+use std::fmt::Write as _;
+
+use crate::bench::results::{BenchReport, Origin, Row};
+use crate::measure::Reading;
+
+const HEADER: &str =
+    "mode,chunk,metric,label,unit,origin,source,median,min,max,runs,unavailable_reason";
+
+/// The report as CSV: the header, then each row's metrics followed by its model figures.
+pub fn render(report: &BenchReport) -> Vec<u8> {
+    let mut out = String::new();
+    out.push_str(HEADER);
+    out.push('\n');
+    for row in &report.rows {
+        for m in &row.metrics {
+            // Spelled as in the JSON export (`Origin` serializes in snake_case).
+            let origin = match m.origin {
+                Origin::Measured => "measured",
+                Origin::Model => "model",
+            };
+            let (numbers, reason) = match &m.value {
+                Reading::Value(s) => (
+                    [
+                        number(s.median),
+                        number(s.min),
+                        number(s.max),
+                        s.runs.to_string(),
+                    ],
+                    "",
+                ),
+                Reading::Unavailable(why) => (Default::default(), why.as_str()),
+            };
+            line(
+                &mut out,
+                row,
+                &[m.key, m.label, m.unit, origin, &m.source],
+                &numbers,
+                reason,
+            );
+        }
+        model_lines(&mut out, row);
+    }
+    out.into_bytes()
+}
+
+/// The textbook model of the row's mode, one figure per line, origin `model`. The model's
+/// note (where the figures come from, where the kernel differs) is its source.
+fn model_lines(out: &mut String, row: &Row) {
+    let model = &row.model;
+    let source = format!("textbook model: {}", model.note);
+    let figures = [
+        (
+            "model_dma_copies",
+            "DMA copies per chunk (model)",
+            "copies",
+            model.dma_copies,
+        ),
+        (
+            "model_cpu_copies",
+            "CPU copies per chunk (model)",
+            "copies",
+            model.cpu_copies,
+        ),
+        (
+            "model_mode_switches_per_chunk",
+            "user<->kernel mode switches per chunk (model)",
+            "1/chunk",
+            model.mode_switches,
+        ),
+        (
+            "model_syscalls_per_chunk",
+            "syscalls per chunk (model)",
+            "1/chunk",
+            model.syscalls_per_chunk,
+        ),
+        (
+            "model_user_copied_per_byte",
+            "user-space copies per byte (model)",
+            "B/B",
+            model.user_copies_per_byte,
+        ),
+    ];
+    for (key, label, unit, value) in figures {
+        let v = value.to_string();
+        // A prediction is one exact figure: median = min = max, and no runs.
+        line(
+            out,
+            row,
+            &[key, label, unit, "model", &source],
+            &[v.clone(), v.clone(), v, String::new()],
+            "",
+        );
+    }
+}
+
+/// Appends one line: mode, chunk, the five descriptive fields, the four numbers, the reason.
+fn line(out: &mut String, row: &Row, text: &[&str; 5], numbers: &[String; 4], reason: &str) {
+    let _ = write!(out, "{},{}", field(row.mode.name()), row.chunk);
+    for t in text {
+        let _ = write!(out, ",{}", field(t));
+    }
+    for n in numbers {
+        let _ = write!(out, ",{n}");
+    }
+    let _ = writeln!(out, ",{}", field(reason));
+}
+
+/// A finite number in full; empty for NaN or infinity, which spreadsheets cannot read.
+fn number(x: f64) -> String {
+    if x.is_finite() {
+        x.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// RFC 4180: a field containing a comma, a quote or a line break is quoted, with its quotes
+/// doubled; any other field is written as is.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::bench_table::tests::{NO_PMU, sample_report};
+
+    const COLUMNS: usize = 12;
+
+    #[test]
+    fn one_line_per_metric_and_model_figure() {
+        let report = sample_report();
+        let text = String::from_utf8(render(&report)).expect("utf-8");
+        let metrics: usize = report.rows.iter().map(|r| r.metrics.len()).sum();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + metrics + 5 * report.rows.len());
+        assert_eq!(lines[0], HEADER);
+        assert_eq!(HEADER.split(',').count(), COLUMNS);
+        // Lines without quoted fields parse by splitting on commas.
+        let plain: Vec<Vec<&str>> = lines[1..]
+            .iter()
+            .filter(|l| !l.contains('"'))
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert!(!plain.is_empty());
+        for fields in &plain {
+            assert_eq!(fields.len(), COLUMNS, "{fields:?}");
+        }
+        let syscalls = plain
+            .iter()
+            .find(|f| f[0] == "read-write" && f[2] == "syscalls_per_gib")
+            .expect("syscalls line");
+        assert_eq!(syscalls[1], "65536");
+        assert_eq!(syscalls[5], "measured");
+        assert_eq!(&syscalls[7..11], ["32768", "32768", "32768", "5"]);
+        let cycles = plain
+            .iter()
+            .find(|f| f[2] == "cycles_per_gib")
+            .expect("cycles line");
+        assert_eq!(&cycles[7..], ["", "", "", "", NO_PMU]);
+    }
+
+    #[test]
+    fn model_figures_are_labelled_and_their_notes_quoted() {
+        let text = String::from_utf8(render(&sample_report())).expect("utf-8");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("sendfile,65536,model_mode_switches_per_chunk,"))
+            .expect("model line");
+        assert!(line.contains(",model,\"textbook model: "), "{line}");
+        assert!(line.ends_with("\",2,2,2,,"), "{line}");
+    }
+
+    #[test]
+    fn quotes_fields_that_need_it() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+    }
+}
