@@ -3,9 +3,16 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
 
-use crate::units::parse_size;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::bench::config::MAX_CHUNK;
+use crate::bench::results::CacheState;
+use crate::bench::sink::SinkKind;
+use crate::net::{CcChoice, Pin};
+use crate::transfer::Mode;
+use crate::units::{format_size, parse_size};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,9 +35,148 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Send a log to a TCP socket with each transfer mode and measure what each costs.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
+
+    /// Receive bench transfers from another process, namespace or host (`zc bench --connect`).
+    #[command(after_help = "Examples:
+  zc sink --listen 127.0.0.1:9000                   # then: zc bench --connect 127.0.0.1:9000
+  zc sink --listen 0.0.0.0:9000 --sink read --verify --connections 8")]
+    Sink(SinkArgs),
+
     /// Generate, verify and describe Kafka-format segmented logs.
     #[command(subcommand)]
     Fixture(FixtureCommand),
+}
+
+const BENCH_EXAMPLES: &str = "Examples:
+  zc bench                                         # all modes, default 256 MiB log, 64 KiB chunks
+  zc bench --mode sendfile --chunk 4K,64K,1M       # one mode, three chunk sizes
+  zc bench --mode read-write,sendfile --sink read  # a receiver that copies, like a real consumer
+  zc bench --cache cold --runs 3                   # every run reads the log from storage
+  zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
+  zc bench --export results.json --export results.md
+  zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
+
+Figures are medians over --runs (min-max shown); the textbook model is printed apart,
+labelled as not measured. Run as root for kernel-mode counters and syscall tracepoints.";
+
+/// A transfer mode on the command line, or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeChoice {
+    All,
+    ReadWrite,
+    Mmap,
+    Sendfile,
+    Splice,
+}
+
+impl ModeChoice {
+    pub fn modes(self) -> Vec<Mode> {
+        match self {
+            ModeChoice::All => Mode::ALL.to_vec(),
+            ModeChoice::ReadWrite => vec![Mode::ReadWrite],
+            ModeChoice::Mmap => vec![Mode::Mmap],
+            ModeChoice::Sendfile => vec![Mode::Sendfile],
+            ModeChoice::Splice => vec![Mode::Splice],
+        }
+    }
+}
+
+/// A chunk size: 1 byte to 64 MiB, with units.
+fn parse_chunk(text: &str) -> Result<usize, String> {
+    let size = parse_size(text)?;
+    if size == 0 || size > MAX_CHUNK as u64 {
+        return Err(format!(
+            "chunk must be 1 byte to {}, found {text}",
+            format_size(MAX_CHUNK as u64)
+        ));
+    }
+    Ok(size as usize)
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Transfer modes to measure (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub mode: Vec<ModeChoice>,
+
+    /// The log to send (a `zc fixture gen` directory); default: the embedded default log,
+    /// generated once into the cache directory ($ZC_CACHE_DIR, else ~/.cache/zc).
+    #[arg(long, value_name = "DIR")]
+    pub fixture: Option<PathBuf>,
+
+    /// Bytes per system call (comma-separated list to sweep). Units: K, M (x1024).
+    #[arg(long, value_parser = parse_chunk, value_delimiter = ',', default_value = "64K")]
+    pub chunk: Vec<usize>,
+
+    /// Measured runs per mode and chunk.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+
+    /// Unrecorded runs first, per mode and chunk.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub warmup: u32,
+
+    /// warm: the log is read once first, so runs find it in the page cache; cold: it is
+    /// dropped from the page cache before every run.
+    #[arg(long, value_enum, default_value = "warm")]
+    pub cache: CacheState,
+
+    /// The receiving end: splice (socket -> pipe -> /dev/null, no copy) or read (recv into
+    /// a buffer, like a real consumer).
+    #[arg(long, value_enum, default_value = "splice")]
+    pub sink: SinkKind,
+
+    /// Send to a `zc sink --listen` at this address instead of an in-process sink.
+    #[arg(long, value_name = "ADDR")]
+    pub connect: Option<SocketAddr>,
+
+    /// The sink checksums every byte (a copy: not for timing) and the run fails on a mismatch.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// TCP congestion control on both ends: auto (cubic on loopback when allowed, else the
+    /// system default) or a name from net.ipv4.tcp_available_congestion_control.
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub cc: CcChoice,
+
+    /// Pin the sender and the in-process sink threads to these CPUs, e.g. 0,1.
+    #[arg(long, value_name = "SENDER_CPU,SINK_CPU")]
+    pub pin: Option<Pin>,
+
+    /// Open no perf counters or tracepoints (to measure the measurement's own cost).
+    #[arg(long)]
+    pub no_counters: bool,
+
+    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
+    /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    #[arg(long, value_name = "FILE")]
+    pub export: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// Address to listen on, e.g. 127.0.0.1:9000.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// How to receive: splice (no copy) or read (recv into a buffer).
+    #[arg(long, value_enum, default_value = "splice")]
+    pub sink: SinkKind,
+
+    /// Checksum every byte received and report it to the sender (a copy: not for timing).
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Bytes per receive call.
+    #[arg(long, value_parser = parse_chunk, default_value = "64K")]
+    pub chunk: usize,
+
+    /// Stop after this many connections (default: serve until interrupted).
+    #[arg(long, value_name = "N")]
+    pub connections: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,18 @@ pub fn bytes_bar(total: u64, message: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A bar counting steps (runs), with the length set once known.
+pub fn count_bar(message: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, target(quiet));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
+}
+
 fn target(quiet: bool) -> ProgressDrawTarget {
     if quiet || !std::io::stderr().is_terminal() {
         ProgressDrawTarget::hidden()

@@ -1,0 +1,280 @@
+//! From raw runs to figures: every metric of a row, derived from its [`RunRecord`]s.
+//!
+//! Counts are normalised per GiB sent so that rows with different fixture sizes or chunk
+//! sizes compare directly. Each metric names its source; where a preferred kernel counter
+//! is unavailable and an honest fallback exists (getrusage, the program's own count), the
+//! fallback is used *and the source says so*. Where none exists, the metric stays
+//! unavailable with the reason.
+
+use super::results::{Metric, Origin, RunRecord, Stat};
+use crate::measure::Reading;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Below this run time, /proc/stat's 10 ms ticks make the system-wide CPU figure noise.
+const MIN_PROC_STAT_WALL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One per-run figure: a value, or why it is missing.
+type PerRun = Box<dyn Fn(&RunRecord) -> Reading<f64>>;
+
+struct Spec {
+    key: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    source: String,
+    per_run: PerRun,
+}
+
+/// The metrics of one row, in the order reporters expect.
+pub fn metrics(runs: &[RunRecord], chunk: usize) -> Vec<Metric> {
+    specs(runs, chunk)
+        .into_iter()
+        .map(|s| Metric {
+            key: s.key,
+            label: s.label,
+            unit: s.unit,
+            origin: Origin::Measured,
+            source: s.source,
+            value: summarise(runs, &s.per_run),
+        })
+        .collect()
+}
+
+fn summarise(runs: &[RunRecord], per_run: &PerRun) -> Reading<Stat> {
+    let mut values = Vec::with_capacity(runs.len());
+    for run in runs {
+        match per_run(run) {
+            Reading::Value(v) => values.push(v),
+            Reading::Unavailable(why) => return Reading::Unavailable(why),
+        }
+    }
+    match Stat::of(&values) {
+        Some(stat) => Reading::Value(stat),
+        None => Reading::unavailable("no measured runs yet"),
+    }
+}
+
+fn gib(run: &RunRecord) -> f64 {
+    run.bytes as f64 / GIB
+}
+
+fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
+    value.map(|v| v as f64 / gib(run))
+}
+
+/// Whether every run has the preferred reading; decides the source for the whole row so
+/// that one row never mixes two sources.
+fn all_have<T>(runs: &[RunRecord], get: impl Fn(&RunRecord) -> Reading<T>) -> bool {
+    !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
+}
+
+fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
+    let kernel_syscalls = all_have(runs, |r| r.sample.transfer_syscalls());
+    let perf_clock = all_have(runs, |r| r.sample.task_clock.clone());
+    let perf_sched = all_have(runs, |r| r.sample.sched_switches.clone());
+    let perf_faults = all_have(runs, |r| r.sample.minor_faults.clone());
+
+    let syscalls_source = if kernel_syscalls {
+        "tracepoint raw_syscalls:sys_enter (kernel-counted)"
+    } else {
+        "self-counted by zc (kernel tracepoints unavailable)"
+    };
+    let syscalls = move |r: &RunRecord| -> Reading<u64> {
+        if kernel_syscalls {
+            r.sample.transfer_syscalls()
+        } else {
+            Reading::Value(r.tally.syscalls.total())
+        }
+    };
+
+    vec![
+        Spec {
+            key: "throughput",
+            label: "GiB/s",
+            unit: "GiB/s",
+            source: "bytes acknowledged by the sink / wall time from first call to sink's trailer".into(),
+            per_run: Box::new(|r| Reading::Value(gib(r) / r.sample.wall.as_secs_f64())),
+        },
+        Spec {
+            key: "sender_cpu_per_gib",
+            label: "sender CPU s/GiB",
+            unit: "s/GiB",
+            source: if perf_clock {
+                "perf task-clock of the sender thread, user + kernel".into()
+            } else {
+                "getrusage(RUSAGE_THREAD) user + system (perf task-clock unavailable)".into()
+            },
+            per_run: Box::new(move |r| {
+                let cpu = if perf_clock {
+                    r.sample.task_clock.clone()
+                } else {
+                    Reading::Value(r.sample.rusage.user_cpu + r.sample.rusage.system_cpu)
+                };
+                cpu.map(|d| d.as_secs_f64() / gib(r))
+            }),
+        },
+        Spec {
+            key: "sink_cpu_per_gib",
+            label: "sink CPU s/GiB",
+            unit: "s/GiB",
+            source: "CLOCK_THREAD_CPUTIME_ID of the in-process sink thread".into(),
+            per_run: Box::new(|r| match r.sink_cpu_ns {
+                Some(ns) => Reading::Value(ns as f64 / 1e9 / gib(r)),
+                None => Reading::unavailable(
+                    "the sink runs in another process (--connect): measure it on its side",
+                ),
+            }),
+        },
+        Spec {
+            key: "system_cpu_per_gib",
+            label: "system CPU s/GiB",
+            unit: "s/GiB",
+            source: "/proc/stat busy time of all CPUs (includes softirq network work and anything else running)".into(),
+            per_run: Box::new(|r| {
+                let wall = r.sample.wall;
+                if wall < MIN_PROC_STAT_WALL {
+                    return Reading::unavailable(format!(
+                        "the run took {:.0} ms and /proc/stat counts in 10 ms ticks: use a larger --fixture (a run of 1 s or more)",
+                        wall.as_secs_f64() * 1e3
+                    ));
+                }
+                r.sample.system_cpu.clone().map(|d| d.as_secs_f64() / gib(r))
+            }),
+        },
+        Spec {
+            key: "syscalls_per_gib",
+            label: "syscalls/GiB",
+            unit: "1/GiB",
+            source: "tracepoint raw_syscalls:sys_enter, minus the probe's own".into(),
+            per_run: Box::new(|r| per_gib(r.sample.transfer_syscalls(), r)),
+        },
+        Spec {
+            key: "syscalls_self_per_gib",
+            label: "syscalls/GiB (self-counted)",
+            unit: "1/GiB",
+            source: "self-counted by zc's transfer loop (excludes the end-of-transfer shutdown and trailer read)".into(),
+            per_run: Box::new(|r| per_gib(Reading::Value(r.tally.syscalls.total()), r)),
+        },
+        Spec {
+            key: "mode_switches_per_gib",
+            label: "mode switches/GiB",
+            unit: "1/GiB",
+            source: format!("2 per syscall; syscalls {syscalls_source}"),
+            per_run: Box::new(move |r| per_gib(syscalls(r).map(|n| 2 * n), r)),
+        },
+        Spec {
+            key: "mode_switches_per_chunk",
+            label: "mode switches/chunk",
+            unit: "1/chunk",
+            source: format!("2 per syscall / (bytes / chunk); syscalls {syscalls_source}"),
+            per_run: Box::new(move |r| {
+                let chunks = (r.bytes as f64 / chunk as f64).max(1.0);
+                syscalls(r).map(|n| 2.0 * n as f64 / chunks)
+            }),
+        },
+        Spec {
+            key: "user_copied_per_byte",
+            label: "user-space copies/byte",
+            unit: "bytes/byte",
+            source: "self-counted from the return values of calls that touched user buffers".into(),
+            per_run: Box::new(|r| Reading::Value(r.tally.user_copied_bytes as f64 / r.bytes as f64)),
+        },
+        Spec {
+            key: "sched_switches_per_gib",
+            label: "scheduler switches/GiB",
+            unit: "1/GiB",
+            source: if perf_sched {
+                "perf context-switches (scheduler, not mode switches), kernel included".into()
+            } else {
+                "getrusage voluntary + involuntary switches (perf context-switches unavailable)".into()
+            },
+            per_run: Box::new(move |r| {
+                let n = if perf_sched {
+                    r.sample.sched_switches.clone()
+                } else {
+                    let ru = &r.sample.rusage;
+                    Reading::Value(ru.voluntary_sched_switches + ru.involuntary_sched_switches)
+                };
+                per_gib(n, r)
+            }),
+        },
+        Spec {
+            key: "cpu_migrations",
+            label: "CPU migrations",
+            unit: "per run",
+            source: "perf cpu-migrations".into(),
+            per_run: Box::new(|r| r.sample.cpu_migrations.clone().map(|n| n as f64)),
+        },
+        Spec {
+            key: "minor_faults_per_gib",
+            label: "minor faults/GiB",
+            unit: "1/GiB",
+            source: faults_source(perf_faults),
+            per_run: Box::new(move |r| {
+                let n = if perf_faults {
+                    r.sample.minor_faults.clone()
+                } else {
+                    Reading::Value(r.sample.rusage.minor_faults)
+                };
+                per_gib(n, r)
+            }),
+        },
+        Spec {
+            key: "major_faults_per_gib",
+            label: "major faults/GiB",
+            unit: "1/GiB",
+            source: faults_source(perf_faults),
+            per_run: Box::new(move |r| {
+                let n = if perf_faults {
+                    r.sample.major_faults.clone()
+                } else {
+                    Reading::Value(r.sample.rusage.major_faults)
+                };
+                per_gib(n, r)
+            }),
+        },
+        Spec {
+            key: "storage_read_bytes",
+            label: "read from storage",
+            unit: "bytes",
+            source: "/proc/thread-self/io read_bytes of the sender".into(),
+            per_run: Box::new(|r| r.sample.io.clone().map(|io| io.read_bytes as f64)),
+        },
+        Spec {
+            key: "cycles_per_gib",
+            label: "cycles/GiB",
+            unit: "1/GiB",
+            source: "perf cycles, user + kernel".into(),
+            per_run: Box::new(|r| per_gib(r.sample.cycles.clone(), r)),
+        },
+        Spec {
+            key: "instructions_per_gib",
+            label: "instructions/GiB",
+            unit: "1/GiB",
+            source: "perf instructions, user + kernel".into(),
+            per_run: Box::new(|r| per_gib(r.sample.instructions.clone(), r)),
+        },
+        Spec {
+            key: "cache_misses_per_gib",
+            label: "cache misses/GiB",
+            unit: "1/GiB",
+            source: "perf cache-misses, user + kernel".into(),
+            per_run: Box::new(|r| per_gib(r.sample.cache_misses.clone(), r)),
+        },
+        Spec {
+            key: "residency_before",
+            label: "page-cache residency before",
+            unit: "fraction",
+            source: "mincore over every segment right before the run".into(),
+            per_run: Box::new(|r| Reading::Value(r.residency_before)),
+        },
+    ]
+}
+
+fn faults_source(perf: bool) -> String {
+    if perf {
+        "perf page-faults (minor/major), kernel included".into()
+    } else {
+        "getrusage minflt/majflt (perf page-faults unavailable)".into()
+    }
+}

@@ -1,0 +1,179 @@
+//! What a benchmark returns: plain data, no formatting.
+//!
+//! The runner fills these structs and the reporters (`crate::report`) render them; nothing
+//! here prints. Every figure is a [`Metric`]: a named value with its unit, where it came
+//! from (`source`), and whether it was *measured* on this machine or comes from the
+//! textbook *model*. Values that could not be measured stay [`Reading::Unavailable`] with
+//! the reason, all the way to the output.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::sink::SinkKind;
+use super::warnings::Warning;
+use crate::measure::{Environment, Reading, Sample};
+use crate::net::Pin;
+use crate::transfer::{Mode, Model, Tally};
+
+/// Measured on this machine, or predicted by the textbook model of the mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Measured,
+    Model,
+}
+
+/// Median, minimum and maximum of one figure over the measured runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Stat {
+    /// Summarises `values`; `None` when there are none.
+    pub fn of(values: &[f64]) -> Option<Stat> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Stat {
+            median,
+            min: v[0],
+            max: v[n - 1],
+            runs: n,
+        })
+    }
+
+    /// (max - min) / median: how much the runs disagreed.
+    pub fn spread(&self) -> f64 {
+        if self.median == 0.0 {
+            0.0
+        } else {
+            (self.max - self.min) / self.median
+        }
+    }
+}
+
+/// One figure of one row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Metric {
+    /// Stable machine name, e.g. `syscalls_per_gib`; exports use it as the column name.
+    pub key: &'static str,
+    /// Short human name, e.g. `syscalls / GiB`.
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub origin: Origin,
+    /// Where the numbers come from, e.g. `tracepoint raw_syscalls:sys_enter`.
+    pub source: String,
+    pub value: Reading<Stat>,
+}
+
+/// One transfer, as measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    /// 0-based index among the measured runs (warm-up runs are not recorded).
+    pub run: u32,
+    pub bytes: u64,
+    /// The sender's probe: counters, rusage, /proc io, system CPU, wall time.
+    pub sample: Sample,
+    /// The sender's own count of its calls and of the bytes it copied through user space.
+    pub tally: Tally,
+    /// CPU time of the in-process sink thread in nanoseconds (None for a remote sink).
+    pub sink_cpu_ns: Option<u64>,
+    /// Share of the fixture in the page cache right before the run (mincore).
+    pub residency_before: f64,
+    /// CPUs the sender and the sink ran on at the end of the run.
+    pub sender_cpu: Option<usize>,
+    pub sink_cpu_id: Option<usize>,
+}
+
+/// All runs of one mode at one chunk size, summarised.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub mode: Mode,
+    pub chunk: usize,
+    /// The textbook prediction for this mode (per chunk sent), kept apart from `metrics`.
+    pub model: Model,
+    pub metrics: Vec<Metric>,
+    pub runs: Vec<RunRecord>,
+}
+
+impl Row {
+    pub fn metric(&self, key: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.key == key)
+    }
+
+    /// The median of a metric, when it was measured.
+    pub fn median(&self, key: &str) -> Option<f64> {
+        self.metric(key)?.value.value().map(|s| s.median)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheState {
+    /// The fixture is read once before the runs, so every run reads from the page cache.
+    Warm,
+    /// Each segment is dropped from the page cache (posix_fadvise DONTNEED) before every run.
+    Cold,
+}
+
+/// The fixture that was sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct FixtureInfo {
+    pub path: PathBuf,
+    /// BLAKE3 of the log files, from `zc fixture gen`'s manifest hash function.
+    pub blake3: String,
+    pub bytes: u64,
+    pub segments: usize,
+    /// True for the embedded default fixture in the cache directory.
+    pub default: bool,
+}
+
+/// Everything needed to understand, trust and reproduce the figures: the provenance.
+#[derive(Clone, Debug, Serialize)]
+pub struct Setup {
+    pub zc_version: &'static str,
+    pub environment: Environment,
+    /// Which probe counters worked on this machine, or why not.
+    pub counters: Vec<(&'static str, Reading<()>)>,
+    pub fixture: FixtureInfo,
+    pub cache: CacheState,
+    pub sink: SinkKind,
+    /// `in-process` or the address of a remote `zc sink`.
+    pub sink_location: String,
+    pub verify: bool,
+    pub chunks: Vec<usize>,
+    pub runs: u32,
+    pub warmup: u32,
+    /// The TCP congestion control in force, read back from the socket.
+    pub congestion: String,
+    /// SO_SNDBUF of the sender and SO_RCVBUF of the sink, as the kernel reports them.
+    pub send_buffer: usize,
+    pub receive_buffer: Option<usize>,
+    pub pin: Option<Pin>,
+}
+
+/// The whole result of `zc bench`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Format version of this JSON, bumped on incompatible changes (zc explain checks it).
+    pub schema: u32,
+    pub setup: Setup,
+    pub rows: Vec<Row>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Current [`BenchReport::schema`].
+pub const SCHEMA: u32 = 1;

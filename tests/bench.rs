@@ -1,0 +1,280 @@
+//! Black-box tests of `zc bench` and `zc sink`: the real binary, real sockets on
+//! 127.0.0.1, the committed demo log. Invariants, never timings.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::thread;
+
+use common::{zc, zc_command};
+use serde_json::Value;
+
+fn demo() -> &'static str {
+    "fixtures/demo-log"
+}
+
+/// Runs a quick bench on the demo log with `extra` arguments and returns its JSON export.
+fn bench_json(extra: &[&str]) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("out.json");
+    let mut args = vec![
+        "bench",
+        "--fixture",
+        demo(),
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--quiet",
+    ];
+    let json_arg = json.to_str().unwrap().to_owned();
+    args.extend(["--export", &json_arg]);
+    args.extend(extra);
+    let run = zc(&args).success();
+    assert!(run.stdout.contains("GiB/s"), "{}", run.stdout);
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+fn row<'a>(report: &'a Value, mode: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["mode"] == mode)
+        .unwrap_or_else(|| panic!("no row for {mode}"))
+}
+
+fn median(row: &Value, key: &str) -> Option<f64> {
+    let m = row["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == key)?;
+    m["value"]["median"].as_f64()
+}
+
+#[test]
+fn every_mode_delivers_the_log_intact_with_verify() {
+    let report = bench_json(&["--verify", "--sink", "read"]);
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["setup"]["verify"], true);
+    for mode in ["read-write", "mmap", "sendfile", "splice"] {
+        let r = row(&report, mode);
+        assert_eq!(r["runs"].as_array().unwrap().len(), 2, "{mode}");
+        for run in r["runs"].as_array().unwrap() {
+            assert_eq!(run["bytes"], report["setup"]["fixture"]["bytes"], "{mode}");
+        }
+    }
+}
+
+#[test]
+fn user_space_copies_and_syscall_counts_match_each_modes_data_path() {
+    let report = bench_json(&["--chunk", "64K"]);
+    let bytes = report["setup"]["fixture"]["bytes"].as_f64().unwrap();
+    let chunks = bytes / 65536.0;
+    for (mode, copies, syscalls_per_chunk) in [
+        ("read-write", 2.0, 2.0),
+        ("mmap", 1.0, 1.0),
+        ("sendfile", 0.0, 1.0),
+        ("splice", 0.0, 2.0),
+    ] {
+        let r = row(&report, mode);
+        assert_eq!(median(r, "user_copied_per_byte"), Some(copies), "{mode}");
+        for run in r["runs"].as_array().unwrap() {
+            let own = run["tally"]["syscalls"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_f64().unwrap())
+                .sum::<f64>();
+            let expected = syscalls_per_chunk * chunks;
+            // Per-segment set-up (mmap/munmap/madvise, five segments) and partial last
+            // chunks add a little; short writes would add more, never less.
+            assert!(
+                own >= expected * 0.99 && own <= expected * 1.10 + 20.0,
+                "{mode}: {own} self-counted syscalls, expected about {expected}"
+            );
+            // Where the kernel counted too, the two agree: the kernel also sees the
+            // end-of-transfer shutdown and trailer read and little else.
+            if let Some(kernel) = run["sample"]["syscalls"].as_f64() {
+                let overhead = run["sample"]["probe_overhead_syscalls"]
+                    .as_f64()
+                    .unwrap_or(0.0);
+                let kernel = kernel - overhead;
+                assert!(
+                    (kernel - own).abs() <= own * 0.02 + 10.0,
+                    "{mode}: kernel counted {kernel}, zc counted {own}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn table_labels_model_and_measured_and_names_the_congestion_control() {
+    let run = zc(&[
+        "bench",
+        "--fixture",
+        demo(),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--mode",
+        "read-write,sendfile",
+    ])
+    .success();
+    let out = run.stdout.to_lowercase();
+    assert!(out.contains("model"), "{}", run.stdout);
+    assert!(out.contains("measured"), "{}", run.stdout);
+    assert!(out.contains("sendfile") && out.contains("read-write"));
+    assert!(
+        !out.contains("splice |") && !out.contains("│ splice"),
+        "only the asked modes"
+    );
+    assert!(out.contains("congestion"), "{}", run.stdout);
+}
+
+#[test]
+fn missing_fixture_names_the_command_that_creates_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let run = zc(&["bench", "--fixture", missing.to_str().unwrap()]).code(1);
+    assert!(run.stderr.contains("zc fixture gen"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors_listing_what_is_valid() {
+    for (args, expected) in [
+        (&["--chunk", "0"][..], "chunk must be 1 byte"),
+        (&["--chunk", "1G"][..], "chunk must be 1 byte"),
+        (&["--mode", "carrier-pigeon"][..], "read-write"),
+        (&["--sink", "nowhere"][..], "splice"),
+        (&["--export", "out.xlsx"][..], ".json"),
+        (&["--runs", "0"][..], "runs"),
+    ] {
+        let mut a = vec!["bench", "--fixture", "fixtures/demo-log"];
+        a.extend(args);
+        let run = zc(&a).code(2);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_sink_that_vanishes_mid_transfer_is_an_error_naming_mode_and_progress() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accept, read a little, then reset the connection, for every connection.
+    thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 1000];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+            drop(s);
+        }
+    });
+    let run = zc(&[
+        "bench",
+        "--fixture",
+        demo(),
+        "--connect",
+        &addr,
+        "--mode",
+        "sendfile",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+    ])
+    .code(1);
+    assert!(run.stderr.contains("sendfile"), "{}", run.stderr);
+    assert!(run.stderr.contains("sent"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("EPIPE")
+            || run.stderr.contains("ECONNRESET")
+            || run.stderr.contains("reset"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn bench_sends_to_a_separate_zc_sink_process() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let sink = zc_command(&["sink", "--listen", &addr, "--verify", "--connections", "2"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it listens.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "zc sink did not start"
+        );
+        thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // That probe connection counted as one of the two.
+    let run = zc(&[
+        "bench",
+        "--fixture",
+        demo(),
+        "--connect",
+        &addr,
+        "--mode",
+        "splice",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--verify",
+    ])
+    .success();
+    assert!(run.stdout.contains("splice"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("n/a"),
+        "sink CPU is not measurable remotely: {}",
+        run.stdout
+    );
+    let out = sink.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("crc32c"), "{log}");
+}
+
+#[test]
+fn counters_off_still_measures_time_and_says_why_the_rest_is_missing() {
+    let report = bench_json(&["--no-counters", "--mode", "sendfile"]);
+    let r = row(&report, "sendfile");
+    assert!(median(r, "throughput").unwrap() > 0.0);
+    assert!(
+        median(r, "sender_cpu_per_gib").is_some(),
+        "falls back to getrusage"
+    );
+    let sys = r["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "syscalls_per_gib")
+        .unwrap();
+    assert!(
+        sys["value"]["unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("--no-counters"),
+        "{sys}"
+    );
+}
+
+#[test]
+fn clap_definition_is_consistent() {
+    use clap::CommandFactory;
+    zc::cli::Cli::command().debug_assert();
+}
