@@ -278,3 +278,69 @@ fn clap_definition_is_consistent() {
     use clap::CommandFactory;
     zc::cli::Cli::command().debug_assert();
 }
+
+/// The fallback path: a user whom perf_event_paranoid denies kernel-mode counters still gets
+/// a table, with `n/a` and the reason where counters were refused. As root the test drops
+/// to `nobody` with setpriv; otherwise it runs as the current user.
+#[test]
+fn refused_perf_counters_fall_back_and_say_why() {
+    let paranoid: i32 = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = nix::unistd::geteuid().is_root();
+    let dir = tmp.path().join("log");
+    common::copy_dir(std::path::Path::new(demo()), &dir);
+    let args = [
+        "bench",
+        "--fixture",
+        dir.to_str().unwrap(),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--mode",
+        "sendfile",
+    ];
+    let out: common::Run = if root {
+        use std::os::unix::fs::PermissionsExt;
+        for p in [tmp.path(), dir.as_path(), &dir.join("demo-0")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_zc"),
+            ])
+            .args(args)
+            .env("HOME", tmp.path())
+            .output()
+            .expect("setpriv")
+            .into()
+    } else {
+        zc(&args)
+    };
+    let out = out.success();
+    assert!(out.stdout.contains("GiB/s"), "{}", out.stdout);
+    if paranoid >= 2 {
+        assert!(out.stdout.contains("n/a"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("perf_event_paranoid=2"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("sysctl kernel.perf_event_paranoid=1"),
+            "{}",
+            out.stdout
+        );
+    } else {
+        eprintln!(
+            "perf_event_paranoid={paranoid}: kernel counters allowed, only the run is checked"
+        );
+    }
+}

@@ -11,9 +11,6 @@ use crate::measure::Reading;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// Below this run time, /proc/stat's 10 ms ticks make the system-wide CPU figure noise.
-const MIN_PROC_STAT_WALL: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// One per-run figure: a value, or why it is missing.
 type PerRun = Box<dyn Fn(&RunRecord) -> Reading<f64>>;
 
@@ -129,17 +126,8 @@ fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
             key: "system_cpu_per_gib",
             label: "system CPU s/GiB",
             unit: "s/GiB",
-            source: "/proc/stat busy time of all CPUs (includes softirq network work and anything else running)".into(),
-            per_run: Box::new(|r| {
-                let wall = r.sample.wall;
-                if wall < MIN_PROC_STAT_WALL {
-                    return Reading::unavailable(format!(
-                        "the run took {:.0} ms and /proc/stat counts in 10 ms ticks: use a larger --fixture (a run of 1 s or more)",
-                        wall.as_secs_f64() * 1e3
-                    ));
-                }
-                r.sample.system_cpu.clone().map(|d| d.as_secs_f64() / gib(r))
-            }),
+            source: "busy time of all CPUs: cpuidle residency, else /proc/stat (includes softirq network work and anything else running)".into(),
+            per_run: Box::new(|r| r.sample.system_cpu.clone().map(|d| d.as_secs_f64() / gib(r))),
         },
         Spec {
             key: "syscalls_per_gib",
@@ -266,7 +254,7 @@ fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
             label: "page-cache residency before",
             unit: "fraction",
             source: "mincore over every segment right before the run".into(),
-            per_run: Box::new(|r| Reading::Value(r.residency_before)),
+            per_run: Box::new(|r| r.residency_before.clone()),
         },
     ]
 }

@@ -91,8 +91,9 @@ pub struct RunRecord {
     pub tally: Tally,
     /// CPU time of the in-process sink thread in nanoseconds (None for a remote sink).
     pub sink_cpu_ns: Option<u64>,
-    /// Share of the fixture in the page cache right before the run (mincore).
-    pub residency_before: f64,
+    /// Share of the fixture in the page cache right before the run (mincore), or why
+    /// it cannot be seen.
+    pub residency_before: Reading<f64>,
     /// CPUs the sender and the sink ran on at the end of the run.
     pub sender_cpu: Option<usize>,
     pub sink_cpu_id: Option<usize>,

@@ -256,7 +256,10 @@ fn one_run(
                 .with_context(|| format!("cannot drop {} from the page cache", p.display()))?;
         }
     }
-    let residency = measure::residency(paths).context("mincore failed")?;
+    let residency = match measure::residency(paths) {
+        Ok(r) => Reading::Value(r.fraction()),
+        Err(e) => Reading::unavailable(e.to_string()),
+    };
     let sink_side = match listener {
         Some(l) => SinkSide::InProcess(spawn_sink(
             l.try_clone()?,
@@ -323,7 +326,7 @@ fn one_run(
         sample,
         tally: *sender.tally(),
         sink_cpu_ns: sink_result.as_ref().map(|s| s.cpu_ns),
-        residency_before: residency.fraction(),
+        residency_before: residency,
         sender_cpu,
         sink_cpu_id: sink_result.as_ref().and_then(|s| s.cpu_id),
     };

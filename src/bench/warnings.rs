@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::transfer::Mode;
+use crate::units::format_size;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -55,7 +56,8 @@ impl Warning {
                 chunk,
                 residency,
             } => format!(
-                "{mode} chunk {chunk}: only {:.0}% of the fixture was in the page cache before a warm run",
+                "{mode} chunk {}: only {:.0}% of the fixture was in the page cache before a warm run",
+                format_size(*chunk as u64),
                 residency * 100.0
             ),
             Warning::NoisyRuns {
@@ -64,14 +66,17 @@ impl Warning {
                 metric,
                 spread,
             } => format!(
-                "{mode} chunk {chunk}: {metric} varied by {:.0}% of the median between runs",
+                "{mode} chunk {}: {metric} varied by {:.0}% of the median between runs",
+                format_size(*chunk as u64),
                 spread * 100.0
             ),
             Warning::ColdCache => {
                 "cold cache: every run reads the fixture from storage, so the disk dominates the figures".into()
             }
             Warning::StorageReads { mode, chunk, bytes } => format!(
-                "{mode} chunk {chunk}: a warm run read {bytes} bytes from storage"
+                "{mode} chunk {}: a warm run read {} from storage",
+                format_size(*chunk as u64),
+                format_size(*bytes)
             ),
         }
     }

@@ -37,7 +37,8 @@
 //! What the probe can NOT see, whatever the permissions: work done for the
 //! transfer outside the sending thread — the sink thread, softirq network
 //! processing on another CPU, kernel threads (writeback, readahead workers).
-//! [`Sample::system_cpu`] (machine-wide busy time) is the only place that work
+//! [`Sample::system_cpu`] (machine-wide busy time, from cpuidle residency or
+//! /proc/stat) is the only place that work
 //! shows, mixed with anything else the machine was doing.
 //!
 //! Nothing in this module prints.
@@ -275,7 +276,7 @@ impl Probe {
         };
         let system_cpu = match SystemCpu::now() {
             Ok(_) => Reading::Value(()),
-            Err(e) => Reading::Unavailable(format!("cannot read /proc/stat: {e}")),
+            Err(e) => Reading::Unavailable(format!("cannot read the CPU idle counters: {e}")),
         };
         let mut probe = Probe {
             perf,
@@ -410,7 +411,9 @@ impl Probe {
             }
         };
         let system_cpu = match (system_end, run.system) {
-            (Reading::Value(end), Reading::Value(start)) => Reading::Value(end.since(&start)),
+            (Reading::Value(end), Reading::Value(start)) => end
+                .since(&start)
+                .map_or_else(Reading::Unavailable, Reading::Value),
             (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
                 Reading::Unavailable(why)
             }
@@ -448,7 +451,7 @@ impl Probe {
     fn read_system_cpu(&self) -> Reading<SystemCpu> {
         match &self.system_cpu {
             Reading::Value(()) => SystemCpu::now().map_or_else(
-                |e| Reading::Unavailable(format!("cannot read /proc/stat: {e}")),
+                |e| Reading::Unavailable(format!("cannot read the CPU idle counters: {e}")),
                 Reading::Value,
             ),
             Reading::Unavailable(why) => Reading::Unavailable(why.clone()),

@@ -149,32 +149,131 @@ impl IoSnapshot {
     }
 }
 
-// --- /proc/stat -------------------------------------------------------------
+// --- machine-wide busy CPU ---------------------------------------------------
 
-/// Busy CPU time of the whole machine (all CPUs summed), from `/proc/stat`.
+/// Busy CPU time of the whole machine (all CPUs summed).
+///
+/// Two sources, best first:
+/// - cpuidle residency (`/sys/devices/system/cpu/cpuN/cpuidle/stateK/time`, microseconds
+///   each CPU spent idle per idle state): busy = CPUs x elapsed - idle. Microsecond
+///   resolution, so it works for the ~50 ms runs of a 256 MiB log.
+/// - `/proc/stat`'s aggregate `cpu` line, in ticks of 10 ms: only meaningful over a second
+///   or more, so shorter brackets are refused rather than reported as noise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SystemCpu {
-    busy_ticks: u64,
+    source: CpuSource,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CpuSource {
+    CpuIdle {
+        idle_us: u64,
+        cpus: u64,
+        at: std::time::Instant,
+    },
+    ProcStat {
+        busy_ticks: u64,
+        at: std::time::Instant,
+    },
+}
+
+/// Shortest bracket /proc/stat's 10 ms ticks can measure to about 1%.
+const MIN_PROC_STAT_SPAN: Duration = Duration::from_secs(1);
 
 impl SystemCpu {
     pub fn now() -> io::Result<SystemCpu> {
+        let at = std::time::Instant::now();
+        if let Some((idle_us, cpus)) = cpuidle_total_us() {
+            return Ok(SystemCpu {
+                source: CpuSource::CpuIdle { idle_us, cpus, at },
+            });
+        }
         let text = fs::read_to_string("/proc/stat")?;
-        parse_stat(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        let busy_ticks =
+            parse_stat(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok(SystemCpu {
+            source: CpuSource::ProcStat { busy_ticks, at },
+        })
     }
 
-    /// Busy time of all CPUs between `earlier` and `self` (resolution: one tick).
-    pub fn since(&self, earlier: &SystemCpu) -> Duration {
-        let ticks = self.busy_ticks.saturating_sub(earlier.busy_ticks);
-        let hz = clock_ticks_per_second().max(1);
-        Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz)
+    /// Busy time of all CPUs between `earlier` and `self`, or why it cannot be told.
+    pub fn since(&self, earlier: &SystemCpu) -> Result<Duration, String> {
+        match (self.source, earlier.source) {
+            (
+                CpuSource::CpuIdle { idle_us, cpus, at },
+                CpuSource::CpuIdle {
+                    idle_us: idle0,
+                    at: at0,
+                    ..
+                },
+            ) => {
+                let capacity = at.duration_since(at0).as_micros() as u64 * cpus;
+                let idle = idle_us.saturating_sub(idle0);
+                Ok(Duration::from_micros(capacity.saturating_sub(idle)))
+            }
+            (
+                CpuSource::ProcStat { busy_ticks, at },
+                CpuSource::ProcStat {
+                    busy_ticks: ticks0,
+                    at: at0,
+                },
+            ) => {
+                let span = at.duration_since(at0);
+                if span < MIN_PROC_STAT_SPAN {
+                    return Err(format!(
+                        "the run took {:.0} ms and /proc/stat counts in 10 ms ticks (this machine has no cpuidle residency counters): use a larger --fixture so a run lasts 1 s or more",
+                        span.as_secs_f64() * 1e3
+                    ));
+                }
+                let ticks = busy_ticks.saturating_sub(ticks0);
+                let hz = clock_ticks_per_second().max(1);
+                Ok(Duration::from_nanos(
+                    ticks.saturating_mul(1_000_000_000) / hz,
+                ))
+            }
+            _ => Err("the CPU idle counters changed between the two readings".into()),
+        }
     }
+}
+
+/// Total microseconds all online CPUs spent in cpuidle states, and the CPU count; `None`
+/// unless every online CPU has cpuidle residency counters.
+fn cpuidle_total_us() -> Option<(u64, u64)> {
+    let online = fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
+    let mut total = 0u64;
+    let mut cpus = 0u64;
+    for cpu in parse_cpu_list(online.trim())? {
+        let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
+        let mut states = 0;
+        for entry in fs::read_dir(&dir).ok()? {
+            let path = entry.ok()?.path().join("time");
+            total += fs::read_to_string(path).ok()?.trim().parse::<u64>().ok()?;
+            states += 1;
+        }
+        if states == 0 {
+            return None;
+        }
+        cpus += 1;
+    }
+    (cpus > 0).then_some((total, cpus))
+}
+
+/// Parses a kernel CPU list such as `0-3,8,10-11`.
+fn parse_cpu_list(text: &str) -> Option<Vec<u32>> {
+    let mut cpus = Vec::new();
+    for part in text.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(a.parse::<u32>().ok()?..=b.parse::<u32>().ok()?),
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    Some(cpus)
 }
 
 /// Parses the aggregate `cpu` line. Busy is the sum of user, nice, system, irq,
 /// softirq and steal; idle and iowait are not busy; guest time is already inside
 /// user and nice, so it is not added again.
-pub(crate) fn parse_stat(text: &str) -> Result<SystemCpu, String> {
+pub(crate) fn parse_stat(text: &str) -> Result<u64, String> {
     let line = text
         .lines()
         .find(|l| l.split_whitespace().next() == Some("cpu"))
@@ -189,8 +288,7 @@ pub(crate) fn parse_stat(text: &str) -> Result<SystemCpu, String> {
         return Err("short cpu line in /proc/stat".into());
     }
     // user nice system idle iowait irq softirq steal [guest guest_nice]
-    let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7];
-    Ok(SystemCpu { busy_ticks: busy })
+    Ok(fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7])
 }
 
 /// `USER_HZ`: the unit of `/proc/stat`.
@@ -278,13 +376,50 @@ mod tests {
         let text = "cpu  3995 7 1785 35772 502 11 15 20 100 3\n\
                     cpu0 2000 0 900 17000 250 5 8 10 0 0\n\
                     intr 12345 0 0\n";
-        let cpu = parse_stat(text).expect("parse");
-        assert_eq!(cpu.busy_ticks, 3995 + 7 + 1785 + 11 + 15 + 20);
-        let later = SystemCpu {
-            busy_ticks: cpu.busy_ticks + clock_ticks_per_second(),
-        };
-        assert_eq!(later.since(&cpu), Duration::from_secs(1));
+        let busy = parse_stat(text).expect("parse");
+        assert_eq!(busy, 3995 + 7 + 1785 + 11 + 15 + 20);
         assert!(parse_stat("cpu0 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn proc_stat_refuses_spans_shorter_than_its_ticks_allow() {
+        let t0 = std::time::Instant::now();
+        let at = |busy_ticks, after| SystemCpu {
+            source: CpuSource::ProcStat {
+                busy_ticks,
+                at: t0 + after,
+            },
+        };
+        let hz = clock_ticks_per_second();
+        let long = at(hz, Duration::from_secs(2)).since(&at(0, Duration::ZERO));
+        assert_eq!(long, Ok(Duration::from_secs(1)));
+        let short = at(1, Duration::from_millis(50)).since(&at(0, Duration::ZERO));
+        assert!(short.unwrap_err().contains("10 ms ticks"));
+    }
+
+    #[test]
+    fn cpuidle_busy_is_capacity_minus_idle() {
+        let t0 = std::time::Instant::now();
+        let at = |idle_us, after| SystemCpu {
+            source: CpuSource::CpuIdle {
+                idle_us,
+                cpus: 2,
+                at: t0 + after,
+            },
+        };
+        // 100 ms on 2 CPUs = 200 ms of capacity; 150 ms idle -> 50 ms busy.
+        let busy = at(150_000, Duration::from_millis(100)).since(&at(0, Duration::ZERO));
+        assert_eq!(busy, Ok(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn cpu_lists_parse() {
+        assert_eq!(
+            parse_cpu_list("0-3,8,10-11"),
+            Some(vec![0, 1, 2, 3, 8, 10, 11])
+        );
+        assert_eq!(parse_cpu_list("0"), Some(vec![0]));
+        assert_eq!(parse_cpu_list("x"), None);
     }
 
     #[test]

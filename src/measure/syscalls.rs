@@ -139,9 +139,10 @@ fn tracepoint_id(
         io::ErrorKind::NotFound => {
             format!("no tracepoint {group}:{name} on this kernel (CONFIG_FTRACE_SYSCALLS off?)")
         }
+        // Same words for every tracepoint, so callers can group them into one message.
         io::ErrorKind::PermissionDenied => format!(
-            "cannot read {}: tracefs is root-only by default; run as root",
-            file.display()
+            "{}/events is root-only by default: run as root for kernel-counted syscalls",
+            root.display()
         ),
         _ => format!("cannot read {}: {e}", file.display()),
     })?;
