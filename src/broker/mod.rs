@@ -1,0 +1,20 @@
+//! `zc serve`: a mini Kafka broker that real Kafka clients (kcat, kafka-python,
+//! confluent-kafka) can produce to and consume from.
+//!
+//! Kafka's speed story has two halves: producers append record batches to segment files
+//! that live in the page cache, and consumers are answered by handing byte ranges of those
+//! files to the socket with `sendfile`, without the bytes ever entering the broker's memory.
+//! This module reuses the crate's log ([`crate::log`]) and transfer modes
+//! ([`crate::transfer`]) to show exactly that, with a real protocol in front of it.
+//!
+//! ```text
+//! socket ─► frame (int32 size + bytes) ─► protocol::decode_request ─► handler ─► log
+//!                                                                        │
+//! socket ◄─ transfer mode (file regions) ◄─ Part::File ◄┐                │
+//! socket ◄─ write/writev (header bytes)  ◄─ Part::Bytes ◄┴ protocol::encode_fetch_response
+//! ```
+//!
+//! - [`protocol`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
+//!   fuzzable). Start reading there.
+
+pub mod protocol;
