@@ -8,8 +8,10 @@
 //! - [`measure`]: the probe that brackets a transfer and reads the kernel's counters.
 //! - [`net`]: socket set-up that is part of the experiment (congestion control, buffers, CPUs).
 //! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
+//! - [`broker`]: `zc serve`, a mini Kafka broker serving the log with the same modes.
 
 pub mod bench;
+pub mod broker;
 pub mod cli;
 pub mod cmd;
 pub mod error;

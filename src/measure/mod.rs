@@ -345,7 +345,6 @@ impl Probe {
             ));
         }
         let system = self.read_system_cpu();
-        let rusage = Rusage::now()?;
         let perf = match &self.perf {
             Reading::Value(p) => Some(p.snapshot()?),
             Reading::Unavailable(_) => None,
@@ -354,6 +353,9 @@ impl Probe {
             Reading::Value(s) => Some(s.snapshot()?),
             Reading::Unavailable(_) => None,
         };
+        // rusage right next to the bracket: it is the fallback CPU figure, so it must
+        // not include the reads above.
+        let rusage = Rusage::now()?;
         // Last file read before the bracket: its own read is subtracted exactly.
         let io = self.read_io();
         if let Reading::Value(p) = &self.perf {
@@ -390,8 +392,8 @@ impl Probe {
             p.disable()?;
         }
         let wall = wall_end.duration_since(run.started);
-        let io_end = self.read_io();
         let rusage = Rusage::now()?.since(&run.rusage);
+        let io_end = self.read_io();
         let system_end = self.read_system_cpu();
 
         let perf = match (&self.perf, &run.perf) {

@@ -155,22 +155,24 @@ impl IoSnapshot {
 ///
 /// Two sources, best first:
 /// - cpuidle residency (`/sys/devices/system/cpu/cpuN/cpuidle/stateK/time`, microseconds
-///   each CPU spent idle per idle state): busy = CPUs x elapsed - idle. Microsecond
-///   resolution, so it works for the ~50 ms runs of a 256 MiB log.
+///   each CPU spent idle per idle state): busy = elapsed - idle, per CPU. A CPU adds an
+///   idle period to these counters only when it *wakes up*, so a snapshot taken while a
+///   CPU sleeps would miss (or later misattribute) its current idle period. The snapshot
+///   therefore visits every CPU in turn (sets this thread's affinity to it): a CPU that is
+///   running us is awake, so its counters are exact at that moment. Microsecond
+///   resolution, so it works for the ~50 ms runs of a 256 MiB log. The visits happen
+///   outside the timed region.
 /// - `/proc/stat`'s aggregate `cpu` line, in ticks of 10 ms: only meaningful over a second
 ///   or more, so shorter brackets are refused rather than reported as noise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SystemCpu {
     source: CpuSource,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum CpuSource {
-    CpuIdle {
-        idle_us: u64,
-        cpus: u64,
-        at: std::time::Instant,
-    },
+    /// Per CPU: idle microseconds so far, and when they were read.
+    CpuIdle(Vec<(u64, std::time::Instant)>),
     ProcStat {
         busy_ticks: u64,
         at: std::time::Instant,
@@ -182,12 +184,12 @@ const MIN_PROC_STAT_SPAN: Duration = Duration::from_secs(1);
 
 impl SystemCpu {
     pub fn now() -> io::Result<SystemCpu> {
-        let at = std::time::Instant::now();
-        if let Some((idle_us, cpus)) = cpuidle_total_us() {
+        if let Some(per_cpu) = cpuidle_snapshot() {
             return Ok(SystemCpu {
-                source: CpuSource::CpuIdle { idle_us, cpus, at },
+                source: CpuSource::CpuIdle(per_cpu),
             });
         }
+        let at = std::time::Instant::now();
         let text = fs::read_to_string("/proc/stat")?;
         let busy_ticks =
             parse_stat(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -198,18 +200,19 @@ impl SystemCpu {
 
     /// Busy time of all CPUs between `earlier` and `self`, or why it cannot be told.
     pub fn since(&self, earlier: &SystemCpu) -> Result<Duration, String> {
-        match (self.source, earlier.source) {
-            (
-                CpuSource::CpuIdle { idle_us, cpus, at },
-                CpuSource::CpuIdle {
-                    idle_us: idle0,
-                    at: at0,
-                    ..
-                },
-            ) => {
-                let capacity = at.duration_since(at0).as_micros() as u64 * cpus;
-                let idle = idle_us.saturating_sub(idle0);
-                Ok(Duration::from_micros(capacity.saturating_sub(idle)))
+        match (&self.source, &earlier.source) {
+            (CpuSource::CpuIdle(now), CpuSource::CpuIdle(before))
+                if now.len() == before.len() =>
+            {
+                let busy_us: u64 = now
+                    .iter()
+                    .zip(before)
+                    .map(|(&(idle, at), &(idle0, at0))| {
+                        let elapsed = at.duration_since(at0).as_micros() as u64;
+                        elapsed.saturating_sub(idle.saturating_sub(idle0))
+                    })
+                    .sum();
+                Ok(Duration::from_micros(busy_us))
             }
             (
                 CpuSource::ProcStat { busy_ticks, at },
@@ -218,44 +221,58 @@ impl SystemCpu {
                     at: at0,
                 },
             ) => {
-                let span = at.duration_since(at0);
+                let span = at.duration_since(*at0);
                 if span < MIN_PROC_STAT_SPAN {
                     return Err(format!(
                         "the run took {:.0} ms and /proc/stat counts in 10 ms ticks (this machine has no cpuidle residency counters): use a larger --fixture so a run lasts 1 s or more",
                         span.as_secs_f64() * 1e3
                     ));
                 }
-                let ticks = busy_ticks.saturating_sub(ticks0);
+                let ticks = busy_ticks.saturating_sub(*ticks0);
                 let hz = clock_ticks_per_second().max(1);
-                Ok(Duration::from_nanos(
-                    ticks.saturating_mul(1_000_000_000) / hz,
-                ))
+                Ok(Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz))
             }
-            _ => Err("the CPU idle counters changed between the two readings".into()),
+            _ => Err("the set of CPUs or the CPU idle counters changed between the two readings".into()),
         }
     }
 }
 
-/// Total microseconds all online CPUs spent in cpuidle states, and the CPU count; `None`
-/// unless every online CPU has cpuidle residency counters.
-fn cpuidle_total_us() -> Option<(u64, u64)> {
+/// Idle microseconds of every online CPU, each read while this thread runs on that CPU;
+/// `None` unless every online CPU has cpuidle counters and may be visited. The thread's
+/// CPU affinity is restored afterwards.
+fn cpuidle_snapshot() -> Option<Vec<(u64, std::time::Instant)>> {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
     let online = fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
-    let mut total = 0u64;
-    let mut cpus = 0u64;
-    for cpu in parse_cpu_list(online.trim())? {
-        let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
-        let mut states = 0;
-        for entry in fs::read_dir(&dir).ok()? {
-            let path = entry.ok()?.path().join("time");
-            total += fs::read_to_string(path).ok()?.trim().parse::<u64>().ok()?;
-            states += 1;
+    let cpus = parse_cpu_list(online.trim())?;
+    let original = sched_getaffinity(Pid::from_raw(0)).ok()?;
+    let mut per_cpu = Vec::with_capacity(cpus.len());
+    for &cpu in &cpus {
+        let mut only = CpuSet::new();
+        if only.set(cpu as usize).is_err() || sched_setaffinity(Pid::from_raw(0), &only).is_err() {
+            break;
         }
-        if states == 0 {
-            return None;
+        match cpu_idle_us(cpu) {
+            Some(idle) => per_cpu.push((idle, std::time::Instant::now())),
+            None => break,
         }
-        cpus += 1;
     }
-    (cpus > 0).then_some((total, cpus))
+    // Restore first, whatever happened: a pinned sender must stay pinned.
+    sched_setaffinity(Pid::from_raw(0), &original).ok()?;
+    (per_cpu.len() == cpus.len()).then_some(per_cpu)
+}
+
+/// Total microseconds `cpu` spent in all its cpuidle states.
+fn cpu_idle_us(cpu: u32) -> Option<u64> {
+    let dir = format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle");
+    let mut total = 0u64;
+    let mut states = 0;
+    for entry in fs::read_dir(&dir).ok()? {
+        let path = entry.ok()?.path().join("time");
+        total += fs::read_to_string(path).ok()?.trim().parse::<u64>().ok()?;
+        states += 1;
+    }
+    (states > 0).then_some(total)
 }
 
 /// Parses a kernel CPU list such as `0-3,8,10-11`.
@@ -398,18 +415,30 @@ mod tests {
     }
 
     #[test]
-    fn cpuidle_busy_is_capacity_minus_idle() {
+    fn cpuidle_busy_is_elapsed_minus_idle_per_cpu() {
         let t0 = std::time::Instant::now();
-        let at = |idle_us, after| SystemCpu {
-            source: CpuSource::CpuIdle {
-                idle_us,
-                cpus: 2,
-                at: t0 + after,
-            },
+        let ms = Duration::from_millis;
+        let before = SystemCpu {
+            source: CpuSource::CpuIdle(vec![(0, t0), (1_000, t0)]),
         };
-        // 100 ms on 2 CPUs = 200 ms of capacity; 150 ms idle -> 50 ms busy.
-        let busy = at(150_000, Duration::from_millis(100)).since(&at(0, Duration::ZERO));
-        assert_eq!(busy, Ok(Duration::from_millis(50)));
+        // 100 ms on each CPU; CPU 0 idle 70 ms, CPU 1 idle 80 ms -> 30 + 20 ms busy.
+        let after = SystemCpu {
+            source: CpuSource::CpuIdle(vec![(70_000, t0 + ms(100)), (81_000, t0 + ms(100))]),
+        };
+        assert_eq!(after.since(&before), Ok(ms(50)));
+    }
+
+    #[test]
+    fn an_idle_machine_reads_near_zero_busy() {
+        // The reviewer's case: a CPU asleep across the whole window must not count as busy.
+        let Ok(start) = SystemCpu::now() else { return };
+        std::thread::sleep(Duration::from_millis(50));
+        let end = SystemCpu::now().unwrap();
+        if let CpuSource::CpuIdle(cpus) = &start.source {
+            let busy = end.since(&start).unwrap();
+            // 50 ms on every CPU is the ceiling; an idle test machine is far below it.
+            assert!(busy < Duration::from_millis(50) * cpus.len() as u32, "{busy:?}");
+        }
     }
 
     #[test]
