@@ -201,9 +201,7 @@ impl SystemCpu {
     /// Busy time of all CPUs between `earlier` and `self`, or why it cannot be told.
     pub fn since(&self, earlier: &SystemCpu) -> Result<Duration, String> {
         match (&self.source, &earlier.source) {
-            (CpuSource::CpuIdle(now), CpuSource::CpuIdle(before))
-                if now.len() == before.len() =>
-            {
+            (CpuSource::CpuIdle(now), CpuSource::CpuIdle(before)) if now.len() == before.len() => {
                 let busy_us: u64 = now
                     .iter()
                     .zip(before)
@@ -230,9 +228,13 @@ impl SystemCpu {
                 }
                 let ticks = busy_ticks.saturating_sub(*ticks0);
                 let hz = clock_ticks_per_second().max(1);
-                Ok(Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz))
+                Ok(Duration::from_nanos(
+                    ticks.saturating_mul(1_000_000_000) / hz,
+                ))
             }
-            _ => Err("the set of CPUs or the CPU idle counters changed between the two readings".into()),
+            _ => Err(
+                "the set of CPUs or the CPU idle counters changed between the two readings".into(),
+            ),
         }
     }
 }
@@ -437,7 +439,10 @@ mod tests {
         if let CpuSource::CpuIdle(cpus) = &start.source {
             let busy = end.since(&start).unwrap();
             // 50 ms on every CPU is the ceiling; an idle test machine is far below it.
-            assert!(busy < Duration::from_millis(50) * cpus.len() as u32, "{busy:?}");
+            assert!(
+                busy < Duration::from_millis(50) * cpus.len() as u32,
+                "{busy:?}"
+            );
         }
     }
 
