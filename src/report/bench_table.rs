@@ -6,25 +6,34 @@
 //! ```text
 //! MEASURED on this machine: throughput and CPU time   (comfy-table; median, min–max beneath)
 //! MEASURED on this machine: kernel work               (comfy-table)
-//!   n/a: <reason>                                     (each reason once, never a fake 0)
+//! MEASURED on this machine: page cache and storage    (comfy-table)
+//!   n/a: <reason>                                     (each reason once per section)
 //! TEXTBOOK MODEL: predicted per chunk, NOT MEASURED   (comfy-table, notes beneath)
 //! what this shows (measured): ...                     (ratios computed from the medians)
 //! warning: ... / fix: ...
 //! setup: ...                                          (provenance)
 //! ```
 //!
-//! The measured figures are split into two tables so that each fits an 80-column terminal:
-//! eleven columns of `median` + `min–max` do not. The model is a separate table with a
-//! title that says it is not a measurement (DESIGN.md: "Measured vs modelled").
+//! The measured figures are split into three sections so that each table fits an
+//! 80-column terminal: eleven columns of `median` + `min–max` do not. Every section has
+//! the same shape (title, table, notes, the reasons for its `n/a` cells), built by
+//! `Page::section`. The model is a separate table with a title that says it is not a
+//! measurement (DESIGN.md: "Measured vs modelled").
 //!
-//! The helpers marked `pub(super)` (number formatting, the summary, the setup facts) are
-//! shared with the Markdown exporter so both say the same thing.
+//! A figure that comes from a fallback source (getrusage instead of perf, zc's own count
+//! instead of the kernel's tracepoints) is marked in its cell, `(rusage)` or
+//! `(own count)`, so a table made without root is not mistaken for perf figures.
+//!
+//! The helpers marked `pub(super)` (number formatting, the summary, the setup facts, the
+//! warnings worth showing) are shared with the Markdown exporter so both say the same
+//! thing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::bench::results::{BenchReport, CacheState, Row, Setup, Stat};
+use crate::bench::warnings::Warning;
 use crate::measure::Reading;
 use crate::transfer::Mode;
 use crate::units::format_size;
@@ -36,7 +45,13 @@ pub(super) const MODEL_TITLE: &str = "TEXTBOOK MODEL: predicted per chunk, NOT M
 /// result), as opposed to present but [`Reading::Unavailable`].
 pub(super) const NOT_MEASURED: &str = "not measured";
 
+/// The two meanings of "context switch", side by side (DESIGN.md), shared with Markdown.
+pub(super) const SWITCHES_LEGEND: &str = "mode switches = user<->kernel transitions, 2 per \
+     syscall (what the zero-copy articles call context switches); sched switches = the \
+     scheduler gave the CPU to another task (perf's context-switches). Not the same thing.";
+
 /// A measured column: the metric key it shows and its (abbreviated) header.
+#[derive(Clone, Copy)]
 struct Column {
     key: &'static str,
     header: &'static str,
@@ -94,11 +109,11 @@ const KERNEL_WORK: [Column; 5] = [
 const CACHE: [Column; 3] = [
     Column {
         key: "residency_before",
-        header: "in page\ncache\nbefore\n(share)",
+        header: "in page\ncache\nbefore",
     },
     Column {
         key: "storage_read_bytes",
-        header: "read from\nstorage\nbytes/run",
+        header: "read from\nstorage\nper run",
     },
     Column {
         key: "cpu_migrations",
@@ -111,26 +126,19 @@ const CACHE: [Column; 3] = [
 pub fn render(report: &BenchReport, width: Option<u16>) -> String {
     let width = width.or_else(|| Table::new().width());
     let wrap_at = width.map(usize::from);
+    let page = Page {
+        rows: &report.rows,
+        width,
+        wrap_at,
+    };
     let mut out = String::new();
-    let runs = report.setup.runs;
 
     let hardware_measured = report.rows.iter().any(|r| r.median(CYCLES.key).is_some());
-    let mut first: Vec<&Column> = THROUGHPUT_AND_CPU.iter().collect();
+    let mut first = THROUGHPUT_AND_CPU.to_vec();
+    let mut first_notes = Vec::new();
     if hardware_measured {
-        first.push(&CYCLES);
-    }
-    out.push_str(&wrap(
-        &format!(
-            "MEASURED on this machine: throughput and CPU time per GiB sent \
-             (median of {runs} runs; min–max beneath)"
-        ),
-        wrap_at,
-        "",
-        "",
-    ));
-    let (table, reasons) = measured_table(&report.rows, &first, width);
-    out.push_str(&table);
-    if !hardware_measured {
+        first.push(CYCLES);
+    } else {
         let why = report
             .rows
             .iter()
@@ -139,47 +147,32 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
                 None => None,
             })
             .unwrap_or_else(|| NOT_MEASURED.to_owned());
-        out.push_str(&wrap(
-            &format!("hardware counters: n/a ({why})"),
-            wrap_at,
-            "",
-            "  ",
-        ));
+        first_notes.push(format!("hardware counters: n/a ({why})"));
     }
-    out.push_str(&reason_lines(&reasons, wrap_at));
+    out.push_str(&page.section(
+        &format!(
+            "MEASURED on this machine: throughput and CPU time per GiB sent \
+             (median of {}; min–max beneath)",
+            count(report.setup.runs as usize, "run", "runs")
+        ),
+        &first,
+        &first_notes,
+    ));
 
     out.push('\n');
-    out.push_str(&wrap(
+    out.push_str(&page.section(
         "MEASURED on this machine: kernel work",
-        wrap_at,
-        "",
-        "",
+        &KERNEL_WORK,
+        &[SWITCHES_LEGEND.to_owned()],
     ));
-    let second: Vec<&Column> = KERNEL_WORK.iter().collect();
-    let (table, reasons) = measured_table(&report.rows, &second, width);
-    out.push_str(&table);
-    out.push_str(&wrap(
-        "mode switches = user<->kernel transitions, 2 per syscall (what the zero-copy \
-         articles call context switches); sched switches = the scheduler gave the CPU to \
-         another task (perf's context-switches). Not the same thing.",
-        wrap_at,
-        "",
-        "",
-    ));
-    out.push_str(&reason_lines(&reasons, wrap_at));
 
     out.push('\n');
-    out.push_str(&wrap(
+    out.push_str(&page.section(
         "MEASURED on this machine: page cache and storage (mincore before each run, \
          /proc/thread-self/io during it)",
-        wrap_at,
-        "",
-        "",
+        &CACHE,
+        &[],
     ));
-    let third: Vec<&Column> = CACHE.iter().collect();
-    let (table, reasons) = measured_table(&report.rows, &third, width);
-    out.push_str(&table);
-    out.push_str(&reason_lines(&reasons, wrap_at));
 
     out.push('\n');
     out.push_str(&model_section(&report.rows, width, wrap_at));
@@ -190,9 +183,10 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
         out.push_str(&wrap(&paragraph, wrap_at, "  ", "  "));
     }
 
-    if !report.warnings.is_empty() {
+    let warnings = shown_warnings(report);
+    if !warnings.is_empty() {
         out.push('\n');
-        for w in &report.warnings {
+        for w in warnings {
             out.push_str(&wrap(
                 &format!("warning: {}", w.message()),
                 wrap_at,
@@ -205,7 +199,7 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
 
     out.push('\n');
     out.push_str("setup:\n");
-    for (name, fact) in setup_facts(&report.setup) {
+    for (name, fact) in setup_facts(report) {
         out.push_str(&wrap(
             &fact,
             wrap_at,
@@ -214,6 +208,42 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
         ));
     }
     out
+}
+
+/// `1 run`, `5 runs`: English needs the count to pick the word.
+pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// What every measured section needs: the rows and the room to draw them in.
+struct Page<'a> {
+    rows: &'a [Row],
+    width: Option<u16>,
+    wrap_at: Option<usize>,
+}
+
+impl Page<'_> {
+    /// A measured section: its title, one table row per mode x chunk with `columns`,
+    /// `notes` beneath the table, then the reason for each kind of `n/a` cell, once (a
+    /// reason a note already gives is not repeated).
+    fn section(&self, title: &str, columns: &[Column], notes: &[String]) -> String {
+        let mut out = wrap(title, self.wrap_at, "", "");
+        let (table, reasons) = measured_table(self.rows, columns, self.width);
+        out.push_str(&table);
+        for note in notes {
+            out.push_str(&wrap(note, self.wrap_at, "", "  "));
+        }
+        let reasons: Vec<String> = reasons
+            .into_iter()
+            .filter(|why| !notes.iter().any(|n| n.contains(why.as_str())))
+            .collect();
+        out.push_str(&reason_lines(&reasons, self.wrap_at));
+        out
+    }
 }
 
 /// A table in the style of the other zc tables, shrinking to `width` when given.
@@ -233,7 +263,7 @@ fn right(v: impl ToString) -> Cell {
 }
 
 /// One row per mode x chunk; returns the table and the distinct reasons of its n/a cells.
-fn measured_table(rows: &[Row], columns: &[&Column], width: Option<u16>) -> (String, Vec<String>) {
+fn measured_table(rows: &[Row], columns: &[Column], width: Option<u16>) -> (String, Vec<String>) {
     let mut header = vec![Cell::new("mode"), right("chunk")];
     header.extend(columns.iter().map(|c| right(c.header)));
     let mut t = table(header, width);
@@ -251,36 +281,56 @@ fn measured_table(rows: &[Row], columns: &[&Column], width: Option<u16>) -> (Str
     (format!("{t}\n"), reasons)
 }
 
-/// The text of one measured cell: the median, and beneath it `min–max` when the runs
-/// disagreed. Unavailable figures become `n/a` and their reason goes to `reasons`.
+/// The text of one measured cell: the median, beneath it `min–max` when the runs
+/// disagreed, and beneath that the fallback marker when the figure is not from the
+/// preferred counter. Unavailable figures become `n/a` and their reason goes to `reasons`.
 fn cell_text(row: &Row, key: &str, reasons: &mut Vec<String>) -> String {
-    let mut text = match reading(row, key) {
-        Ok(stat) => stat_lines(stat),
-        Err(why) => {
-            note_reason(reasons, why);
-            "n/a".to_owned()
-        }
-    };
-    match key {
-        // The kernel's count is the honest one, but when tracepoints are refused the
-        // program's own count still shows the difference between the modes.
-        "syscalls_per_gib" if text == "n/a" => {
-            if let Ok(own) = reading(row, "syscalls_self_per_gib") {
-                text = format!("{}\n(own count)", stat_lines(own));
-            }
-        }
-        // Major faults are 0 with a warm cache; show them only when there were some
-        // rather than adding medians of two different counters.
-        "minor_faults_per_gib" => {
-            if let Some(major) = row.median("major_faults_per_gib")
+    let mut lines = Vec::new();
+    match reading(row, key) {
+        Ok(stat) => {
+            lines.push(stat_lines(key, stat));
+            // Major faults are 0 with a warm cache; show them only when there were some
+            // rather than adding medians of two different counters.
+            if key == "minor_faults_per_gib"
+                && let Some(major) = row.median("major_faults_per_gib")
                 && major > 0.0
             {
-                text = format!("{text}\n+{} major", sig3(major));
+                lines.push(format!("+{} major", sig3(major)));
+            }
+            if let Some(mark) = row.metric(key).and_then(|m| fallback_marker(&m.source)) {
+                lines.push(mark.to_owned());
             }
         }
-        _ => {}
+        Err(why) => {
+            note_reason(reasons, why);
+            // The kernel's count is the honest one, but when tracepoints are refused the
+            // program's own count still shows the difference between the modes.
+            match reading(row, "syscalls_self_per_gib") {
+                Ok(own) if key == "syscalls_per_gib" => {
+                    lines.push(stat_lines("syscalls_self_per_gib", own));
+                    lines.push("(own count)".to_owned());
+                }
+                _ => lines.push("n/a".to_owned()),
+            }
+        }
     }
-    text
+    lines.join("\n")
+}
+
+/// How a cell marks a figure from a fallback source, from the metric's `source` (see
+/// `bench::metrics`: a fallback's source names it and says what was unavailable). A
+/// figure that is self-counted by design (user-space copies: no kernel counter exists
+/// for them) is no fallback and gets no mark.
+pub(super) fn fallback_marker(source: &str) -> Option<&'static str> {
+    if !source.contains("unavailable") {
+        None
+    } else if source.starts_with("getrusage") {
+        Some("(rusage)")
+    } else if source.contains("self-counted") {
+        Some("(own count)")
+    } else {
+        None
+    }
 }
 
 /// The figure for `key`, or the reason there is none.
@@ -305,19 +355,48 @@ fn reason_lines(reasons: &[String], wrap_at: Option<usize>) -> String {
         .collect()
 }
 
-/// The median, and `min–max` when the runs disagree at three significant digits (a range
-/// of identical numbers is noise on screen).
-pub(super) fn stat_parts(stat: &Stat) -> (String, Option<String>) {
-    let (min, max) = (sig3(stat.min), sig3(stat.max));
+/// The median, and `min–max` when the runs disagree once formatted (a range of identical
+/// numbers is noise on screen). `key` picks the format, see [`format_value`].
+pub(super) fn stat_parts(key: &str, stat: &Stat) -> (String, Option<String>) {
+    let (min, max) = (format_value(key, stat.min), format_value(key, stat.max));
     let range = (min != max).then(|| format!("{min}–{max}"));
-    (sig3(stat.median), range)
+    (format_value(key, stat.median), range)
 }
 
 /// `3.21` alone, or `3.21` with `3.10–3.30` on the line beneath.
-fn stat_lines(stat: &Stat) -> String {
-    match stat_parts(stat) {
+fn stat_lines(key: &str, stat: &Stat) -> String {
+    match stat_parts(key, stat) {
         (median, None) => median,
         (median, Some(range)) => format!("{median}\n{range}"),
+    }
+}
+
+/// One figure as people read it: bytes in binary units (`4.2 MiB`, like the chunk sizes),
+/// shares as percentages (`100%`, `0.0201%`), anything else to three significant digits.
+pub(super) fn format_value(key: &str, x: f64) -> String {
+    match key {
+        "storage_read_bytes" if x.is_finite() => format_size(x.max(0.0).round() as u64),
+        "residency_before" => percent(x),
+        _ => sig3(x),
+    }
+}
+
+/// A share in 0..=1 as a percentage with up to three significant digits. A share just
+/// short of 1 reads `>99.9%`, never `100%`: "all of it was cached" must be true.
+fn percent(share: f64) -> String {
+    if !share.is_finite() {
+        return share.to_string();
+    }
+    let digits = sig3(share * 100.0);
+    let digits = if digits.contains('.') {
+        digits.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &digits
+    };
+    if digits == "100" && share < 1.0 {
+        ">99.9%".to_owned()
+    } else {
+        format!("{digits}%")
     }
 }
 
@@ -400,49 +479,88 @@ pub(super) fn chunks(rows: &[Row]) -> Vec<usize> {
     seen
 }
 
+/// The warnings worth printing: a counter warning only repeats a `counters` line of the
+/// setup (same counters, same reason, and its fix is "see the reason"), so it is left to
+/// that line rather than said a third time after the tables' footnotes.
+pub(super) fn shown_warnings(report: &BenchReport) -> Vec<&Warning> {
+    report
+        .warnings
+        .iter()
+        .filter(|w| match w {
+            Warning::CounterUnavailable { reason, .. } => !report
+                .setup
+                .counters
+                .iter()
+                .any(|(_, r)| r.reason() == Some(reason.as_str())),
+            _ => true,
+        })
+        .collect()
+}
+
 // --- what this shows ----------------------------------------------------------------------
 
 /// One paragraph per chunk size, computed from the measured medians only: a comparison is
-/// stated only when both of its sides were measured.
+/// stated only when both of its sides were measured. Every paragraph compares the same
+/// two modes, so the paragraphs can be read against each other.
 pub(super) fn summary(report: &BenchReport) -> Vec<String> {
+    let pair = pick_pair(&report.rows);
     chunks(&report.rows)
         .into_iter()
         .map(|chunk| {
             let at: Vec<&Row> = report.rows.iter().filter(|r| r.chunk == chunk).collect();
             let size = format_size(chunk as u64);
-            match pick_pair(&at) {
-                Some((base, best)) => compare(base, best, &at, &size),
-                None => describe(at[0], &size),
+            let find = |mode: Mode| at.iter().copied().find(|r| r.mode == mode);
+            match pair.map(|(base, best)| (find(base), find(best))) {
+                Some((Some(base), Some(best))) => compare(base, best, &at, &size),
+                // One side of the pair is missing at this size (a partial export): say
+                // what the other measured rather than switch to another pair.
+                Some((Some(one), None) | (None, Some(one))) => describe(one, &size),
+                _ => describe(at[0], &size),
             }
         })
         .collect()
 }
 
-/// The baseline (read-write, or the mode with most copies present) and the mode to hold
-/// against it: the zero-copy mode (sendfile, splice) that used least sender CPU.
-fn pick_pair<'a>(at: &[&'a Row]) -> Option<(&'a Row, &'a Row)> {
-    let base = *at
+/// The two modes every paragraph compares: the baseline and the mode held against it.
+///
+/// sendfile against read-write whenever both ran: that is the comparison the zero-copy
+/// articles make. Otherwise the baseline is the mode with most copies present and the
+/// other the zero-copy mode (sendfile, splice) that used least sender CPU over the chunk
+/// sizes where every candidate was measured. One pair for the whole report.
+fn pick_pair(rows: &[Row]) -> Option<(Mode, Mode)> {
+    let present = modes(rows);
+    if present.contains(&Mode::ReadWrite) && present.contains(&Mode::Sendfile) {
+        return Some((Mode::ReadWrite, Mode::Sendfile));
+    }
+    let base = *present
         .iter()
-        .min_by_key(|r| Mode::ALL.iter().position(|m| *m == r.mode))?;
-    let others: Vec<&Row> = at.iter().copied().filter(|r| r.mode != base.mode).collect();
-    let zero_copy: Vec<&Row> = others
+        .min_by_key(|m| Mode::ALL.iter().position(|a| a == *m))?;
+    let others: Vec<Mode> = present.into_iter().filter(|m| *m != base).collect();
+    let zero_copy: Vec<Mode> = others
         .iter()
         .copied()
-        .filter(|r| matches!(r.mode, Mode::Sendfile | Mode::Splice))
+        .filter(|m| matches!(m, Mode::Sendfile | Mode::Splice))
         .collect();
     let candidates = if zero_copy.is_empty() {
         others
     } else {
         zero_copy
     };
+    let cpu = |mode: Mode, chunk: usize| {
+        rows.iter()
+            .find(|r| r.mode == mode && r.chunk == chunk)
+            .and_then(|r| r.median("sender_cpu_per_gib"))
+    };
+    let shared: Vec<usize> = chunks(rows)
+        .into_iter()
+        .filter(|&c| candidates.iter().all(|&m| cpu(m, c).is_some()))
+        .collect();
+    let total = |mode: Mode| -> f64 { shared.iter().filter_map(|&c| cpu(mode, c)).sum() };
+    // No CPU figure anywhere: every total is 0 and the first candidate is kept; the
+    // summary states only what was measured.
     let best = candidates
-        .iter()
-        .filter_map(|r| Some((*r, r.median("sender_cpu_per_gib")?)))
-        .min_by(|(_, a), (_, b)| a.total_cmp(b))
-        .map(|(r, _)| r)
-        // No CPU figure anywhere: any candidate will do, the summary states only what
-        // was measured.
-        .or_else(|| candidates.first().copied())?;
+        .into_iter()
+        .min_by(|&a, &b| total(a).total_cmp(&total(b)))?;
     Some((base, best))
 }
 
@@ -452,20 +570,35 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     (a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()).then_some(a / b)
 }
 
+/// Ratios this close to 1 are stated as "about the same": runs vary by more than that,
+/// and "1.0x fewer" would read as a finding when it is a tie.
+const SAME_WITHIN: f64 = 0.05;
+
 fn times(r: f64) -> String {
-    if r < 10.0 {
+    if r < 9.95 {
         format!("{r:.1}x")
     } else {
         format!("{r:.0}x")
     }
 }
 
-/// "2.0x fewer" when `r` (baseline / candidate) is at least 1, "1.3x more" otherwise.
-fn fewer_or_more(r: f64, fewer: &str, more: &str) -> String {
-    if r >= 1.0 {
-        format!("{} {fewer}", times(r))
+/// How the mode compares with the baseline on one figure.
+enum Finding {
+    /// "made 2.0x fewer syscalls": completed by `than BASELINE`.
+    Differs(String),
+    /// "made about the same number of syscalls": completed by `as BASELINE`.
+    Same(String),
+}
+
+/// `r` is baseline / mode: "2.0x fewer" when at least 1, "1.3x more" below, and `same`
+/// within ±5%. `verb` and `tail` go around the comparison.
+fn finding(r: f64, verb: &str, [fewer, more, same]: [&str; 3], tail: &str) -> Finding {
+    if r.max(1.0 / r) <= 1.0 + SAME_WITHIN {
+        Finding::Same(format!("{verb} {same}{tail}"))
+    } else if r > 1.0 {
+        Finding::Differs(format!("{verb} {} {fewer}{tail}", times(r)))
     } else {
-        format!("{} {more}", times(1.0 / r))
+        Finding::Differs(format!("{verb} {} {more}{tail}", times(1.0 / r)))
     }
 }
 
@@ -473,36 +606,61 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str) -> String {
     let (b, c) = (base.mode, best.mode);
     let mut findings = Vec::new();
     let syscalls = |k| ratio(base.median(k), best.median(k));
+    let syscall_words = [
+        "fewer syscalls",
+        "more syscalls",
+        "about the same number of syscalls",
+    ];
     if let Some(r) = syscalls("syscalls_per_gib") {
-        findings.push(format!(
-            "made {}",
-            fewer_or_more(r, "fewer syscalls", "more syscalls")
-        ));
+        findings.push(finding(r, "made", syscall_words, ""));
     } else if let Some(r) = syscalls("syscalls_self_per_gib") {
-        findings.push(format!(
-            "made {} by its own count (kernel count n/a)",
-            fewer_or_more(r, "fewer syscalls", "more syscalls")
+        findings.push(finding(
+            r,
+            "made",
+            syscall_words,
+            " by its own count (kernel count n/a)",
         ));
     }
     if let Some(r) = ratio(
         base.median("sender_cpu_per_gib"),
         best.median("sender_cpu_per_gib"),
     ) {
-        findings.push(format!(
-            "used {} per GiB in the sending thread",
-            fewer_or_more(r, "less CPU", "more CPU")
+        let rusage = [base, best].iter().any(|row| {
+            row.metric("sender_cpu_per_gib")
+                .is_some_and(|m| fallback_marker(&m.source) == Some("(rusage)"))
+        });
+        findings.push(finding(
+            r,
+            "used",
+            ["less CPU", "more CPU", "about the same CPU"],
+            if rusage {
+                " per GiB in the sending thread (by getrusage, perf n/a)"
+            } else {
+                " per GiB in the sending thread"
+            },
         ));
     }
-    let mut text = if findings.is_empty() {
+    let (mut differs, mut same) = (Vec::new(), Vec::new());
+    for f in findings {
+        match f {
+            Finding::Differs(text) => differs.push(text),
+            Finding::Same(text) => same.push(text),
+        }
+    }
+    let mut clauses = Vec::new();
+    if !differs.is_empty() {
+        clauses.push(format!("{} than {b}", join_and(&differs)));
+    }
+    if !same.is_empty() {
+        clauses.push(format!("{} as {b}", join_and(&same)));
+    }
+    let mut text = if clauses.is_empty() {
         format!(
             "At {size} chunks, no figure was measured for both {c} and {b}, so there is \
              nothing to compare."
         )
     } else {
-        format!(
-            "Measured at {size} chunks, {c} {} than {b}.",
-            join_and(&findings)
-        )
+        format!("Measured at {size} chunks, {c} {}.", join_and(&clauses))
     };
     // Throughput as the two figures rather than a ratio: on loopback both ends share the
     // CPUs, and "1.0x faster" would read as a finding when it is a tie.
@@ -582,19 +740,58 @@ fn join_and(items: &[String]) -> String {
 
 // --- setup ----------------------------------------------------------------------------------
 
+/// The address of the remote `zc sink`, or `None` for the in-process sink thread.
+///
+/// The runner writes `in-process thread` or the address into `Setup::sink_location`;
+/// only the in-process sink's kind, CPU and CPU time are known here.
+fn remote_sink(setup: &Setup) -> Option<&str> {
+    let location = setup.sink_location.as_str();
+    (!location.starts_with("in-process")).then_some(location)
+}
+
 /// The provenance, as (name, fact) pairs for the terminal footer and the Markdown list.
-pub(super) fn setup_facts(setup: &Setup) -> Vec<(&'static str, String)> {
+pub(super) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
+    let setup = &report.setup;
     let f = &setup.fixture;
     let env = &setup.environment;
     let hash: String = f.blake3.chars().take(16).collect();
+    let remote = remote_sink(setup);
+    let sink = match remote {
+        Some(addr) => format!(
+            "remote zc sink at {addr} (its kind, CPU and CPU time are measured on its \
+             side){}",
+            if setup.verify {
+                ", its CRC-32C of every run checked against the fixture's"
+            } else {
+                ""
+            }
+        ),
+        None => format!(
+            "{} sink, {}{}",
+            setup.sink,
+            setup.sink_location,
+            if setup.verify {
+                ", verifying CRC-32C (an extra copy in the sink)"
+            } else {
+                ""
+            }
+        ),
+    };
+    let runs = report.rows.iter().flat_map(|r| &r.runs);
+    let placement = pinning(
+        setup.pin.map(|p| p.to_string()),
+        remote.is_some(),
+        runs.clone().filter_map(|r| r.sender_cpu).collect(),
+        runs.filter_map(|r| r.sink_cpu_id).collect(),
+    );
     let mut facts = vec![
         (
             "fixture",
             format!(
-                "{} ({}, {} segments, blake3 {hash}{})",
+                "{} ({}, {}, blake3 {hash}{})",
                 f.path.display(),
                 format_size(f.bytes),
-                f.segments,
+                count(f.segments, "segment", "segments"),
                 if f.default {
                     ", the default fixture"
                 } else {
@@ -611,46 +808,33 @@ pub(super) fn setup_facts(setup: &Setup) -> Vec<(&'static str, String)> {
                 }
             },
         ),
-        (
-            "sink",
-            format!(
-                "{} sink, {}{}",
-                setup.sink,
-                setup.sink_location,
-                if setup.verify {
-                    ", verifying CRC-32C (an extra copy in the sink)"
-                } else {
-                    ""
-                }
-            ),
-        ),
+        ("sink", sink),
         (
             "congestion",
             format!("{} (read back from the socket)", setup.congestion),
         ),
         (
             "buffers",
-            format!(
-                "send {}, receive {} (as the kernel reports them)",
-                format_size(setup.send_buffer as u64),
-                setup
-                    .receive_buffer
-                    .map_or_else(|| "n/a (remote sink)".to_owned(), |b| format_size(b as u64))
-            ),
+            match setup.receive_buffer {
+                Some(receive) => format!(
+                    "send {}, receive {} (as the kernel reported them after the transfer)",
+                    format_size(setup.send_buffer as u64),
+                    format_size(receive as u64)
+                ),
+                None => format!(
+                    "send {} (as the kernel reported it after the transfer); receive n/a \
+                     (the remote sink's)",
+                    format_size(setup.send_buffer as u64)
+                ),
+            },
         ),
-        (
-            "pinning",
-            setup.pin.map_or_else(
-                || "none (the scheduler places the threads)".to_owned(),
-                |p| format!("sender on CPU {}, sink on CPU {}", p.sender, p.sink),
-            ),
-        ),
+        ("pinning", placement),
         (
             "runs",
             format!(
-                "{} measured after {} warm-up, chunks {}",
-                setup.runs,
-                setup.warmup,
+                "{} measured after {}, chunks {}",
+                count(setup.runs as usize, "run", "runs"),
+                count(setup.warmup as usize, "warm-up run", "warm-up runs"),
                 setup
                     .chunks
                     .iter()
@@ -681,6 +865,51 @@ pub(super) fn setup_facts(setup: &Setup) -> Vec<(&'static str, String)> {
     facts.push(("zc", setup.zc_version.to_owned()));
     facts.extend(env.notes.iter().map(|n| ("note", n.clone())));
     facts
+}
+
+/// Where the threads ran, as observed at the end of each run (`RunRecord::sender_cpu`,
+/// `sink_cpu_id`), every distinct CPU once; `pin` is the `--pin` asked for. A remote
+/// sink is neither pinned by `--pin` nor observed from here.
+fn pinning(
+    pin: Option<String>,
+    remote: bool,
+    sender: BTreeSet<usize>,
+    sink: BTreeSet<usize>,
+) -> String {
+    let verb = if pin.is_some() { "ran on" } else { "on" };
+    let mut observed = vec![placed("sender", verb, &sender)];
+    if !remote {
+        observed.push(placed("sink", "on", &sink));
+    }
+    let observed = observed.join(", ");
+    let remote_note = if remote {
+        "; the remote sink's CPU is measured on its side"
+    } else {
+        ""
+    };
+    match pin {
+        Some(pin) if remote => format!(
+            "{observed} (pinned: --pin {pin}, whose sink CPU applies only to the \
+             in-process sink){remote_note}"
+        ),
+        Some(pin) => format!("{observed} (pinned: --pin {pin})"),
+        None => format!("not pinned; observed: {observed}{remote_note}"),
+    }
+}
+
+/// `sender on CPU 0`, `sender on CPUs {0,1}`, or that it was not observed.
+fn placed(role: &str, verb: &str, cpus: &BTreeSet<usize>) -> String {
+    match cpus.len() {
+        0 => format!("{role} CPU not observed"),
+        1 => format!("{role} {verb} CPU {}", cpus.first().expect("one CPU")),
+        _ => format!(
+            "{role} {verb} CPUs {{{}}}",
+            cpus.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
 }
 
 /// `counters: available: a, b` then one `n/a` line per distinct reason with its counters.
@@ -791,10 +1020,28 @@ pub(super) mod tests {
 
     pub(in crate::report) const NO_PMU: &str = "no PMU on this VM";
     pub(in crate::report) const NO_SINK_CPU: &str = "remote sink, its CPU time is not ours";
+    /// Bytes a warm run read from storage in the sample (4.2 MiB).
+    pub(in crate::report) const STORAGE_READ: f64 = 4_404_019.0;
+
+    // The fallback sources exactly as `bench::metrics` writes them.
+    const RUSAGE_CPU: &str = "getrusage(RUSAGE_THREAD) user + system (perf task-clock unavailable)";
+    const RUSAGE_SCHED: &str =
+        "getrusage voluntary + involuntary switches (perf context-switches unavailable)";
+    const RUSAGE_FAULTS: &str = "getrusage minflt/majflt (perf page-faults unavailable)";
+    const OWN_SWITCHES: &str = "2 per syscall / (bytes / chunk); syscalls self-counted by zc \
+                                (kernel tracepoints unavailable)";
+    const OWN_COPIES: &str =
+        "self-counted from the return values of calls that touched user buffers";
 
     /// Figures chosen so the ratios are obvious: sendfile makes half read-write's syscalls
     /// (32768 vs 16384 per GiB: 2.0x) and uses 0.62 vs 0.20 CPU s/GiB (3.1x).
-    fn row(mode: Mode, syscalls: f64, cpu: f64, copies: f64, switches: f64) -> Row {
+    pub(in crate::report) fn row(
+        mode: Mode,
+        syscalls: f64,
+        cpu: f64,
+        copies: f64,
+        switches: f64,
+    ) -> Row {
         let unavailable = |why: &str| Reading::Unavailable(why.to_owned());
         Row {
             mode,
@@ -834,17 +1081,22 @@ pub(super) mod tests {
                 metric("cpu_migrations", "count", stat(0.0, 0.0, 1.0)),
                 metric("minor_faults_per_gib", "1/GiB", stat(3.0, 2.0, 4.0)),
                 metric("major_faults_per_gib", "1/GiB", stat(0.0, 0.0, 0.0)),
-                metric("storage_read_bytes", "B", stat(0.0, 0.0, 0.0)),
+                metric(
+                    "storage_read_bytes",
+                    "bytes",
+                    stat(STORAGE_READ, 0.0, STORAGE_READ),
+                ),
                 metric("cycles_per_gib", "1/GiB", unavailable(NO_PMU)),
                 metric("instructions_per_gib", "1/GiB", unavailable(NO_PMU)),
                 metric("cache_misses_per_gib", "1/GiB", unavailable(NO_PMU)),
-                metric("residency_before", "share", stat(1.0, 1.0, 1.0)),
+                metric("residency_before", "fraction", stat(1.0, 0.000201, 1.0)),
             ],
             runs: Vec::new(),
         }
     }
 
-    /// Three modes at 64 KiB, one warning, hardware counters unavailable.
+    /// Three modes at 64 KiB, two warnings (one only repeating a counter's reason),
+    /// hardware counters unavailable.
     pub(in crate::report) fn sample_report() -> BenchReport {
         BenchReport {
             schema: SCHEMA,
@@ -874,7 +1126,7 @@ pub(super) mod tests {
                 },
                 cache: CacheState::Warm,
                 sink: SinkKind::Splice,
-                sink_location: "in-process".into(),
+                sink_location: "in-process thread".into(),
                 verify: false,
                 chunks: vec![64 << 10],
                 runs: 5,
@@ -889,15 +1141,59 @@ pub(super) mod tests {
                 row(Mode::Mmap, 16384.0, 0.45, 1.0, 2.0),
                 row(Mode::Sendfile, 16384.0, 0.20, 0.0, 2.0),
             ],
-            warnings: vec![Warning::PacingCongestion {
-                algorithm: "bbr".into(),
-            }],
+            warnings: vec![
+                Warning::CounterUnavailable {
+                    counter: "cycles, instructions".into(),
+                    reason: NO_PMU.into(),
+                },
+                Warning::StorageReads {
+                    mode: Mode::ReadWrite,
+                    chunk: 64 << 10,
+                    bytes: STORAGE_READ as u64,
+                },
+            ],
         }
     }
 
     fn set(report: &mut BenchReport, mode: Mode, key: &str, value: Reading<Stat>) {
-        let row = report.rows.iter_mut().find(|r| r.mode == mode).unwrap();
-        row.metrics.iter_mut().find(|m| m.key == key).unwrap().value = value;
+        for row in report.rows.iter_mut().filter(|r| r.mode == mode) {
+            row.metrics.iter_mut().find(|m| m.key == key).unwrap().value = value.clone();
+        }
+    }
+
+    fn set_source(report: &mut BenchReport, key: &str, source: &str) {
+        for row in &mut report.rows {
+            row.metrics
+                .iter_mut()
+                .find(|m| m.key == key)
+                .unwrap()
+                .source = source.into();
+        }
+    }
+
+    /// The same rows again at `chunk`, after those already there.
+    fn add_chunk(report: &mut BenchReport, chunk: usize) {
+        let more: Vec<Row> = report
+            .rows
+            .iter()
+            .filter(|r| r.chunk == 64 << 10)
+            .cloned()
+            .map(|mut r| {
+                r.chunk = chunk;
+                r
+            })
+            .collect();
+        report.rows.extend(more);
+    }
+
+    fn assert_fits(text: &str, width: usize) {
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= width,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
     }
 
     #[test]
@@ -914,9 +1210,42 @@ pub(super) mod tests {
         assert!(text.contains(&format!("hardware counters: n/a ({NO_PMU})")));
         assert!(text.contains("64 KiB"));
         assert!(text.contains("3.10–3.30"), "min–max of throughput:\n{text}");
-        assert!(text.contains("warning: TCP congestion control bbr paces packets"));
-        assert!(text.contains("  fix: use --cc cubic"));
+        assert!(text.contains("warning: read-write chunk 64 KiB: a warm run read 4.2 MiB"));
+        assert!(text.contains("  fix: free memory"));
         assert!(text.contains("cubic (read back from the socket)"));
+        assert!(
+            text.contains(
+                "send 4 MiB, receive 6 MiB (as the kernel reported them after the transfer)"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn measured_sections_share_one_shape() {
+        // Wide enough that no title wraps.
+        let text = render(&sample_report(), Some(200));
+        let titles = [
+            "MEASURED on this machine: throughput and CPU time per GiB sent",
+            "MEASURED on this machine: kernel work",
+            "MEASURED on this machine: page cache and storage",
+        ];
+        let mut at = 0;
+        for title in titles {
+            let found = text[at..].find(title).unwrap_or_else(|| {
+                panic!("{title} missing or out of order:\n{text}");
+            });
+            at += found + title.len();
+            // Each title is followed by its table.
+            assert!(
+                text[at..]
+                    .lines()
+                    .nth(1)
+                    .is_some_and(|l| l.starts_with('┌')),
+                "{text}"
+            );
+        }
+        assert!(text.contains("mode switches = user<->kernel transitions"));
     }
 
     #[test]
@@ -935,13 +1264,37 @@ pub(super) mod tests {
             text.contains("cycles"),
             "hardware column shown when measured"
         );
-        for line in text.lines() {
-            assert!(
-                line.chars().count() <= 80,
-                "{} columns: {line}",
-                line.chars().count()
+        assert_fits(&text, 80);
+    }
+
+    #[test]
+    fn every_line_fits_80_columns_without_root_and_with_a_remote_sink() {
+        let mut report = sample_report();
+        report.rows.push(row(Mode::Splice, 32768.0, 0.21, 0.0, 4.0));
+        set(
+            &mut report,
+            Mode::ReadWrite,
+            "major_faults_per_gib",
+            stat(7.0, 6.0, 8.0),
+        );
+        for mode in Mode::ALL {
+            set(
+                &mut report,
+                mode,
+                "syscalls_per_gib",
+                Reading::unavailable("refused"),
             );
         }
+        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
+        set_source(&mut report, "sched_switches_per_gib", RUSAGE_SCHED);
+        set_source(&mut report, "minor_faults_per_gib", RUSAGE_FAULTS);
+        set_source(&mut report, "mode_switches_per_chunk", OWN_SWITCHES);
+        report.setup.sink_location = "[2001:db8::1234:5678]:9000".into();
+        report.setup.receive_buffer = None;
+        let text = render(&report, Some(80));
+        // At 80 columns comfy-table may break "(own count)" over two lines.
+        assert!(text.contains("(rusage)") && text.contains("(own"), "{text}");
+        assert_fits(&text, 80);
     }
 
     #[test]
@@ -970,6 +1323,126 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn figures_from_fallback_sources_are_marked() {
+        let mut report = sample_report();
+        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
+        set_source(&mut report, "sched_switches_per_gib", RUSAGE_SCHED);
+        set_source(&mut report, "mode_switches_per_chunk", OWN_SWITCHES);
+        set_source(&mut report, "user_copied_per_byte", OWN_COPIES);
+        let text = render(&report, Some(160));
+        // Sender CPU and scheduler switches of three rows each.
+        assert_eq!(text.matches("(rusage)").count(), 6, "{text}");
+        // Mode switches of three rows; user-space copies are self-counted by design.
+        assert_eq!(text.matches("(own count)").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn fallback_marker_follows_the_metric_sources() {
+        assert_eq!(fallback_marker(RUSAGE_CPU), Some("(rusage)"));
+        assert_eq!(fallback_marker(RUSAGE_SCHED), Some("(rusage)"));
+        assert_eq!(fallback_marker(RUSAGE_FAULTS), Some("(rusage)"));
+        assert_eq!(fallback_marker(OWN_SWITCHES), Some("(own count)"));
+        assert_eq!(
+            fallback_marker("self-counted by zc (kernel tracepoints unavailable)"),
+            Some("(own count)")
+        );
+        assert_eq!(fallback_marker(OWN_COPIES), None);
+        assert_eq!(
+            fallback_marker("perf task-clock of the sender thread, user + kernel"),
+            None
+        );
+        assert_eq!(
+            fallback_marker(
+                "2 per syscall; syscalls tracepoint raw_syscalls:sys_enter (kernel-counted)"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn no_pmu_reason_once_in_the_tables_and_once_in_the_setup() {
+        let mut report = sample_report();
+        // The same reason on a cell of the section that already names it in its note.
+        set(
+            &mut report,
+            Mode::Mmap,
+            "system_cpu_per_gib",
+            Reading::unavailable(NO_PMU),
+        );
+        let text = render(&report, Some(120));
+        assert_eq!(text.matches(NO_PMU).count(), 2, "{text}");
+        assert!(text.contains(&format!("hardware counters: n/a ({NO_PMU})")));
+        assert!(text.contains(&format!("n/a: cycles, instructions ({NO_PMU})")));
+        assert!(!text.contains("warning: counter"), "{text}");
+        // Other warnings stay.
+        assert!(text.contains("warning: read-write chunk 64 KiB"), "{text}");
+    }
+
+    #[test]
+    fn a_counter_warning_the_setup_does_not_repeat_is_kept() {
+        let mut report = sample_report();
+        report.warnings.push(Warning::CounterUnavailable {
+            counter: "cache_misses".into(),
+            reason: "only in the warning".into(),
+        });
+        assert_eq!(shown_warnings(&report).len(), 2);
+    }
+
+    #[test]
+    fn one_run_is_singular() {
+        let mut report = sample_report();
+        report.setup.runs = 1;
+        report.setup.fixture.segments = 1;
+        let text = render(&report, None);
+        assert!(
+            text.contains("(median of 1 run; min–max beneath)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 run measured after 1 warm-up run, chunks 64 KiB"),
+            "{text}"
+        );
+        assert!(text.contains("256 MiB, 1 segment, blake3"), "{text}");
+        assert!(
+            !text.contains("1 runs") && !text.contains("1 segments"),
+            "{text}"
+        );
+        report.setup.runs = 5;
+        report.setup.warmup = 2;
+        let text = render(&report, None);
+        assert!(text.contains("(median of 5 runs;"), "{text}");
+        assert!(
+            text.contains("5 runs measured after 2 warm-up runs"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bytes_in_binary_units_and_residency_in_percent() {
+        assert_eq!(format_value("storage_read_bytes", STORAGE_READ), "4.2 MiB");
+        assert_eq!(format_value("storage_read_bytes", 4.0 * 1048576.0), "4 MiB");
+        assert_eq!(format_value("storage_read_bytes", 0.0), "0 B");
+        assert_eq!(format_value("residency_before", 1.0), "100%");
+        assert_eq!(format_value("residency_before", 0.0), "0%");
+        assert_eq!(format_value("residency_before", 0.000201), "0.0201%");
+        assert_eq!(format_value("residency_before", 0.0005), "0.05%");
+        assert_eq!(format_value("residency_before", 0.5), "50%");
+        assert_eq!(format_value("residency_before", 0.9997), ">99.9%");
+        assert_eq!(format_value("throughput", 3.214), "3.21");
+        let text = render(&sample_report(), Some(120));
+        assert!(text.contains("4.2 MiB"), "{text}");
+        assert!(text.contains("0 B–4.2 MiB"), "{text}");
+        assert!(
+            text.contains("100%") && text.contains("0.0201%–100%"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("4.40M") && !text.contains("0.000201"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn summary_states_measured_ratios() {
         let text = summary(&sample_report()).join("\n");
         assert!(text.contains("Measured at 64 KiB chunks"), "{text}");
@@ -983,6 +1456,108 @@ pub(super) mod tests {
             "{text}"
         );
         assert!(text.contains("read-write 4.00 vs 4"), "{text}");
+    }
+
+    #[test]
+    fn summary_compares_sendfile_with_read_write_even_when_splice_used_less_cpu() {
+        let mut report = sample_report();
+        report.rows.push(row(Mode::Splice, 8192.0, 0.05, 0.0, 2.0));
+        add_chunk(&mut report, 1 << 20);
+        let paragraphs = summary(&report);
+        assert_eq!(paragraphs.len(), 2);
+        for p in &paragraphs {
+            assert!(p.contains(", sendfile made 2.0x fewer syscalls and used 3.1x less CPU per GiB in the sending thread than read-write."), "{p}");
+            assert!(!p.contains("splice made"), "{p}");
+        }
+    }
+
+    #[test]
+    fn summary_without_read_write_keeps_one_pair_at_every_chunk_size() {
+        let mut report = sample_report();
+        report.rows.retain(|r| r.mode != Mode::ReadWrite);
+        report.rows.push(row(Mode::Splice, 16384.0, 0.10, 0.0, 4.0));
+        add_chunk(&mut report, 1 << 20);
+        // splice is cheaper at 64 KiB, sendfile at 1 MiB and over both sizes.
+        let big = |r: &Row| r.chunk == 1 << 20 && r.mode != Mode::Mmap;
+        for r in report.rows.iter_mut().filter(|r| big(r)) {
+            let cpu = if r.mode == Mode::Splice { 0.40 } else { 0.05 };
+            r.metrics
+                .iter_mut()
+                .find(|m| m.key == "sender_cpu_per_gib")
+                .unwrap()
+                .value = stat(cpu, cpu, cpu);
+        }
+        let paragraphs = summary(&report);
+        assert_eq!(paragraphs.len(), 2);
+        for p in &paragraphs {
+            assert!(p.contains(", sendfile ") && p.contains(" than mmap"), "{p}");
+            assert!(
+                !p.contains("splice made") && !p.contains("splice used"),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn summary_says_about_the_same_within_5_percent() {
+        let mut report = sample_report();
+        set(
+            &mut report,
+            Mode::Sendfile,
+            "syscalls_per_gib",
+            stat(31600.0, 31600.0, 31600.0),
+        );
+        set(
+            &mut report,
+            Mode::Sendfile,
+            "sender_cpu_per_gib",
+            stat(0.64, 0.6, 0.7),
+        );
+        let text = summary(&report).join("\n");
+        assert!(
+            text.contains(
+                ", sendfile made about the same number of syscalls and used about the same \
+                 CPU per GiB in the sending thread as read-write."
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("1.0x"), "{text}");
+
+        set(
+            &mut report,
+            Mode::Sendfile,
+            "syscalls_per_gib",
+            stat(16384.0, 16384.0, 16384.0),
+        );
+        let text = summary(&report).join("\n");
+        assert!(
+            text.contains(
+                ", sendfile made 2.0x fewer syscalls than read-write and used about the same \
+                 CPU per GiB in the sending thread as read-write."
+            ),
+            "{text}"
+        );
+
+        // Just outside the band: a ratio again.
+        set(
+            &mut report,
+            Mode::Sendfile,
+            "sender_cpu_per_gib",
+            stat(0.58, 0.5, 0.6),
+        );
+        let text = summary(&report).join("\n");
+        assert!(text.contains("used 1.1x less CPU"), "{text}");
+    }
+
+    #[test]
+    fn summary_says_when_cpu_came_from_getrusage() {
+        let mut report = sample_report();
+        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
+        let text = summary(&report).join("\n");
+        assert!(
+            text.contains("used 3.1x less CPU per GiB in the sending thread (by getrusage, perf n/a) than read-write"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1022,6 +1597,65 @@ pub(super) mod tests {
             "{text}"
         );
         assert!(!text.contains(" than "), "{text}");
+    }
+
+    #[test]
+    fn remote_sink_setup_claims_nothing_about_the_remote_side() {
+        let mut report = sample_report();
+        report.setup.sink_location = "10.0.0.2:9000".into();
+        report.setup.receive_buffer = None;
+        let text = render(&report, None);
+        assert!(
+            text.contains(
+                "sink        remote zc sink at 10.0.0.2:9000 (its kind, CPU and CPU time are \
+                 measured on its side)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("splice sink"), "{text}");
+        assert!(
+            text.contains(
+                "send 4 MiB (as the kernel reported it after the transfer); receive n/a \
+                 (the remote sink's)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("not pinned; observed: sender CPU not observed; the remote sink's CPU is measured on its side"),
+            "{text}"
+        );
+        let text = render(&sample_report(), None);
+        assert!(text.contains("splice sink, in-process thread"), "{text}");
+    }
+
+    #[test]
+    fn pinning_reports_the_cpus_observed() {
+        let set = |cpus: &[usize]| cpus.iter().copied().collect::<BTreeSet<usize>>();
+        assert_eq!(
+            pinning(Some("0,1".into()), false, set(&[0]), set(&[1])),
+            "sender ran on CPU 0, sink on CPU 1 (pinned: --pin 0,1)"
+        );
+        assert_eq!(
+            pinning(None, false, set(&[1, 0, 1]), set(&[1])),
+            "not pinned; observed: sender on CPUs {0,1}, sink on CPU 1"
+        );
+        assert_eq!(
+            pinning(None, false, set(&[]), set(&[])),
+            "not pinned; observed: sender CPU not observed, sink CPU not observed"
+        );
+        assert_eq!(
+            pinning(Some("2,3".into()), true, set(&[2]), set(&[])),
+            "sender ran on CPU 2 (pinned: --pin 2,3, whose sink CPU applies only to the \
+             in-process sink); the remote sink's CPU is measured on its side"
+        );
+        // Through the report: no runs recorded in the sample.
+        let text = render(&sample_report(), None);
+        assert!(
+            text.contains(
+                "pinning     not pinned; observed: sender CPU not observed, sink CPU not observed"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

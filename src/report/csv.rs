@@ -199,6 +199,26 @@ mod tests {
         assert!(line.ends_with("\",2,2,2,,"), "{line}");
     }
 
+    /// Binary units and percentages are for reading (terminal, Markdown); this file is for
+    /// computing, so it keeps bytes as bytes and the residency as a fraction of 1.
+    #[test]
+    fn numbers_stay_raw_in_their_own_units() {
+        let text = String::from_utf8(render(&sample_report())).expect("utf-8");
+        let fields = |key: &str| -> Vec<String> {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("read-write,65536,{key},")))
+                .unwrap_or_else(|| panic!("no {key} line"));
+            line.split(',').map(str::to_owned).collect()
+        };
+        let storage = fields("storage_read_bytes");
+        assert_eq!(storage[4], "bytes");
+        assert_eq!(&storage[7..10], ["4404019", "0", "4404019"]);
+        let residency = fields("residency_before");
+        assert_eq!(residency[4], "fraction");
+        assert_eq!(&residency[7..10], ["1", "0.000201", "1"]);
+    }
+
     #[test]
     fn quotes_fields_that_need_it() {
         assert_eq!(field("plain"), "plain");

@@ -1,7 +1,7 @@
 //! `zc bench --export FILE`: picks the format from the file's extension and writes the
 //! report so that the file is always whole.
 //!
-//! The runner calls [`write`] after every round of runs, so a crash or a Ctrl-C late in a
+//! The runner calls [`write()`] after every round of runs, so a crash or a Ctrl-C late in a
 //! long benchmark still leaves the rounds that finished (the habit comes from hyperfine's
 //! exporters). That only helps if a write interrupted halfway cannot leave half a file in
 //! place of the last good one, hence the classic atomic replace:

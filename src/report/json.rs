@@ -46,6 +46,7 @@ mod tests {
             .expect("cycles metric");
         assert_eq!(cycles["value"]["unavailable"], NO_PMU);
         assert_eq!(value["rows"][0]["model"]["dma_copies"], 2);
-        assert_eq!(value["warnings"][0]["kind"], "pacing_congestion");
+        assert_eq!(value["warnings"][0]["kind"], "counter_unavailable");
+        assert_eq!(value["warnings"][1]["kind"], "storage_reads");
     }
 }

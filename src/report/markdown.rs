@@ -8,12 +8,19 @@
 //!   beneath the table;
 //! - the textbook model in its own table, titled as not measured, notes included;
 //! - the "what this shows" summary, the warnings with their fixes, and the setup.
+//!
+//! The numbers are formatted as in the terminal (bytes in binary units, page-cache
+//! residency in percent), and the sentences are the terminal's own: the summary, the
+//! setup facts and the warnings worth showing come from [`super::bench_table`]. The
+//! per-metric `source` column says where each figure came from, and a figure from a
+//! fallback source carries the terminal's mark, `(rusage)` or `(own count)`.
 
 use crate::bench::results::{BenchReport, Origin, Row};
 use crate::measure::Reading;
 
 use super::bench_table::{
-    MODEL_TITLE, NOT_MEASURED, chunks, modes, setup_facts, stat_parts, summary,
+    MODEL_TITLE, NOT_MEASURED, SWITCHES_LEGEND, chunks, count, fallback_marker, modes, setup_facts,
+    shown_warnings, stat_parts, summary,
 };
 use crate::units::format_size;
 
@@ -22,8 +29,8 @@ use crate::units::format_size;
 pub fn render(report: &BenchReport) -> Vec<u8> {
     let mut out = String::from("## zc bench results\n\n");
     out.push_str(&format!(
-        "### Measured on this machine\n\nMedian of {} runs, min–max in brackets.\n\n",
-        report.setup.runs
+        "### Measured on this machine\n\nMedian of {}, min–max in brackets.\n\n{SWITCHES_LEGEND}\n\n",
+        count(report.setup.runs as usize, "run", "runs")
     ));
     for chunk in chunks(&report.rows) {
         let at: Vec<&Row> = report.rows.iter().filter(|r| r.chunk == chunk).collect();
@@ -56,9 +63,10 @@ pub fn render(report: &BenchReport) -> Vec<u8> {
         out.push_str("\n\n");
     }
 
-    if !report.warnings.is_empty() {
+    let warnings = shown_warnings(report);
+    if !warnings.is_empty() {
         out.push_str("### Warnings\n\n");
-        for w in &report.warnings {
+        for w in warnings {
             // Two trailing spaces: a Markdown line break, so the fix sits under its warning.
             out.push_str(&format!(
                 "- **warning:** {}  \n  **fix:** {}\n",
@@ -70,7 +78,7 @@ pub fn render(report: &BenchReport) -> Vec<u8> {
     }
 
     out.push_str("### Setup\n\n");
-    for (name, fact) in setup_facts(&report.setup) {
+    for (name, fact) in setup_facts(report) {
         out.push_str(&format!("- **{name}**: {fact}\n"));
     }
     out.into_bytes()
@@ -105,7 +113,11 @@ fn measured_table(at: &[&Row]) -> String {
             Origin::Measured => first.label.to_owned(),
             Origin::Model => format!("{} (model)", first.label),
         };
-        out.push_str(&format!("| {} | {} |", cell(&label), cell(first.unit)));
+        out.push_str(&format!(
+            "| {} | {} |",
+            cell(&label),
+            cell(display_unit(key, first.unit))
+        ));
         let mut sources: Vec<&str> = Vec::new();
         for row in at {
             let text = match row.metric(key) {
@@ -114,10 +126,17 @@ fn measured_table(at: &[&Row]) -> String {
                         sources.push(&m.source);
                     }
                     match &m.value {
-                        Reading::Value(stat) => match stat_parts(stat) {
-                            (median, None) => median,
-                            (median, Some(range)) => format!("{median} ({range})"),
-                        },
+                        Reading::Value(stat) => {
+                            let text = match stat_parts(key, stat) {
+                                (median, None) => median,
+                                (median, Some(range)) => format!("{median} ({range})"),
+                            };
+                            // As in the terminal: a fallback figure is not a perf figure.
+                            match fallback_marker(&m.source) {
+                                Some(mark) => format!("{text} {mark}"),
+                                None => text,
+                            }
+                        }
                         Reading::Unavailable(why) => na(&mut reasons, why),
                     }
                 }
@@ -135,6 +154,16 @@ fn measured_table(at: &[&Row]) -> String {
         }
     }
     out
+}
+
+/// The unit of the cells as [`stat_parts`] formats them: those that carry their own unit
+/// (`4.2 MiB`, `100%`) say what the figure is per.
+fn display_unit<'a>(key: &str, unit: &'a str) -> &'a str {
+    match key {
+        "storage_read_bytes" => "per run",
+        "residency_before" => "% of the fixture",
+        _ => unit,
+    }
 }
 
 /// `n/a [k]`, numbering each distinct reason once.
@@ -159,9 +188,13 @@ mod tests {
     use super::*;
     use crate::report::bench_table::tests::{NO_PMU, sample_report};
 
+    fn text(report: &BenchReport) -> String {
+        String::from_utf8(render(report)).expect("utf-8")
+    }
+
     #[test]
     fn tables_with_every_mode_model_summary_warnings_and_setup() {
-        let text = String::from_utf8(render(&sample_report())).expect("utf-8");
+        let text = text(&sample_report());
         assert!(
             text.contains("| metric | unit | read-write | mmap | sendfile | source |"),
             "{text}"
@@ -182,8 +215,107 @@ mod tests {
         assert!(text.contains("| storage_read_bytes |"));
         assert!(text.contains(&format!("- n/a [2] {NO_PMU}")), "{text}");
         assert!(text.contains("sendfile made 2.0x fewer syscalls"));
-        assert!(text.contains("- **warning:** TCP congestion control bbr"));
+        assert!(text.contains("- **warning:** read-write chunk 64 KiB: a warm run read 4.2 MiB"));
         assert!(text.contains("- **congestion**: cubic (read back from the socket)"));
+        assert!(text.contains("mode switches = user<->kernel transitions"));
+    }
+
+    #[test]
+    fn same_sections_as_the_terminal_report() {
+        let text = text(&sample_report());
+        let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("###")).collect();
+        assert_eq!(
+            headings,
+            [
+                "### Measured on this machine",
+                "#### 64 KiB chunks",
+                &format!("### {MODEL_TITLE}"),
+                "### What this shows (measured)",
+                "### Warnings",
+                "### Setup",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_run_is_singular() {
+        let mut report = sample_report();
+        report.setup.runs = 1;
+        report.setup.fixture.segments = 1;
+        let text = text(&report);
+        assert!(text.contains("Median of 1 run, min–max"), "{text}");
+        assert!(
+            text.contains("- **runs**: 1 run measured after 1 warm-up run"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("1 runs") && !text.contains("1 segments"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bytes_in_binary_units_and_residency_in_percent() {
+        let text = text(&sample_report());
+        let line = |key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("| {key} |")))
+                .unwrap_or_else(|| panic!("no {key} row:\n{text}"))
+                .to_owned()
+        };
+        assert!(
+            line("storage_read_bytes")
+                .starts_with("| storage_read_bytes | per run | 4.2 MiB (0 B–4.2 MiB) |"),
+            "{text}"
+        );
+        assert!(
+            line("residency_before")
+                .starts_with("| residency_before | % of the fixture | 100% (0.0201%–100%) |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_pmu_reason_once_per_table_and_once_in_the_setup() {
+        let text = text(&sample_report());
+        // The chunk table's footnote and the setup's counters line; not as a warning.
+        assert_eq!(text.matches(NO_PMU).count(), 2, "{text}");
+        assert!(!text.contains("**warning:** counter"), "{text}");
+    }
+
+    #[test]
+    fn remote_sink_setup_claims_nothing_about_the_remote_side() {
+        let mut report = sample_report();
+        report.setup.sink_location = "10.0.0.2:9000".into();
+        let text = text(&report);
+        assert!(
+            text.contains("- **sink**: remote zc sink at 10.0.0.2:9000 (its kind, CPU and CPU time are measured on its side)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn figures_from_fallback_sources_are_marked() {
+        let mut report = sample_report();
+        for row in &mut report.rows {
+            for m in &mut row.metrics {
+                if m.key == "sender_cpu_per_gib" {
+                    m.source = "getrusage(RUSAGE_THREAD) user + system \
+                                (perf task-clock unavailable)"
+                        .into();
+                }
+            }
+        }
+        let text = text(&report);
+        assert!(
+            text.contains("| sender_cpu_per_gib | s/GiB | 0.620 (0.558–0.682) (rusage) |"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("| throughput | GiB/s | 3.21 (3.10–3.30) ("),
+            "{text}"
+        );
     }
 
     #[test]
