@@ -156,6 +156,63 @@ pub struct BenchArgs {
     pub export: Vec<PathBuf>,
 }
 
+/// How the broker makes appended records durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlushPolicy {
+    /// Leave it to the page cache and the kernel's write-back, like Kafka's default.
+    Os,
+    /// fdatasync the segment before acknowledging a produce request.
+    Always,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9092", value_name = "ADDR")]
+    pub addr: SocketAddr,
+
+    /// host:port clients are told to connect to (Metadata); default: the listening address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+
+    /// Log directory (one <topic>-<partition>/ per partition); default: a temporary copy of
+    /// the embedded default log, served as topic `demo`.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// How fetch responses move record bytes from the segment files to the socket.
+    #[arg(long, value_enum, default_value = "sendfile")]
+    pub transfer: Mode,
+
+    /// Bytes per transfer call on the fetch path.
+    #[arg(long, value_parser = parse_chunk, default_value = "256K")]
+    pub chunk: usize,
+
+    /// Roll to a new segment before one would exceed this size (Kafka's segment.bytes).
+    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    pub segment_bytes: u64,
+
+    /// Connections served at once; more are accepted and closed with a log line.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+
+    /// Largest request frame accepted (Kafka's socket.request.max.bytes).
+    #[arg(long, value_parser = parse_size, default_value = "100MiB")]
+    pub max_request_bytes: u64,
+
+    /// Close a connection idle for this many seconds (Kafka's connections.max.idle.ms).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub idle_timeout: u64,
+
+    /// Answer UNKNOWN_TOPIC_OR_PARTITION instead of creating unknown topics.
+    #[arg(long)]
+    pub no_auto_create: bool,
+
+    /// os: leave write-back to the page cache (Kafka's default); always: fdatasync before acking.
+    #[arg(long, value_enum, default_value = "os")]
+    pub flush: FlushPolicy,
+}
+
 #[derive(Debug, Args)]
 pub struct SinkArgs {
     /// Address to listen on, e.g. 127.0.0.1:9000.

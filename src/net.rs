@@ -163,14 +163,8 @@ fn auto_on_loopback(available: &[String]) -> io::Result<Congestion> {
         }
     };
     let default = system_default_congestion()?;
-    let mut warning =
+    let warning =
         format!("wanted {WANTED} on loopback, using the system default {default}: {refused}");
-    if is_pacing(&default) {
-        warning.push_str(&format!(
-            "; {default} paces, which caps loopback throughput several-fold and hides the \
-             differences between modes"
-        ));
-    }
     Ok(Congestion {
         name: default,
         warning: Some(warning),

@@ -23,8 +23,8 @@ struct Spec {
 }
 
 /// The metrics of one row, in the order reporters expect.
-pub fn metrics(runs: &[RunRecord], chunk: usize) -> Vec<Metric> {
-    specs(runs, chunk)
+pub fn metrics(runs: &[RunRecord]) -> Vec<Metric> {
+    specs(runs)
         .into_iter()
         .map(|s| Metric {
             key: s.key,
@@ -65,7 +65,7 @@ fn all_have<T>(runs: &[RunRecord], get: impl Fn(&RunRecord) -> Reading<T>) -> bo
     !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
 }
 
-fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
+fn specs(runs: &[RunRecord]) -> Vec<Spec> {
     let kernel_syscalls = all_have(runs, |r| r.sample.transfer_syscalls());
     let perf_clock = all_have(runs, |r| r.sample.task_clock.clone());
     let perf_sched = all_have(runs, |r| r.sample.sched_switches.clone());
@@ -154,10 +154,14 @@ fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
             key: "mode_switches_per_chunk",
             label: "mode switches/chunk",
             unit: "1/chunk",
-            source: format!("2 per syscall / (bytes / chunk); syscalls {syscalls_source}"),
+            source: format!(
+                "2 per syscall made per chunk (syscalls {syscalls_source}, less the once-per-transfer \
+                 calls: mmap/madvise/munmap/fstat, pipe set-up, the closing shutdown and trailer read) \
+                 / chunks sent"
+            ),
             per_run: Box::new(move |r| {
-                let chunks = (r.bytes as f64 / chunk as f64).max(1.0);
-                syscalls(r).map(|n| 2.0 * n as f64 / chunks)
+                let once = once_per_transfer(r, kernel_syscalls);
+                syscalls(r).map(|n| 2.0 * n.saturating_sub(once) as f64 / r.chunks.max(1) as f64)
             }),
         },
         Spec {
@@ -257,6 +261,15 @@ fn specs(runs: &[RunRecord], chunk: usize) -> Vec<Spec> {
             per_run: Box::new(|r| r.residency_before.clone()),
         },
     ]
+}
+
+/// Calls a run makes once rather than per chunk, in the count `kernel` says is used: the
+/// set-up calls zc counts itself, plus (kernel count only) the `shutdown` and the trailer
+/// `read` that end every transfer.
+fn once_per_transfer(r: &RunRecord, kernel: bool) -> u64 {
+    let s = &r.tally.syscalls;
+    let setup = s.mmap + s.madvise + s.munmap + s.fstat + s.pipe2 + s.fcntl;
+    if kernel { setup + 2 } else { setup }
 }
 
 fn faults_source(perf: bool) -> String {

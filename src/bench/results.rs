@@ -85,6 +85,8 @@ pub struct RunRecord {
     /// 0-based index among the measured runs (warm-up runs are not recorded).
     pub run: u32,
     pub bytes: u64,
+    /// Calls of at most one chunk the log needs (each segment is sent on its own).
+    pub chunks: u64,
     /// The sender's probe: counters, rusage, /proc io, system CPU, wall time.
     pub sample: Sample,
     /// The sender's own count of its calls and of the bytes it copied through user space.

@@ -7,8 +7,9 @@
 //! handed to the socket buffer (which can hold megabytes).
 //!
 //! Everything that is not the transfer happens outside that region: connecting, setting
-//! congestion control, opening files, building the sender (its buffer or pipe), dropping
-//! or warming the page cache, measuring residency, and reporting progress.
+//! and reading back congestion control, opening files, building the sender (its buffer or
+//! pipe), dropping or warming the page cache, measuring residency, reading socket buffer
+//! sizes, and reporting progress.
 //!
 //! Runs are *interleaved*: each round runs every mode x chunk once, in an order rotated
 //! from round to round, so slow drift on the machine (other work, thermal, page cache
@@ -18,7 +19,7 @@ use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread::{self, JoinHandle};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -28,6 +29,8 @@ use super::metrics;
 use super::results::{BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup};
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
+use crate::error::UsageError;
+use crate::log::fixture;
 use crate::measure::{self, Probe, ProbeOptions, Reading, ThreadCpu};
 use crate::net::{self, Congestion};
 use crate::transfer::{self, Mode, Transfer};
@@ -35,33 +38,67 @@ use crate::transfer::{self, Mode, Transfer};
 /// Runs whose throughput varies more than this share of the median are flagged as noisy.
 const NOISY_SPREAD: f64 = 0.25;
 
+/// One `.log` file of the fixture, opened once for all runs.
+struct Segment {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
 /// The log to send: its segment files in offset order, partition after partition.
 pub struct Fixture {
     pub info: FixtureInfo,
-    pub segments: Vec<(PathBuf, u64)>,
+    segments: Vec<Segment>,
 }
 
 impl Fixture {
-    /// Lists the `.log` segments of the log at `info.path`.
-    pub fn load(info: FixtureInfo) -> Result<Fixture> {
+    /// Opens the log at `path`. `known_hash` is the hash already checked by the caller
+    /// (the default fixture); otherwise the log is hashed here and, when it has a
+    /// `zc fixture gen` manifest, must match it: a damaged log is not benchmarked.
+    pub fn open(path: &Path, known_hash: Option<String>) -> Result<Fixture> {
         let mut segments = Vec::new();
-        for part in crate::log::inspect::partitions(&info.path)? {
+        for part in crate::log::inspect::partitions(path)? {
             for seg in crate::log::partition::list_segments(&part.path)? {
-                let len = std::fs::metadata(&seg.log)
-                    .with_context(|| format!("cannot stat {}", seg.log.display()))?
-                    .len();
-                segments.push((seg.log, len));
+                let file = File::open(&seg.log)
+                    .with_context(|| format!("cannot open {}", seg.log.display()))?;
+                let len = file.metadata()?.len();
+                segments.push(Segment {
+                    path: seg.log,
+                    file,
+                    len,
+                });
             }
         }
-        let bytes = segments.iter().map(|s| s.1).sum();
+        let bytes = segments.iter().map(|s| s.len).sum();
         if bytes == 0 {
-            bail!("{} holds no log bytes to send", info.path.display());
+            bail!("{} holds no log bytes to send", path.display());
         }
+        let default = known_hash.is_some();
+        let blake3 = match known_hash {
+            Some(h) => h,
+            None => {
+                let h = fixture::hash_log(path)?;
+                if let Ok(manifest) = fixture::read_manifest(path)
+                    && manifest.blake3 != h
+                {
+                    bail!(
+                        "{} does not match its manifest ({}): the log changed since it was generated; \
+                         run `zc fixture verify {}` to see where, or regenerate it",
+                        path.display(),
+                        fixture::MANIFEST,
+                        path.display()
+                    );
+                }
+                h
+            }
+        };
         Ok(Fixture {
             info: FixtureInfo {
+                path: path.to_owned(),
+                blake3,
                 bytes,
                 segments: segments.len(),
-                ..info
+                default,
             },
             segments,
         })
@@ -70,39 +107,51 @@ impl Fixture {
     fn bytes(&self) -> u64 {
         self.info.bytes
     }
+
+    /// Calls of at most `chunk` bytes a run makes: each segment is sent on its own.
+    fn chunks(&self, chunk: usize) -> u64 {
+        self.segments
+            .iter()
+            .map(|s| s.len.div_ceil(chunk as u64))
+            .sum()
+    }
 }
 
 /// What the runner tells its caller between runs (never inside one).
 pub enum Event<'a> {
     /// A run finished: `done` of `total` runs, warm-ups included.
     Progress { done: u32, total: u32 },
-    /// A round of measured runs finished; the report so far, for exports that must
-    /// survive a crash.
-    Round(&'a BenchReport),
+    /// A measured run finished; the report so far, for exports that must survive a crash.
+    Measured(&'a BenchReport),
 }
 
-/// The receiving end for one run, and how to collect what it saw.
-enum SinkSide {
-    InProcess(JoinHandle<io::Result<InProcessSink>>),
-    Remote,
-}
-
+/// What the in-process sink thread saw of its connection.
 struct InProcessSink {
     cpu_ns: u64,
     receive_buffer: usize,
+    congestion: String,
     cpu_id: Option<usize>,
 }
 
 /// Runs the whole benchmark. The calling thread is the sender: the probe counts it.
-pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> Result<BenchReport> {
+pub fn run(
+    cfg: &BenchConfig,
+    fixture: &Fixture,
+    on: &mut dyn FnMut(Event),
+) -> Result<BenchReport> {
     cfg.validate()?;
     if let Some(pin) = cfg.pin {
         net::pin_current_thread(pin.sender)
             .with_context(|| format!("cannot pin the sender to CPU {}", pin.sender))?;
     }
     let peer_is_loopback = cfg.connect.is_none_or(|a| a.ip().is_loopback());
-    let congestion = net::resolve_congestion(&cfg.cc, peer_is_loopback)
-        .context("--cc: cannot choose a congestion control")?;
+    let congestion = net::resolve_congestion(&cfg.cc, peer_is_loopback).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            anyhow::Error::new(UsageError(format!("--cc: {e}")))
+        } else {
+            anyhow::Error::new(e).context("--cc: cannot choose a congestion control")
+        }
+    })?;
     let listener = match cfg.connect {
         None => Some(
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -115,31 +164,24 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         (None, Some(a)) => a,
         (None, None) => unreachable!("either a listener or --connect"),
     };
-    let files = fixture
-        .segments
-        .iter()
-        .map(|(p, len)| {
-            Ok((
-                File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-                *len,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let paths: Vec<&PathBuf> = fixture.segments.iter().map(|(p, _)| p).collect();
     let expected_checksum = if cfg.verify {
-        Some(checksum(&files)?)
+        Some(checksum(fixture)?)
     } else {
         None
     };
     if cfg.cache == CacheState::Warm {
-        warm(&files)?;
+        read_all(fixture, |_| {})?;
     }
 
-    let combos: Vec<(Mode, usize)> = cfg
-        .modes
-        .iter()
-        .flat_map(|&m| cfg.chunks.iter().map(move |&c| (m, c)))
-        .collect();
+    // Each mode x chunk once, in the order given, repeats dropped.
+    let mut combos: Vec<(Mode, usize)> = Vec::new();
+    for &mode in &cfg.modes {
+        for &chunk in &cfg.chunks {
+            if !combos.contains(&(mode, chunk)) {
+                combos.push((mode, chunk));
+            }
+        }
+    }
     let mut senders = combos
         .iter()
         .map(|&(m, c)| {
@@ -150,48 +192,39 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         counters: cfg.counters,
     });
     let mut state = State {
-        setup: setup(cfg, fixture, &congestion, &probe),
+        setup: setup(cfg, fixture, &combos, &congestion, &probe),
         runs: vec![Vec::new(); combos.len()],
-        warnings: Vec::new(),
+        warnings: static_warnings(cfg, &congestion, &probe, peer_is_loopback),
     };
-    state
-        .warnings
-        .extend(static_warnings(cfg, &congestion, &probe, peer_is_loopback));
 
     let total = (cfg.warmup + cfg.runs) * combos.len() as u32;
     let mut done = 0;
     for round in 0..cfg.warmup + cfg.runs {
-        let measured = round >= cfg.warmup;
         for k in 0..combos.len() {
             let i = (k + round as usize) % combos.len();
             let (mode, chunk) = combos[i];
-            let record = one_run(
+            let run = Run {
                 cfg,
-                &congestion,
-                listener.as_ref(),
+                congestion: &congestion.name,
+                listener: listener.as_ref(),
                 addr,
-                &files,
-                &paths,
-                &mut probe,
-                senders[i].as_mut(),
+                fixture,
                 expected_checksum,
-                fixture.bytes(),
-            )
-            .with_context(|| format!("{mode} run with chunk {chunk} failed"))?;
-            if measured {
-                let (record, buffers) = record;
+            };
+            let (record, buffers) = run
+                .once(&mut probe, senders[i].as_mut())
+                .with_context(|| format!("{mode} run with chunk {chunk} failed"))?;
+            done += 1;
+            on(Event::Progress { done, total });
+            if round >= cfg.warmup {
                 state.setup.send_buffer = buffers.send;
                 state.setup.receive_buffer = buffers.receive;
                 state.runs[i].push(RunRecord {
                     run: round - cfg.warmup,
                     ..record
                 });
+                on(Event::Measured(&state.report(&combos, cfg)));
             }
-            done += 1;
-            on(Event::Progress { done, total });
-        }
-        if measured {
-            on(Event::Round(&state.report(&combos, cfg)));
         }
     }
     Ok(state.report(&combos, cfg))
@@ -212,7 +245,7 @@ impl State {
                 mode,
                 chunk,
                 model: mode.model(),
-                metrics: metrics::metrics(runs, chunk),
+                metrics: metrics::metrics(runs),
                 runs: runs.clone(),
             })
             .collect();
@@ -227,114 +260,150 @@ impl State {
     }
 }
 
-/// The socket buffer sizes the kernel chose for a run's connection.
+/// The socket buffer sizes the kernel had grown to by the end of a run.
 struct Buffers {
     send: usize,
     /// Known only for the in-process sink.
     receive: Option<usize>,
 }
 
-/// One transfer of the whole log, bracketed by the probe. Returns the record (with `run`
-/// still 0) and the socket buffer sizes in force.
-#[allow(clippy::too_many_arguments)] // the run's ingredients, kept explicit for readers
-fn one_run(
-    cfg: &BenchConfig,
-    congestion: &Congestion,
-    listener: Option<&TcpListener>,
+/// The fixed ingredients of every run.
+struct Run<'a> {
+    cfg: &'a BenchConfig,
+    congestion: &'a str,
+    listener: Option<&'a TcpListener>,
     addr: SocketAddr,
-    files: &[(File, u64)],
-    paths: &[&PathBuf],
-    probe: &mut Probe,
-    sender: &mut (dyn Transfer + Send),
+    fixture: &'a Fixture,
     expected_checksum: Option<u32>,
-    bytes: u64,
-) -> Result<(RunRecord, Buffers)> {
-    // --- set-up, outside the timed region ---
-    if cfg.cache == CacheState::Cold {
-        for p in paths {
-            measure::drop_from_cache(p)
-                .with_context(|| format!("cannot drop {} from the page cache", p.display()))?;
-        }
-    }
-    let residency = match measure::residency(paths) {
-        Ok(r) => Reading::Value(r.fraction()),
-        Err(e) => Reading::unavailable(e.to_string()),
-    };
-    let sink_side = match listener {
-        Some(l) => SinkSide::InProcess(spawn_sink(
-            l.try_clone()?,
-            cfg,
-            &congestion.name,
-            sender.chunk(),
-        )),
-        None => SinkSide::Remote,
-    };
-    let mut stream = TcpStream::connect(addr)
-        .with_context(|| format!("cannot connect to the sink at {addr}"))?;
-    net::set_congestion(stream.as_fd(), &congestion.name)
-        .with_context(|| format!("cannot set congestion control {}", congestion.name))?;
-    let (send_buffer, _) = net::buffer_sizes(stream.as_fd())?;
-    sender.reset_tally();
+}
 
-    // --- the timed region ---
-    probe.start().context("cannot start the probe")?;
-    let sent: Result<SinkReport> = (|| {
-        for (file, len) in files {
-            sender.send(file, 0, *len, stream.as_fd())?;
+impl Run<'_> {
+    /// One transfer of the whole log, bracketed by the probe. Returns the record (with
+    /// `run` still 0) and the socket buffer sizes at the end.
+    fn once(
+        &self,
+        probe: &mut Probe,
+        sender: &mut (dyn Transfer + Send),
+    ) -> Result<(RunRecord, Buffers)> {
+        let bytes = self.fixture.bytes();
+        let paths: Vec<&PathBuf> = self.fixture.segments.iter().map(|s| &s.path).collect();
+        // --- set-up, outside the timed region ---
+        if self.cfg.cache == CacheState::Cold {
+            for p in &paths {
+                measure::drop_from_cache(p).with_context(|| {
+                    format!("cannot drop {} from the page cache", p.display())
+                })?;
+            }
         }
-        sink::finish(&mut stream).context("the sink did not confirm the transfer")
-    })();
-    let sample = probe.stop().context("cannot stop the probe")?;
+        let residency = match measure::residency(&paths) {
+            Ok(r) => Reading::Value(r.fraction()),
+            Err(e) => Reading::unavailable(e.to_string()),
+        };
+        let sink_thread = match self.listener {
+            Some(l) => Some(spawn_sink(
+                l.try_clone()?,
+                self.cfg,
+                self.congestion,
+                sender.chunk(),
+            )),
+            None => None,
+        };
+        let mut stream = TcpStream::connect(self.addr)
+            .with_context(|| format!("cannot connect to the sink at {}", self.addr))?;
+        net::set_congestion(stream.as_fd(), self.congestion)
+            .with_context(|| format!("cannot set congestion control {}", self.congestion))?;
+        let in_force = net::congestion(stream.as_fd())?;
+        if in_force != self.congestion {
+            bail!(
+                "asked for congestion control {}, the socket reports {in_force}",
+                self.congestion
+            );
+        }
+        sender.reset_tally();
 
-    // --- after: collect, check ---
-    let sender_cpu = net::current_cpu();
-    let received = sent.map_err(|e| {
-        anyhow!(
-            "{e:#} (sent {} of {bytes} bytes)",
-            sender.tally().bytes_sent
-        )
-    })?;
-    let sink_result = match sink_side {
-        SinkSide::InProcess(handle) => Some(
+        // --- the timed region ---
+        probe.start().context("cannot start the probe")?;
+        let sent = send_log(self.fixture, sender, &mut stream);
+        let sample = probe.stop().context("cannot stop the probe")?;
+
+        // --- after: collect, check ---
+        let sender_cpu = net::current_cpu();
+        let (send_buffer, _) = net::buffer_sizes(stream.as_fd())?;
+        if sent.is_err() {
+            // Unblock the sink before waiting for it.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        let sink = sink_thread.map(|handle| {
             handle
                 .join()
                 .map_err(|_| anyhow!("the sink thread panicked"))?
-                .context("the in-process sink failed")?,
-        ),
-        SinkSide::Remote => None,
-    };
-    if received.bytes != bytes {
-        bail!(
-            "the sink received {} bytes, expected {bytes}",
-            received.bytes
-        );
-    }
-    if let Some(expected) = expected_checksum {
-        match received.checksum {
-            Some(got) if got == expected => {}
-            Some(got) => {
-                bail!("--verify: the sink's CRC-32C is {got:#010x}, the fixture's {expected:#010x}")
+                .context("the in-process sink failed")
+        });
+        let received = match (sent, sink.as_ref()) {
+            (Ok(r), None | Some(Ok(_))) => r,
+            (Err(e), Some(Err(sink_err))) => return Err(e.context(format!("{sink_err:#}"))),
+            (Err(e), _) => return Err(e),
+            (Ok(_), Some(Err(sink_err))) => bail!("{sink_err:#}"),
+        };
+        let sink = sink.transpose()?;
+        if let Some(s) = &sink
+            && s.congestion != in_force
+        {
+            bail!(
+                "the two ends disagree on congestion control: sender {in_force}, sink {}",
+                s.congestion
+            );
+        }
+        if received.bytes != bytes {
+            bail!("the sink received {} bytes, expected {bytes}", received.bytes);
+        }
+        if let Some(expected) = self.expected_checksum {
+            match received.checksum {
+                Some(got) if got == expected => {}
+                Some(got) => bail!(
+                    "--verify: the sink's CRC-32C is {got:#010x}, the fixture's {expected:#010x}"
+                ),
+                None => bail!(
+                    "--verify: the sink did not checksum (start the remote `zc sink` with --verify)"
+                ),
             }
-            None => bail!(
-                "--verify: the sink did not checksum (start the remote `zc sink` with --verify)"
-            ),
+        }
+        let record = RunRecord {
+            run: 0,
+            bytes,
+            chunks: self.fixture.chunks(sender.chunk()),
+            sample,
+            tally: *sender.tally(),
+            sink_cpu_ns: sink.as_ref().map(|s| s.cpu_ns),
+            residency_before: residency,
+            sender_cpu,
+            sink_cpu_id: sink.as_ref().and_then(|s| s.cpu_id),
+        };
+        let buffers = Buffers {
+            send: send_buffer,
+            receive: sink.map(|s| s.receive_buffer),
+        };
+        Ok((record, buffers))
+    }
+}
+
+/// The timed work: every segment in order, then the end-of-transfer handshake.
+fn send_log(
+    fixture: &Fixture,
+    sender: &mut (dyn Transfer + Send),
+    stream: &mut TcpStream,
+) -> Result<SinkReport> {
+    for seg in &fixture.segments {
+        if let Err(e) = sender.send(&seg.file, 0, seg.len, stream.as_fd()) {
+            bail!(
+                "segment {}: {e}; whole log: sent {} of {} bytes",
+                seg.path.display(),
+                sender.tally().bytes_sent,
+                fixture.bytes()
+            );
         }
     }
-    let record = RunRecord {
-        run: 0,
-        bytes,
-        sample,
-        tally: *sender.tally(),
-        sink_cpu_ns: sink_result.as_ref().map(|s| s.cpu_ns),
-        residency_before: residency,
-        sender_cpu,
-        sink_cpu_id: sink_result.as_ref().and_then(|s| s.cpu_id),
-    };
-    let buffers = Buffers {
-        send: send_buffer,
-        receive: sink_result.map(|s| s.receive_buffer),
-    };
-    Ok((record, buffers))
+    sink::finish(stream).context("the sink did not confirm the transfer")
 }
 
 /// The in-process sink for one connection, on its own thread (so the probe, which counts
@@ -353,42 +422,41 @@ fn spawn_sink(
         }
         let (mut stream, _) = listener.accept()?;
         net::set_congestion(stream.as_fd(), &congestion)?;
-        let (_, receive_buffer) = net::buffer_sizes(stream.as_fd())?;
+        let congestion = net::congestion(stream.as_fd())?;
         let start = ThreadCpu::now()?;
         let report = sink::drain(&mut stream, kind, verify, chunk)?;
         let cpu = ThreadCpu::now()?.since(&start);
+        let (_, receive_buffer) = net::buffer_sizes(stream.as_fd())?;
         sink::write_trailer(&mut stream, &report)?;
         Ok(InProcessSink {
             cpu_ns: u64::try_from(cpu.total.as_nanos()).unwrap_or(u64::MAX),
             receive_buffer,
+            congestion,
             cpu_id: net::current_cpu(),
         })
     })
 }
 
-/// Reads every segment once so that warm runs find it in the page cache.
-fn warm(files: &[(File, u64)]) -> Result<()> {
-    read_all(files, |_| {})
-}
-
 /// CRC-32C of the whole log, the figure `--verify` compares with the sink's.
-fn checksum(files: &[(File, u64)]) -> Result<u32> {
+fn checksum(fixture: &Fixture) -> Result<u32> {
     let mut crc = 0;
-    read_all(files, |b| crc = crc32c::crc32c_append(crc, b))?;
+    read_all(fixture, |b| crc = crc32c::crc32c_append(crc, b))?;
     Ok(crc)
 }
 
-fn read_all(files: &[(File, u64)], mut each: impl FnMut(&[u8])) -> Result<()> {
+/// Reads every segment once (which also leaves it in the page cache for warm runs).
+fn read_all(fixture: &Fixture, mut each: impl FnMut(&[u8])) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let mut buf = vec![0u8; 1 << 20];
-    for (file, len) in files {
+    for seg in &fixture.segments {
         let mut at = 0;
-        while at < *len {
-            let n = file
+        while at < seg.len {
+            let n = seg
+                .file
                 .read_at(&mut buf, at)
-                .context("cannot read the fixture")?;
+                .with_context(|| format!("cannot read {}", seg.path.display()))?;
             if n == 0 {
-                bail!("the fixture shrank while being read");
+                bail!("{} shrank while being read", seg.path.display());
             }
             each(&buf[..n]);
             at += n as u64;
@@ -397,7 +465,16 @@ fn read_all(files: &[(File, u64)], mut each: impl FnMut(&[u8])) -> Result<()> {
     Ok(())
 }
 
-fn setup(cfg: &BenchConfig, fixture: &Fixture, congestion: &Congestion, probe: &Probe) -> Setup {
+fn setup(
+    cfg: &BenchConfig,
+    fixture: &Fixture,
+    combos: &[(Mode, usize)],
+    congestion: &Congestion,
+    probe: &Probe,
+) -> Setup {
+    let mut chunks: Vec<usize> = combos.iter().map(|&(_, c)| c).collect();
+    chunks.sort_unstable();
+    chunks.dedup();
     Setup {
         zc_version: env!("CARGO_PKG_VERSION"),
         environment: measure::environment(),
@@ -409,7 +486,7 @@ fn setup(cfg: &BenchConfig, fixture: &Fixture, congestion: &Congestion, probe: &
             .connect
             .map_or_else(|| "in-process thread".to_owned(), |a| a.to_string()),
         verify: cfg.verify,
-        chunks: cfg.chunks.clone(),
+        chunks,
         runs: cfg.runs,
         warmup: cfg.warmup,
         congestion: congestion.name.clone(),
@@ -446,29 +523,33 @@ fn static_warnings(
                 }),
         );
     }
-    if let Some(reason) = &congestion.warning {
+    if loopback && net::is_pacing(&congestion.name) {
+        w.push(Warning::PacingCongestion {
+            algorithm: congestion.name.clone(),
+            why_not_cubic: congestion.warning.clone(),
+        });
+    } else if let Some(reason) = &congestion.warning {
         w.push(Warning::CongestionFallback {
             reason: reason.clone(),
         });
     }
-    if loopback && net::is_pacing(&congestion.name) {
-        w.push(Warning::PacingCongestion {
-            algorithm: congestion.name.clone(),
-        });
-    }
     if cfg.cache == CacheState::Cold {
         w.push(Warning::ColdCache);
+    }
+    if cfg.warmup == 0 {
+        w.push(Warning::NoWarmup);
+    }
+    if cfg.verify {
+        w.push(Warning::VerifyCopies);
     }
     w
 }
 
 fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
     let mut w = Vec::new();
+    let stat = |key| row.metric(key).and_then(|m| m.value.value());
     if cfg.cache == CacheState::Warm {
-        if let Some(min) = row
-            .metric("residency_before")
-            .and_then(|m| m.value.value())
-            .map(|s| s.min)
+        if let Some(min) = stat("residency_before").map(|s| s.min)
             && min < 0.99
         {
             w.push(Warning::NotInPageCache {
@@ -477,11 +558,9 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
                 residency: min,
             });
         }
-        if let Some(max) = row
-            .metric("storage_read_bytes")
-            .and_then(|m| m.value.value())
-            .map(|s| s.max)
-            && max > 0.01 * row.runs.first().map_or(0, |r| r.bytes) as f64
+        let bytes = row.runs.first().map_or(0, |r| r.bytes) as f64;
+        if let Some(max) = stat("storage_read_bytes").map(|s| s.max)
+            && max > 0.01 * bytes
         {
             w.push(Warning::StorageReads {
                 mode: row.mode,
@@ -490,15 +569,15 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
             });
         }
     }
-    if let Some(stat) = row.metric("throughput").and_then(|m| m.value.value())
-        && stat.runs > 1
-        && stat.spread() > NOISY_SPREAD
+    if let Some(s) = stat("throughput")
+        && s.runs > 1
+        && s.spread() > NOISY_SPREAD
     {
         w.push(Warning::NoisyRuns {
             mode: row.mode,
             chunk: row.chunk,
             metric: "throughput".into(),
-            spread: stat.spread(),
+            spread: s.spread(),
         });
     }
     w

@@ -15,9 +15,17 @@ pub enum Warning {
     /// A probe counter could not be opened.
     CounterUnavailable { counter: String, reason: String },
     /// The congestion control in force paces packets, which caps loopback throughput.
-    PacingCongestion { algorithm: String },
-    /// `--cc auto` could not get the algorithm it wanted.
+    /// `why_not_cubic` says why `--cc auto` could not avoid it, when it tried.
+    PacingCongestion {
+        algorithm: String,
+        why_not_cubic: Option<String>,
+    },
+    /// `--cc auto` could not get the algorithm it wanted (and the default does not pace).
     CongestionFallback { reason: String },
+    /// No warm-up run: the first run of each mode pays first-touch costs.
+    NoWarmup,
+    /// `--verify` makes the sink copy every byte to checksum it.
+    VerifyCopies,
     /// A warm run started with part of the fixture outside the page cache.
     NotInPageCache {
         mode: Mode,
@@ -47,10 +55,21 @@ impl Warning {
             Warning::CounterUnavailable { counter, reason } => {
                 format!("counter {counter} unavailable: {reason}")
             }
-            Warning::PacingCongestion { algorithm } => format!(
-                "TCP congestion control {algorithm} paces packets; on loopback it caps throughput several-fold and hides the differences between modes"
-            ),
+            Warning::PacingCongestion {
+                algorithm,
+                why_not_cubic,
+            } => {
+                let mut m = format!(
+                    "TCP congestion control {algorithm} paces packets; on loopback it caps throughput several-fold and hides the differences between modes"
+                );
+                if let Some(why) = why_not_cubic {
+                    m.push_str(&format!(" ({why})"));
+                }
+                m
+            }
             Warning::CongestionFallback { reason } => reason.clone(),
+            Warning::NoWarmup => "--warmup 0: the first run of each mode pays for first-touch costs (page faults on buffers, TCP slow start, cold caches)".into(),
+            Warning::VerifyCopies => "--verify: the sink reads and checksums every byte, so sink CPU and throughput include that copy".into(),
             Warning::NotInPageCache {
                 mode,
                 chunk,
@@ -88,10 +107,14 @@ impl Warning {
                 "see the reason; the figures that do not need this counter are unaffected".into()
             }
             Warning::PacingCongestion { .. } => {
-                "use --cc cubic (or --cc auto as root), or compare modes across a real network device".into()
+                "run as root (--cc auto then picks cubic), or add cubic to net.ipv4.tcp_allowed_congestion_control".into()
             }
             Warning::CongestionFallback { .. } => {
                 "run as root, or add cubic to net.ipv4.tcp_allowed_congestion_control".into()
+            }
+            Warning::NoWarmup => "keep at least --warmup 1 for figures to compare".into(),
+            Warning::VerifyCopies => {
+                "use --verify to check correctness, and runs without it for timing".into()
             }
             Warning::NotInPageCache { .. } | Warning::StorageReads { .. } => {
                 "free memory or use a smaller --fixture; the machine is evicting the fixture between runs".into()

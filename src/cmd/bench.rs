@@ -1,25 +1,21 @@
 //! `zc bench`: find the fixture, run the benchmark, print the table, write the exports.
 
-use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::bench::config::BenchConfig;
-use crate::bench::results::FixtureInfo;
 use crate::bench::runner::{self, Event, Fixture};
 use crate::cli::BenchArgs;
+use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
 use crate::report::{bench_table, export};
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
-    let mut modes: Vec<_> = args.mode.iter().flat_map(|m| m.modes()).collect();
-    modes.dedup();
-    let mut chunks = args.chunk.clone();
-    chunks.dedup();
     let cfg = BenchConfig {
-        modes,
-        chunks,
+        modes: args.mode.iter().flat_map(|m| m.modes()).collect(),
+        chunks: args.chunk.clone(),
         runs: args.runs,
         warmup: args.warmup,
         cache: args.cache,
@@ -31,19 +27,19 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         counters: !args.no_counters,
     };
     cfg.validate()?;
-    // Refuse a bad export name now, not after minutes of measuring.
+    // Refuse a bad export now, not after minutes of measuring.
     for path in &args.export {
-        export::format_for(path).map_err(crate::error::UsageError)?;
+        check_export(path)?;
     }
 
-    let fixture = Fixture::load(fixture_info(args.fixture.as_deref(), quiet)?)?;
+    let fixture = open_fixture(args.fixture.as_deref(), quiet)?;
     let bar = progress::count_bar("measuring", quiet);
     let report = runner::run(&cfg, &fixture, &mut |event| match event {
         Event::Progress { done, total } => {
             bar.set_length(u64::from(total));
             bar.set_position(u64::from(done));
         }
-        Event::Round(partial) => {
+        Event::Measured(partial) => {
             for path in &args.export {
                 if let Err(e) = export::write(partial, path) {
                     bar.suspend(|| {
@@ -55,8 +51,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     })?;
     bar.finish_and_clear();
 
-    let mut out = std::io::stdout().lock();
-    out.write_all(bench_table::render(&report, None).as_bytes())?;
+    super::print(&bench_table::render(&report, None))?;
     for path in &args.export {
         export::write(&report, path).with_context(|| format!("cannot write {}", path.display()))?;
         if !quiet {
@@ -66,16 +61,27 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// An export path needs a known extension and an existing directory.
+fn check_export(path: &Path) -> Result<(), UsageError> {
+    export::format_for(path).map_err(UsageError)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--export {}: directory {} does not exist; create it first",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The fixture the user named, or the embedded default (generated on first use).
-fn fixture_info(dir: Option<&std::path::Path>, quiet: bool) -> Result<FixtureInfo> {
+fn open_fixture(dir: Option<&Path>, quiet: bool) -> Result<Fixture> {
     if let Some(dir) = dir {
-        return Ok(FixtureInfo {
-            path: dir.to_owned(),
-            blake3: fixture::hash_log(dir)?,
-            bytes: 0,
-            segments: 0,
-            default: false,
-        });
+        return Fixture::open(dir, None);
     }
     let spec = fixture::default_spec();
     let bar = progress::bytes_bar(spec.estimated_bytes(), "default log (first use)", quiet);
@@ -89,11 +95,5 @@ fn fixture_info(dir: Option<&std::path::Path>, quiet: bool) -> Result<FixtureInf
             found.path.display()
         );
     }
-    Ok(FixtureInfo {
-        path: found.path,
-        blake3: found.manifest.blake3,
-        bytes: 0,
-        segments: 0,
-        default: true,
-    })
+    Fixture::open(&found.path, Some(found.manifest.blake3))
 }

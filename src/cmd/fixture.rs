@@ -19,23 +19,22 @@ pub fn run(cmd: FixtureCommand, quiet: bool) -> Result<()> {
         FixtureCommand::Gen(args) => gen_log(&args, quiet),
         FixtureCommand::Verify(args) => {
             let report = checked(&args.dir, false)?;
-            println!(
-                "ok: {}: {} segments, {} batches, {} records, {}; every CRC, offset and index entry checks out",
+            super::print(&format!(
+                "ok: {}: {} segments, {} batches, {} records, {}; every CRC, offset and index entry checks out\n",
                 args.dir.display(),
                 report.segments.len(),
                 report.batches(),
                 report.records(),
                 format_size(report.bytes())
-            );
-            Ok(())
+            ))
         }
         FixtureCommand::Info(InfoArgs { target, batches }) => {
             let report = checked(&target.dir, batches)?;
-            print!("{}", report::fixture::segments_table(&report));
+            let mut text = report::fixture::segments_table(&report);
             if batches {
-                print!("{}", report::fixture::batches_table(&report));
+                text.push_str(&report::fixture::batches_table(&report));
             }
-            Ok(())
+            super::print(&text)
         }
     }
 }
@@ -59,16 +58,15 @@ fn gen_log(args: &GenArgs, quiet: bool) -> Result<()> {
     let manifest = fixture::generate(&spec, &args.out, args.force, &mut |b| bar.set_position(b))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "wrote {}: {} records, {} of .log in {:.2} s ({:.0} MiB/s), blake3 {}",
+    super::print(&format!(
+        "wrote {}: {} records, {} of .log in {:.2} s ({:.0} MiB/s), blake3 {}\n",
         args.out.display(),
         manifest.records,
         format_size(manifest.bytes),
         secs,
         manifest.bytes as f64 / (1 << 20) as f64 / secs,
         manifest.blake3
-    );
-    Ok(())
+    ))
 }
 
 /// Inspects a log and turns any problem into an error that lists them all.

@@ -5,9 +5,21 @@ mod bench;
 mod fixture;
 mod sink;
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+
+/// Writes command output to stdout. A closed pipe (`zc fixture info ... | head`) is the
+/// reader saying it has enough, not an error.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

@@ -39,10 +39,17 @@ pub fn fixture(data: &[u8]) -> NamedTempFile {
 /// A connected loopback pair: the sending end, and a thread that reads the receiving end
 /// to EOF and returns what it got.
 pub fn connect() -> (TcpStream, JoinHandle<Vec<u8>>) {
+    connect_slow_reader(std::time::Duration::ZERO)
+}
+
+/// Like [`connect`], but the reader waits `delay` before its first read, so the sender
+/// reliably finds the socket buffers full (EAGAIN on a non-blocking socket).
+pub fn connect_slow_reader(delay: std::time::Duration) -> (TcpStream, JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let reader = thread::spawn(move || {
         let (mut stream, _) = listener.accept().expect("accept");
+        thread::sleep(delay);
         let mut got = Vec::new();
         // A reset after a failed send is fine: the test checks what the sender reports.
         let _ = stream.read_to_end(&mut got);
