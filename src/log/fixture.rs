@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{BatchBuilder, HEADER_LEN};
-use super::partition::{self, PartitionWriter};
+use super::partition::{self, LogConfig, PartitionLog};
 use super::varint;
 use crate::error::UsageError;
 use crate::units::format_size;
@@ -277,7 +277,11 @@ fn write_partition(
     dir: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(u64, u64)> {
-    let mut log = PartitionWriter::create(dir, spec.segment_bytes)?;
+    let config = LogConfig {
+        segment_bytes: spec.segment_bytes,
+        ..LogConfig::default()
+    };
+    let mut log = PartitionLog::create(dir, config)?;
     let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
     let mut batch = Vec::with_capacity(spec.batch_bytes() as usize);
     let mut key = vec![0u8; spec.key_size];
@@ -292,8 +296,9 @@ fn write_partition(
             break;
         }
         batch.clear();
-        let base = log.next_offset();
-        let mut builder = BatchBuilder::new(&mut batch, base);
+        let base = log.log_end_offset();
+        // Built as a producer builds it, with base offset 0: appending assigns the offsets.
+        let mut builder = BatchBuilder::new(&mut batch, 0);
         for offset in base..base + count as i64 {
             fill_value(&mut value, partition, offset, &mut rng);
             fill_key(&mut key, offset);
@@ -306,7 +311,7 @@ fn write_partition(
         {
             break;
         }
-        log.append(&batch)?;
+        log.append_batches(&mut batch).map_err(io::Error::other)?;
         records += count;
         bytes += batch.len() as u64;
         progress(bytes);

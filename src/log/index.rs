@@ -107,16 +107,64 @@ pub fn lookup(entries: &[OffsetEntry], relative_target: i32) -> i32 {
     after.checked_sub(1).map_or(0, |i| entries[i].position)
 }
 
+/// The time-index entry to start a timestamp search from: the greatest entry whose
+/// timestamp is *below* `target`, or `None` (start at the segment's beginning).
+///
+/// An entry `(T, O)` promises that every record with a timestamp above `T` sits after
+/// offset `O`, so when `T < target` nothing at or before `O` can be the answer. Kafka takes
+/// the greatest entry with `T <= target`; with `T == target` the first matching record could
+/// sit *before* `O`, in an earlier batch, so the strict comparison is the safe one.
+pub fn lookup_time(entries: &[TimeEntry], target: i64) -> Option<TimeEntry> {
+    let after = entries.partition_point(|e| e.timestamp < target);
+    after.checked_sub(1).map(|i| entries[i])
+}
+
 /// Decides, append by append, when the sparse indexes get a new entry; the same rule
 /// serves the writer and any rebuild, so both produce identical files.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct IndexCadence {
+    interval_bytes: u64,
     bytes_since_entry: u64,
     max_timestamp: Option<(i64, i32)>,
     last_time_entry: Option<i64>,
 }
 
+impl Default for IndexCadence {
+    fn default() -> Self {
+        IndexCadence::new(INDEX_INTERVAL_BYTES)
+    }
+}
+
 impl IndexCadence {
+    /// A cadence for an empty segment, adding entries every `interval_bytes` of log
+    /// (Kafka's `index.interval.bytes`).
+    pub fn new(interval_bytes: u64) -> Self {
+        IndexCadence {
+            interval_bytes,
+            bytes_since_entry: 0,
+            max_timestamp: None,
+            last_time_entry: None,
+        }
+    }
+
+    /// The cadence a writer had after appending a segment's existing batches, rebuilt from
+    /// what its files say: the bytes after the last offset-index entry's position (the
+    /// counter restarts at each entry, and counts the batch at that position too) and the
+    /// last time-index entry (each one holds the segment's greatest timestamp so far).
+    /// Batches after that entry must then be passed to [`IndexCadence::observe`].
+    pub fn resume(
+        interval_bytes: u64,
+        bytes_since_entry: u64,
+        last_time_entry: Option<TimeEntry>,
+    ) -> Self {
+        IndexCadence {
+            interval_bytes,
+            bytes_since_entry,
+            max_timestamp: last_time_entry.map(|e| (e.timestamp, e.relative_offset)),
+            last_time_entry: last_time_entry.map(|e| e.timestamp),
+        }
+    }
+
     /// Records one appended batch and returns the entries to add for it, if any.
     /// `relative_last_offset` is the batch's last offset minus the segment base.
     pub fn on_append(
@@ -126,12 +174,10 @@ impl IndexCadence {
         relative_last_offset: i32,
         max_timestamp: i64,
     ) -> (Option<OffsetEntry>, Option<TimeEntry>) {
-        if self.max_timestamp.is_none_or(|(ts, _)| max_timestamp > ts) {
-            self.max_timestamp = Some((max_timestamp, relative_last_offset));
-        }
+        self.observe(max_timestamp, relative_last_offset);
         // Kafka checks the counter *before* counting this append, then resets it.
         let mut entries = (None, None);
-        if self.bytes_since_entry > INDEX_INTERVAL_BYTES {
+        if self.bytes_since_entry > self.interval_bytes {
             entries = (
                 Some(OffsetEntry {
                     relative_offset: relative_last_offset,
@@ -143,6 +189,19 @@ impl IndexCadence {
         }
         self.bytes_since_entry += size as u64;
         entries
+    }
+
+    /// Tracks a batch's greatest timestamp without counting its bytes. The first batch to
+    /// reach a new maximum keeps it: Kafka's `shallowOffsetOfMaxTimestampSoFar`.
+    pub fn observe(&mut self, max_timestamp: i64, relative_last_offset: i32) {
+        if self.max_timestamp.is_none_or(|(ts, _)| max_timestamp > ts) {
+            self.max_timestamp = Some((max_timestamp, relative_last_offset));
+        }
+    }
+
+    /// The greatest timestamp seen in the segment, `None` while it is empty.
+    pub fn max_timestamp(&self) -> Option<i64> {
+        self.max_timestamp.map(|(ts, _)| ts)
     }
 
     /// The time-index entry Kafka forces when a segment stops being active.
@@ -207,6 +266,64 @@ mod tests {
                 entry_len: 8
             })
         );
+    }
+
+    #[test]
+    fn time_lookup_takes_the_greatest_entry_strictly_below() {
+        let t = |timestamp, relative_offset| TimeEntry {
+            timestamp,
+            relative_offset,
+        };
+        let idx = [t(100, 3), t(200, 9), t(300, 20)];
+        assert_eq!(lookup_time(&idx, 100), None);
+        assert_eq!(lookup_time(&idx, 101), Some(t(100, 3)));
+        assert_eq!(lookup_time(&idx, 200), Some(t(100, 3)));
+        assert_eq!(lookup_time(&idx, 1000), Some(t(300, 20)));
+        assert_eq!(lookup_time(&[], 5), None);
+    }
+
+    #[test]
+    fn a_resumed_cadence_continues_where_the_writer_stopped() {
+        let batches: Vec<(usize, i64)> = (0..40)
+            .map(|i| (700 + i * 13 % 500, 50 + (i as i64 * 7) % 30))
+            .collect();
+        let mut straight = IndexCadence::new(1000);
+        let (mut index, mut times, mut position) = (Vec::new(), Vec::new(), 0);
+        let mut resumed = None;
+        for (i, &(size, ts)) in batches.iter().enumerate() {
+            if i == 25 {
+                // What the files say after 25 batches, and the batches after the last entry.
+                let last: &OffsetEntry = index.last().unwrap();
+                let mut c = IndexCadence::resume(
+                    1000,
+                    position - last.position as u64,
+                    times.last().copied(),
+                );
+                let mut at = 0u64;
+                for (j, &(size, ts)) in batches[..25].iter().enumerate() {
+                    if at >= last.position as u64 {
+                        c.observe(ts, j as i32);
+                    }
+                    at += size as u64;
+                }
+                resumed = Some((c, index.len(), times.len()));
+            }
+            let (o, t) = straight.on_append(position as i32, size, i as i32, ts);
+            index.extend(o);
+            times.extend(t);
+            position += size as u64;
+        }
+        let (mut c, n, m) = resumed.unwrap();
+        let (mut index2, mut times2) = (index[..n].to_vec(), times[..m].to_vec());
+        let mut position: u64 = batches[..25].iter().map(|b| b.0 as u64).sum();
+        for (i, &(size, ts)) in batches.iter().enumerate().skip(25) {
+            let (o, t) = c.on_append(position as i32, size, i as i32, ts);
+            index2.extend(o);
+            times2.extend(t);
+            position += size as u64;
+        }
+        assert_eq!((index2, times2), (index, times));
+        assert_eq!(c.on_close(), straight.on_close());
     }
 
     #[test]

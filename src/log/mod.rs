@@ -5,8 +5,10 @@
 //! - [`varint`]: the zigzag varints inside records;
 //! - [`batch`]: RecordBatch v2, the 61-byte header, the records and the CRC-32C;
 //! - [`index`]: the sparse `.index` and `.timeindex` and the rule for when they get entries;
-//! - [`segment`]: one `.log` file and its indexes, appending and scanning;
-//! - [`partition`]: the `<topic>-<partition>/` directory of segments, rolling;
+//! - [`segment`]: one `.log` file and its indexes, appending, scanning, finding batches;
+//! - [`partition`]: the `<topic>-<partition>/` directory of segments and [`partition::PartitionLog`],
+//!   the one append path (validation, offsets, rolling) and the read path for Fetch;
+//! - [`recovery`]: after a crash, truncating a torn tail and rebuilding indexes;
 //! - [`inspect`]: reading everything back and checking it (`zc fixture verify`/`info`);
 //! - [`fixture`]: deterministic generation and the cached default fixture.
 
@@ -15,5 +17,6 @@ pub mod fixture;
 pub mod index;
 pub mod inspect;
 pub mod partition;
+pub mod recovery;
 pub mod segment;
 pub mod varint;

@@ -1,15 +1,49 @@
-//! A partition: a directory `<topic>-<partition>/` of segments, in offset order.
+//! A partition: a directory `<topic>-<partition>/` of segments, in offset order, and
+//! [`PartitionLog`], the one object that appends to it and finds what to send from it.
 //!
 //! The partition is the unit of ordering in Kafka. Its log is the concatenation of its
-//! segments; only the last one is written to. This module knows the directory layout
-//! (naming, listing) and the append path with rolling; it leaves checking to `inspect`.
+//! segments; only the last, *active* one is written to. `zc fixture gen` and the broker's
+//! Produce path append through the same function, [`PartitionLog::append_batches`]:
+//!
+//! 1. validate every batch of the call (framing, magic, CRC-32C, records, and what a
+//!    producer may send); one bad batch and nothing is appended;
+//! 2. assign offsets by stamping `baseOffset` (bytes 0-7) and `partitionLeaderEpoch`
+//!    (bytes 12-15) in place: the CRC does not cover them, so the producer's bytes are
+//!    stored otherwise untouched, and later sent untouched;
+//! 3. roll to a new segment if the batches would not fit (Kafka's `shouldRoll`);
+//! 4. write them with one positional write, index them with the [`IndexCadence`] rule;
+//! 5. publish: the active segment's committed size and the log end offset move.
+//!
+//! A Fetch asks [`PartitionLog::read`] for a [`FileSlice`]: the offset index and a short
+//! walk of batch headers find the batch containing the fetch offset (kafka-subset §5.3),
+//! and the slice runs over whole batches from there, within one segment.
+//!
+//! # Concurrency: why a slice stays valid after the lock is released
+//! The broker keeps each `PartitionLog` in a `Mutex`. Appends hold it for the write; a
+//! Fetch holds it only to compute its slice (an index lookup and a few header reads), then
+//! releases it and sends the region with sendfile, splice, mmap or read/write while
+//! producers carry on. That is safe because a running log never takes bytes away: segments
+//! are append-only, readers stop at the committed size (the end of the last *completed*
+//! append), and nothing truncates or deletes a segment while the log is open. Recovery,
+//! the only code that truncates or deletes, runs in [`PartitionLog::open`], before anyone
+//! can read (kafka-subset §6.2, §8.10). With retention this would no longer hold: Kafka then
+//! delays deleting a segment file until in-flight reads are done; mmap senders would
+//! otherwise die of SIGBUS.
+//!
+//! [`IndexCadence`]: super::index::IndexCadence
 
 use std::fs;
 use std::io;
+use std::iter;
+use std::mem;
 use std::path::{Path, PathBuf};
 
-use super::batch::BatchHeader;
-use super::segment::{self, SegmentFiles, SegmentWriter};
+use super::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD, MAGIC, MIN_BATCH_LENGTH};
+use super::index::INDEX_INTERVAL_BYTES;
+use super::recovery::{self, RecoveryReport};
+use super::segment::{self, Segment, SegmentFiles};
+
+pub use super::segment::FileSlice;
 
 /// Kafka's longest legal topic name (`Topic.MAX_NAME_LENGTH`).
 pub const MAX_TOPIC_LEN: usize = 249;
@@ -95,78 +129,813 @@ pub fn list_segments(dir: &Path) -> io::Result<Vec<SegmentFiles>> {
     Ok(found)
 }
 
-/// Appends batches to a partition, rolling to a new segment when the active one is full.
-pub struct PartitionWriter {
-    dir: PathBuf,
-    segment_bytes: u64,
-    active: Option<SegmentWriter>,
-    next_offset: i64,
+/// How a partition log writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Kafka's `segment.bytes`: roll before a segment would grow past it. A batch larger
+    /// than this still goes into a segment of its own. 1 to `i32::MAX`, since index entries
+    /// hold positions as i32.
+    pub segment_bytes: u64,
+    /// Kafka's `index.interval.bytes`: an index entry after more than this many bytes.
+    pub index_interval_bytes: u64,
+    pub flush: FlushPolicy,
 }
 
-impl PartitionWriter {
-    /// Starts an empty partition in `dir` (created if needed) whose first offset is 0.
-    pub fn create(dir: &Path, segment_bytes: u64) -> io::Result<Self> {
+impl Default for LogConfig {
+    /// Kafka's defaults: 1 GiB segments, an index entry every 4 KiB, no forced flush.
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            index_interval_bytes: INDEX_INTERVAL_BYTES,
+            flush: FlushPolicy::Os,
+        }
+    }
+}
+
+impl LogConfig {
+    fn check(&self) -> io::Result<()> {
+        if self.segment_bytes == 0 || self.segment_bytes > i32::MAX as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "segment size must be 1 to {} bytes (index positions are i32), found {}",
+                    i32::MAX,
+                    self.segment_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// When appended batches are forced to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlushPolicy {
+    /// Leave write-back to the page cache, like Kafka (`log.flush.interval.messages` is
+    /// Long.MAX_VALUE by default): a crashed process loses nothing, since its writes are
+    /// in the page cache; a power cut loses what the kernel had not written back yet.
+    #[default]
+    Os,
+    /// `fdatasync` every append before it returns, so an acknowledged batch survives a
+    /// power cut too; a roll also syncs the sealed segment's indexes and the directory.
+    Always,
+}
+
+/// Where an append went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// The offset of the first record appended: what a ProduceResponse reports.
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// Byte position of the first batch in the active segment's `.log`.
+    pub position: u64,
+    pub bytes: u64,
+    pub records: u64,
+}
+
+/// Why an append was refused. Validation errors name the batch (its index within the
+/// call), which is what ProduceResponse v8's `record_errors` reports.
+#[derive(Debug)]
+pub enum AppendError {
+    /// Not a readable batch: truncated, impossible length, CRC-32C mismatch. Kafka:
+    /// CORRUPT_MESSAGE (2).
+    Corrupt { batch: usize, error: BatchError },
+    /// A well-formed batch that a producer must not send: magic other than 2, baseOffset
+    /// not 0, records that disagree with the header, a control batch. Kafka: INVALID_RECORD
+    /// (87).
+    Invalid { batch: usize, reason: String },
+    /// Writing or syncing failed; nothing was appended. Kafka: KAFKA_STORAGE_ERROR (56).
+    Io(io::Error),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Corrupt { batch, error } => write!(f, "batch {batch}: {error}"),
+            AppendError::Invalid { batch, reason } => write!(f, "batch {batch}: {reason}"),
+            AppendError::Io(e) => write!(f, "append failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+impl From<io::Error> for AppendError {
+    fn from(e: io::Error) -> Self {
+        AppendError::Io(e)
+    }
+}
+
+/// Why a read could not answer.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The offset is below the log start or above the log end. Kafka:
+    /// OFFSET_OUT_OF_RANGE (1); the consumer then resets its position with ListOffsets.
+    OffsetOutOfRange {
+        offset: i64,
+        log_start: i64,
+        log_end: i64,
+    },
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end,
+            } => write!(
+                f,
+                "offset {offset} is out of range: fetch offsets run from the log start {log_start} to the log end {log_end}"
+            ),
+            ReadError::Io(e) => write!(f, "read failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// The epoch stamped into every batch: one broker, one leader, never re-elected.
+const LEADER_EPOCH: i32 = 0;
+/// Attribute bit 5: a control batch (transaction markers), which only a broker writes.
+const CONTROL_BATCH: i16 = 0x20;
+/// The highest compression codec id Kafka defines (4, zstd).
+const MAX_CODEC: u8 = 4;
+
+/// A partition's log, open for appending and reading. See the module docs for the append
+/// path and for why the broker may send a [`FileSlice`] after releasing its lock.
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: LogConfig,
+    /// The segments before the active one, oldest first: never written again.
+    sealed: Vec<Segment>,
+    active: Segment,
+    log_end_offset: i64,
+}
+
+impl PartitionLog {
+    /// Starts an empty partition in `dir` (created if needed) whose first offset is 0;
+    /// fails if it already holds a first segment. `zc fixture gen` writes through this.
+    pub fn create(dir: &Path, config: LogConfig) -> io::Result<Self> {
+        config.check()?;
         fs::create_dir_all(dir)?;
-        Ok(PartitionWriter {
+        let active = Segment::create(dir, 0, config.index_interval_bytes)?;
+        if config.flush == FlushPolicy::Always {
+            segment::sync_dir(dir)?;
+        }
+        Ok(PartitionLog {
             dir: dir.to_owned(),
-            segment_bytes,
-            active: None,
-            next_offset: 0,
+            config,
+            sealed: Vec::new(),
+            active,
+            log_end_offset: 0,
         })
     }
 
-    /// The offset the next appended batch must start at (the log end offset).
-    pub fn next_offset(&self) -> i64 {
-        self.next_offset
+    /// Opens the partition in `dir` (an empty one if `dir` holds no segment, creating
+    /// `dir` if needed) and recovers it: see [`recovery`] for what that checks and repairs.
+    /// The report says what was done, for the broker to log.
+    pub fn open(dir: &Path, config: LogConfig) -> io::Result<(Self, RecoveryReport)> {
+        config.check()?;
+        fs::create_dir_all(dir)?;
+        let (mut segments, log_end_offset, report) =
+            recovery::open_segments(dir, config.index_interval_bytes)?;
+        let active = segments
+            .pop()
+            .ok_or_else(|| io::Error::other("recovery returned no segment"))?;
+        let log = PartitionLog {
+            dir: dir.to_owned(),
+            config,
+            sealed: segments,
+            active,
+            log_end_offset,
+        };
+        Ok((log, report))
     }
 
-    /// Appends one complete batch whose base offset is `next_offset()`.
-    pub fn append(&mut self, batch: &[u8]) -> io::Result<()> {
-        let header = BatchHeader::parse(batch).map_err(io::Error::other)?;
-        if header.base_offset != self.next_offset {
-            return Err(io::Error::other(format!(
-                "batch starts at offset {}, expected the log end offset {}",
-                header.base_offset, self.next_offset
-            )));
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The first offset the log holds: the oldest segment's base offset. There is no
+    /// retention, so this is 0 unless the directory came without its first segments.
+    pub fn log_start_offset(&self) -> i64 {
+        self.sealed.first().unwrap_or(&self.active).base_offset()
+    }
+
+    /// The offset the next appended record gets: one past the last record.
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_end_offset
+    }
+
+    /// The offset below which consumers may read. With one replica and no transactions
+    /// every appended record is committed: the high watermark (and the last stable
+    /// offset) is the log end offset.
+    pub fn high_watermark(&self) -> i64 {
+        self.log_end_offset
+    }
+
+    /// The segments oldest first, the active one last.
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.sealed.iter().chain(iter::once(&self.active))
+    }
+
+    /// Appends the concatenated record batches of a Produce request (or of `zc fixture
+    /// gen`), as the producer built them: `baseOffset` 0, offsets relative to it.
+    ///
+    /// Validation happens here, and only here, so that nothing invalid can reach a file:
+    /// every batch is checked before the first byte is written, and one bad batch refuses
+    /// the whole call. The batches are then stamped in place with their offsets and the
+    /// leader epoch (the caller's buffer changes), and written into one segment with one
+    /// write, rolling first if they would not fit. On any error nothing is appended and the
+    /// log end offset does not move.
+    pub fn append_batches(&mut self, batches: &mut [u8]) -> Result<AppendInfo, AppendError> {
+        let mut headers = validate_batches(batches)?;
+        let base_offset = self.log_end_offset;
+        let mut next = base_offset;
+        let mut records = 0;
+        for (at, header) in &mut headers {
+            let bytes = &mut batches[*at..];
+            bytes[0..8].copy_from_slice(&next.to_be_bytes());
+            bytes[12..16].copy_from_slice(&LEADER_EPOCH.to_be_bytes());
+            header.base_offset = next;
+            header.partition_leader_epoch = LEADER_EPOCH;
+            records += header.records_count as u64;
+            next = header.last_offset() + 1;
         }
-        if self.must_roll(batch.len(), header.last_offset()) {
-            if let Some(full) = self.active.take() {
-                full.close()?;
+        let last_offset = next - 1;
+        if self.must_roll(batches.len() as u64, last_offset) {
+            self.roll(base_offset)?;
+        }
+        let sync = self.config.flush == FlushPolicy::Always;
+        let position = self.active.append(batches, &headers, sync)?;
+        self.log_end_offset = next;
+        Ok(AppendInfo {
+            base_offset,
+            last_offset,
+            position,
+            bytes: batches.len() as u64,
+            records,
+        })
+    }
+
+    /// Kafka's roll rule (`LogSegment.shouldRoll`, size and offset parts): the append
+    /// would push the segment past `segment_bytes`, or its offsets would not fit the i32
+    /// relative offsets of the index. An empty segment takes any append, however large.
+    fn must_roll(&self, bytes: u64, last_offset: i64) -> bool {
+        let active = &self.active;
+        active.size() > 0
+            && (active.size() + bytes > self.config.segment_bytes
+                || last_offset - active.base_offset() > i64::from(i32::MAX))
+    }
+
+    /// Seals the active segment and starts a new one at `base_offset`. The new files come
+    /// first: if they cannot be created, nothing has changed.
+    fn roll(&mut self, base_offset: i64) -> io::Result<()> {
+        let fresh = Segment::create(&self.dir, base_offset, self.config.index_interval_bytes)?;
+        let mut old = mem::replace(&mut self.active, fresh);
+        let sealed = old.seal();
+        self.sealed.push(old);
+        sealed?;
+        if self.config.flush == FlushPolicy::Always {
+            // The old segment's batches were synced as they were appended; its final index
+            // entries and the new files' names in the directory were not.
+            if let Some(old) = self.sealed.last_mut() {
+                old.sync()?;
             }
-            self.active = Some(SegmentWriter::create(&self.dir, header.base_offset)?);
+            segment::sync_dir(&self.dir)?;
         }
-        let active = self.active.as_mut().expect("rolled above");
-        active.append(batch, &header)?;
-        self.next_offset = header.last_offset() + 1;
         Ok(())
     }
 
-    /// Kafka's roll rule (`LogSegment.shouldRoll`, size and offset parts): the batch would
-    /// push the segment past `segment_bytes`, or its offsets would not fit the i32 relative
-    /// offsets of the index. A batch always goes into an empty segment, however large.
-    fn must_roll(&self, batch_len: usize, last_offset: i64) -> bool {
-        match &self.active {
-            None => true,
-            Some(seg) => {
-                seg.size() > 0
-                    && (seg.size() + batch_len as u64 > self.segment_bytes
-                        || last_offset - seg.base_offset() > i64::from(i32::MAX))
+    /// `fdatasync`s the active segment's `.log` and writes out its pending index entries:
+    /// everything appended so far survives a power cut. Appends already do this under
+    /// [`FlushPolicy::Always`].
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.active.flush()
+    }
+
+    /// What a Fetch at `fetch_offset` sends: whole batches from the one containing
+    /// `fetch_offset`, at most `max_bytes` of them but always at least one (KIP-74), all
+    /// from one segment (the consumer asks again for the next), never past the committed
+    /// size. `None` when `fetch_offset` is the log end: nothing yet, not an error.
+    ///
+    /// Kafka cuts the slice at `max_bytes` even inside a batch, and consumers drop the
+    /// partial batch at the end; stopping at a batch boundary costs a few header reads
+    /// (the index jumps close to the limit) and sends nothing a consumer throws away.
+    pub fn read(&self, fetch_offset: i64, max_bytes: u64) -> Result<Option<FileSlice>, ReadError> {
+        let (log_start, log_end) = (self.log_start_offset(), self.log_end_offset);
+        if fetch_offset < log_start || fetch_offset > log_end {
+            return Err(ReadError::OffsetOutOfRange {
+                offset: fetch_offset,
+                log_start,
+                log_end,
+            });
+        }
+        if fetch_offset == log_end {
+            return Ok(None);
+        }
+        // The segment whose base offset is the greatest at or below the offset; the
+        // next ones only matter if it ends before the offset (a gap in the offsets).
+        let below = self
+            .sealed
+            .partition_point(|s| s.base_offset() <= fetch_offset);
+        let from = if self.active.base_offset() <= fetch_offset {
+            self.sealed.len()
+        } else {
+            below.saturating_sub(1)
+        };
+        for segment in self.sealed[from..].iter().chain(iter::once(&self.active)) {
+            if let Some(slice) = segment.read(fetch_offset, max_bytes)? {
+                return Ok(Some(slice));
+            }
+        }
+        Err(ReadError::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: no batch holds offset {fetch_offset}, below the log end {log_end}",
+                self.dir.display()
+            ),
+        )))
+    }
+
+    /// ListOffsets with a timestamp: the first record, in offset order, whose timestamp
+    /// is at or above `timestamp`, as `(offset, timestamp)`; `None` if there is none
+    /// (Kafka answers offset -1). Segments whose greatest timestamp is below the target
+    /// are skipped without reading them. For compressed batches, which this crate does not
+    /// decompress, the answer is the batch's base offset and greatest timestamp.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> io::Result<Option<(i64, i64)>> {
+        for segment in self.segments() {
+            if let Some(found) = segment.find_timestamp(timestamp)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Seals the active segment, writing out its indexes. Nothing is synced and no
+    /// clean-shutdown marker is left: `zc fixture gen` ends like this.
+    pub fn close(mut self) -> io::Result<()> {
+        self.active.seal()
+    }
+
+    /// A clean shutdown: seals the active segment, makes every file written in this run
+    /// durable, and leaves the clean-shutdown marker, so the next [`PartitionLog::open`]
+    /// can skip the full scan of the last segment.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.active.seal()?;
+        for segment in self.sealed.iter_mut().chain(iter::once(&mut self.active)) {
+            segment.sync()?;
+        }
+        recovery::mark_clean(&self.dir)
+    }
+}
+
+/// Frames and validates every batch of a produced buffer; returns each batch's start and
+/// header. Kafka's checks (kafka-subset §2.5): the magic byte first (it sits at byte 16 in
+/// every format Kafka ever had, so an old-format message set is named as such rather than
+/// as a bad length), then framing and CRC-32C ([`batch::validate`]), then what only a
+/// producer's batch must satisfy.
+fn validate_batches(buf: &[u8]) -> Result<Vec<(usize, BatchHeader)>, AppendError> {
+    if buf.is_empty() {
+        return Err(AppendError::Invalid {
+            batch: 0,
+            reason: "no record batch".into(),
+        });
+    }
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        let index = found.len();
+        let corrupt = |error| AppendError::Corrupt {
+            batch: index,
+            error,
+        };
+        let invalid = |reason| AppendError::Invalid {
+            batch: index,
+            reason,
+        };
+        let rest = &buf[at..];
+        if let Some(&magic) = rest.get(16)
+            && magic as i8 != MAGIC
+        {
+            return Err(invalid(format!(
+                "record format (magic) {magic}: only v2 (magic {MAGIC}) is accepted"
+            )));
+        }
+        if rest.len() < LOG_OVERHEAD {
+            return Err(corrupt(BatchError::Truncated {
+                needed: LOG_OVERHEAD,
+                available: rest.len(),
+            }));
+        }
+        let length = i32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        if length < MIN_BATCH_LENGTH {
+            return Err(corrupt(BatchError::BadLength { length }));
+        }
+        let size = LOG_OVERHEAD + length as usize;
+        if size > rest.len() {
+            return Err(corrupt(BatchError::Truncated {
+                needed: size,
+                available: rest.len(),
+            }));
+        }
+        let bytes = &rest[..size];
+        let header = batch::validate(bytes).map_err(|e| match e {
+            BatchError::BadRecord { .. }
+            | BatchError::CountMismatch { .. }
+            | BatchError::BadMagic { .. } => invalid(e.to_string()),
+            BatchError::Truncated { .. }
+            | BatchError::BadLength { .. }
+            | BatchError::BadCrc { .. } => corrupt(e),
+        })?;
+        producer_rules(&header, bytes).map_err(invalid)?;
+        found.push((at, header));
+        at += size;
+    }
+    Ok(found)
+}
+
+/// What Kafka's `LogValidator` demands of a batch from a producer, beyond being readable.
+fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
+    if header.base_offset != 0 {
+        return Err(format!(
+            "baseOffset must be 0 in a produced batch (the log assigns offsets), found {}",
+            header.base_offset
+        ));
+    }
+    if header.records_count <= 0
+        || i64::from(header.last_offset_delta) + 1 != i64::from(header.records_count)
+    {
+        return Err(format!(
+            "a batch needs recordsCount > 0 and lastOffsetDelta = recordsCount - 1, found {} and {}",
+            header.records_count, header.last_offset_delta
+        ));
+    }
+    if header.attributes & CONTROL_BATCH != 0 {
+        return Err("control batches are written by a broker, never produced".into());
+    }
+    if header.compression() > MAX_CODEC {
+        return Err(format!(
+            "unknown compression codec {}",
+            header.compression()
+        ));
+    }
+    if header.producer_id >= 0 && header.base_sequence < 0 {
+        return Err(format!(
+            "idempotent batch (producerId {}) without a baseSequence",
+            header.producer_id
+        ));
+    }
+    if header.compression() == 0 {
+        // `validate` decoded every record; Kafka also wants their offset deltas to count
+        // 0, 1, 2, ... so that each record gets its own offset.
+        for (i, record) in batch::records(bytes).enumerate() {
+            let delta = record.map_err(|e| e.to_string())?.offset_delta;
+            if i64::from(delta) != i as i64 {
+                return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+    use crate::log::batch::BatchBuilder;
+    use crate::log::inspect;
+    use crate::log::segment::BatchScanner;
+
+    /// A batch as a producer sends it (base offset 0): `records` records with values of
+    /// `value_len` bytes, timestamps from `timestamp` on.
+    pub(crate) fn produced(records: usize, value_len: usize, timestamp: i64) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut b = BatchBuilder::new(&mut buf, 0);
+        for i in 0..records {
+            let value = vec![b'a' + (i % 26) as u8; value_len];
+            b.append(timestamp + i as i64, Some(b"key"), Some(&value), &[]);
+        }
+        b.finish();
+        buf
+    }
+
+    /// Small segments and a dense index, so that a few hundred batches exercise rolling
+    /// and index lookups.
+    pub(crate) fn small() -> LogConfig {
+        LogConfig {
+            segment_bytes: 8 << 10,
+            index_interval_bytes: 512,
+            flush: FlushPolicy::Os,
+        }
+    }
+
+    /// Appends `n` batches of varying shape, one per call; returns each batch as stored.
+    pub(crate) fn fill(log: &mut PartitionLog, n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                let mut b = produced(1 + i % 4, 40 + (i * 37) % 300, 1_000 + 10 * i as i64);
+                log.append_batches(&mut b).unwrap();
+                b
+            })
+            .collect()
+    }
+
+    pub(crate) fn slice_bytes(slice: &FileSlice) -> Vec<u8> {
+        let mut buf = vec![0; slice.len as usize];
+        slice.file.read_exact_at(&mut buf, slice.position).unwrap();
+        buf
+    }
+
+    pub(crate) fn assert_inspects_clean(dir: &Path) {
+        let report = inspect::inspect(dir, false).unwrap();
+        assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    }
+
+    /// (base offset, last offset) of a stored batch.
+    fn span(b: &[u8]) -> (i64, i64) {
+        let h = BatchHeader::parse(b).unwrap();
+        (h.base_offset, h.last_offset())
+    }
+
+    #[test]
+    fn appends_read_back_across_segment_rolls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        let stored = fill(&mut log, 200);
+        assert!(log.sealed.len() >= 5, "only {} rolls", log.sealed.len());
+        assert_eq!(log.log_end_offset(), span(stored.last().unwrap()).1 + 1);
+
+        // Reading from 0 with no limit, slice after slice, gives back every batch, and
+        // each slice ends exactly at the end of its segment.
+        let mut offset = 0;
+        let mut got = Vec::new();
+        while let Some(slice) = log.read(offset, u64::MAX).unwrap() {
+            let segment = log
+                .segments()
+                .filter(|s| s.base_offset() <= slice.base_offset)
+                .last()
+                .unwrap();
+            assert_eq!(slice.position + slice.len, segment.size());
+            let bytes = slice_bytes(&slice);
+            let mut at = 0;
+            while at < bytes.len() {
+                let size = BatchHeader::parse(&bytes[at..]).unwrap().size();
+                batch::validate(&bytes[at..at + size]).unwrap();
+                got.push(bytes[at..at + size].to_vec());
+                at += size;
+            }
+            offset = span(got.last().unwrap()).1 + 1;
+        }
+        assert_eq!(got, stored);
+        log.close().unwrap();
+        assert_inspects_clean(dir.path());
+    }
+
+    #[test]
+    fn a_read_at_any_offset_starts_at_the_batch_containing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        let stored = fill(&mut log, 120);
+        for (i, b) in stored.iter().enumerate() {
+            let (base, last) = span(b);
+            for offset in base..=last {
+                // One byte of budget: exactly the containing batch (KIP-74).
+                let slice = log.read(offset, 1).unwrap().unwrap();
+                assert_eq!(slice.base_offset, base);
+                assert_eq!(slice_bytes(&slice), *b, "offset {offset}");
+                // A budget of two batches and a bit: whole batches only, never more.
+                let budget = (b.len() + stored.get(i + 1).map_or(0, Vec::len) + 10) as u64;
+                let slice = log.read(offset, budget).unwrap().unwrap();
+                assert!(slice.len <= budget);
+                let bytes = slice_bytes(&slice);
+                assert!(bytes.starts_with(b));
+                let next_fits = stored
+                    .get(i + 1)
+                    .is_some_and(|n| bytes.len() > b.len() && bytes.ends_with(n));
+                assert!(
+                    bytes.len() == b.len() || next_fits,
+                    "offset {offset}: partial batch"
+                );
             }
         }
     }
 
-    /// Closes the active segment, writing its final index entries.
-    pub fn close(self) -> io::Result<()> {
-        match self.active {
-            Some(seg) => seg.close().map(drop),
-            None => Ok(()),
+    #[test]
+    fn a_first_batch_larger_than_max_bytes_is_still_returned_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), LogConfig::default()).unwrap();
+        let mut big = produced(3, 5000, 7);
+        log.append_batches(&mut big).unwrap();
+        for max in [0, 1, 100, big.len() as u64 - 1] {
+            let slice = log.read(1, max).unwrap().unwrap();
+            assert_eq!((slice.position, slice.len), (0, big.len() as u64));
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    #[test]
+    fn offsets_outside_the_log_are_out_of_range_and_the_end_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        assert!(log.read(0, 100).unwrap().is_none(), "empty log, offset 0");
+        fill(&mut log, 3);
+        let end = log.log_end_offset();
+        assert!(log.read(end, 100).unwrap().is_none());
+        for offset in [-1, end + 1, i64::MAX] {
+            match log.read(offset, 100) {
+                Err(ReadError::OffsetOutOfRange {
+                    offset: o,
+                    log_start: 0,
+                    log_end,
+                }) => assert_eq!((o, log_end), (offset, end)),
+                other => panic!("offset {offset}: {other:?}"),
+            }
+        }
+        assert_eq!((log.log_start_offset(), log.high_watermark()), (0, end));
+    }
+
+    #[test]
+    fn offsets_are_assigned_contiguously_and_crcs_still_validate() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        fill(&mut log, 2);
+        let first_free = log.log_end_offset();
+        let mut request = [produced(3, 10, 1), produced(1, 10, 2), produced(5, 10, 3)].concat();
+        request[12..16].copy_from_slice(&(-1i32).to_be_bytes()); // "no epoch" from the client
+        let info = log.append_batches(&mut request).unwrap();
+        assert_eq!(
+            (info.base_offset, info.last_offset, info.records, info.bytes),
+            (first_free, first_free + 8, 9, request.len() as u64)
+        );
+        log.close().unwrap();
+
+        let mut scanner =
+            BatchScanner::open(&dir.path().join(segment::file_name(0, "log"))).unwrap();
+        let mut next = 0;
+        while let Some((_, bytes)) = scanner.next_batch().unwrap() {
+            let h = batch::validate(bytes).unwrap();
+            assert_eq!((h.base_offset, h.partition_leader_epoch), (next, 0));
+            next = h.last_offset() + 1;
+        }
+        assert_eq!(next, first_free + 9);
+        assert_inspects_clean(dir.path());
+    }
+
+    /// One way to spoil a batch.
+    type Edit = fn(&mut Vec<u8>);
+
+    /// Recomputes a batch's CRC-32C after an edit, so that only the edit is wrong.
+    fn recrc(b: &mut [u8]) {
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    #[test]
+    fn one_bad_batch_and_nothing_is_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        fill(&mut log, 3);
+        let (end, size) = (log.log_end_offset(), log.active.size());
+        let good = produced(2, 20, 5);
+        let with_second = |edit: Edit| {
+            let mut second = good.clone();
+            edit(&mut second);
+            [good.clone(), second, good.clone()].concat()
+        };
+        let corrupt: [Edit; 3] = [
+            |b| b[70] ^= 1,                                       // CRC mismatch
+            |b| b[8..12].copy_from_slice(&3i32.to_be_bytes()),    // impossible length
+            |b| b[8..12].copy_from_slice(&9999i32.to_be_bytes()), // runs past the end
+        ];
+        let invalid: [Edit; 4] = [
+            |b| b[16] = 1,                                    // old record format
+            |b| b[0..8].copy_from_slice(&5i64.to_be_bytes()), // client-chosen offset
+            |b| {
+                b[21..23].copy_from_slice(&0x20i16.to_be_bytes()); // control batch
+                recrc(b);
+            },
+            |b| {
+                b[57..61].copy_from_slice(&3i32.to_be_bytes()); // recordsCount lies
+                recrc(b);
+            },
+        ];
+        for edit in corrupt {
+            let mut request = with_second(edit);
+            let err = log.append_batches(&mut request).unwrap_err();
+            assert!(
+                matches!(err, AppendError::Corrupt { batch: 1, .. }),
+                "{err}"
+            );
+        }
+        for edit in invalid {
+            let mut request = with_second(edit);
+            let err = log.append_batches(&mut request).unwrap_err();
+            assert!(
+                matches!(err, AppendError::Invalid { batch: 1, .. }),
+                "{err}"
+            );
+        }
+        let mut torn = [&good[..], &good[..good.len() - 1]].concat();
+        let err = log.append_batches(&mut torn).unwrap_err();
+        assert!(
+            matches!(err, AppendError::Corrupt { batch: 1, .. }),
+            "{err}"
+        );
+        let err = log.append_batches(&mut []).unwrap_err();
+        assert!(
+            matches!(err, AppendError::Invalid { batch: 0, .. }),
+            "{err}"
+        );
+        assert_eq!((log.log_end_offset(), log.active.size()), (end, size));
+        log.close().unwrap();
+        assert_inspects_clean(dir.path());
+    }
+
+    #[test]
+    fn offset_deltas_must_count_up() {
+        // Offset deltas 0, 0, 2: decodable, counted right, last delta right, CRC right.
+        let mut b = produced(3, 3, 9);
+        let second = 61 + 1 + usize::from(b[61]) / 2; // past the first record
+        assert_eq!(b[second + 3], 2, "offsetDelta 1 is zigzag 2");
+        b[second + 3] = 0;
+        recrc(&mut b);
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        let err = log.append_batches(&mut b).unwrap_err();
+        assert!(
+            matches!(err, AppendError::Invalid { batch: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timestamps_find_the_first_record_at_or_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::create(dir.path(), small()).unwrap();
+        let stored = fill(&mut log, 150); // batch i: timestamps 1000 + 10 i, + 1 per record
+        // The expected answer, by brute force over every record.
+        let records: Vec<(i64, i64)> = stored
+            .iter()
+            .flat_map(|b| {
+                let h = BatchHeader::parse(b).unwrap();
+                batch::records(b)
+                    .map(move |r| {
+                        let r = r.unwrap();
+                        (
+                            h.base_offset + i64::from(r.offset_delta),
+                            h.base_timestamp + r.timestamp_delta,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for target in (0..2_600).step_by(7) {
+            let expected = records.iter().copied().find(|&(_, ts)| ts >= target);
+            assert_eq!(
+                log.offset_for_timestamp(target).unwrap(),
+                expected,
+                "{target}"
+            );
+        }
+        log.close().unwrap();
+        let (log, _) = PartitionLog::open(dir.path(), small()).unwrap();
+        assert_eq!(
+            log.offset_for_timestamp(1_503).unwrap(),
+            records.iter().copied().find(|&(_, ts)| ts >= 1_503)
+        );
+    }
+
+    #[test]
+    fn a_log_can_be_shared_between_threads_and_slices_sent_from_any() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<PartitionLog>();
+        shareable::<FileSlice>();
+    }
+
+    #[test]
+    fn the_flush_always_policy_appends_and_rolls() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            flush: FlushPolicy::Always,
+            ..small()
+        };
+        let mut log = PartitionLog::create(dir.path(), config).unwrap();
+        fill(&mut log, 40);
+        assert!(!log.sealed.is_empty());
+        log.flush().unwrap();
+        log.shutdown().unwrap();
+        assert_inspects_clean(dir.path());
+    }
 
     #[test]
     fn topic_names_follow_kafkas_rules() {
