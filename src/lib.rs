@@ -9,9 +9,11 @@
 //! - [`net`]: socket set-up that is part of the experiment (congestion control, buffers, CPUs).
 //! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
 //! - [`broker`]: `zc serve`, a mini Kafka broker serving the log with the same modes.
+//! - [`client`]: the Kafka client behind `zc produce` and `zc consume`.
 
 pub mod bench;
 pub mod broker;
+pub mod client;
 pub mod cli;
 pub mod cmd;
 pub mod error;

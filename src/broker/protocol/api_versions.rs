@@ -24,7 +24,7 @@
 
 use super::header;
 use super::primitives::{FieldResult, Reader, TaggedField, Writer};
-use super::{ApiKey, ErrorCode, SUPPORTED_APIS, VersionRange};
+use super::{ApiKey, DecodeResponse, ErrorCode, SUPPORTED_APIS, VersionRange, read_error_code};
 
 /// ApiVersions request. Fields exist from v3; for v0–v2 they are empty strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,6 +141,54 @@ impl ApiVersionsResponse {
                 w.i32(self.throttle_time_ms);
             }
         }
+    }
+}
+
+impl DecodeResponse<'_> for ApiVersionsResponse {
+    const API_KEY: ApiKey = ApiKey::ApiVersions;
+
+    /// The client's side of the special rule: an UNSUPPORTED_VERSION answer is a **v0
+    /// body** whatever version was asked (KIP-511), so the error code is read first and
+    /// decides the layout of the rest. Any other answer has the layout of `version`;
+    /// `throttle_time_ms` is 0 where absent, and v3's tagged fields (Kafka's optional
+    /// feature flags) are read and dropped.
+    fn decode(r: &mut Reader<'_>, version: i16) -> FieldResult<Self> {
+        let error_code = read_error_code(r, "api_versions.error_code")?;
+        let entry = |r: &mut Reader<'_>| {
+            Ok(ApiVersion {
+                api_key: r.i16("api_versions.api_keys.api_key")?,
+                min_version: r.i16("api_versions.api_keys.min_version")?,
+                max_version: r.i16("api_versions.api_keys.max_version")?,
+            })
+        };
+        let body_version = if error_code == ErrorCode::UnsupportedVersion {
+            0
+        } else {
+            version
+        };
+        let (api_keys, throttle_time_ms) = if body_version >= 3 {
+            let api_keys = r.compact_array_of("api_versions.api_keys", 7, |r| {
+                let key = entry(r)?;
+                r.tagged_fields("api_versions.api_keys.tagged_fields")?;
+                Ok(key)
+            })?;
+            let throttle_time_ms = r.i32("api_versions.throttle_time_ms")?;
+            r.tagged_fields("api_versions.tagged_fields")?;
+            (api_keys, throttle_time_ms)
+        } else {
+            let api_keys = r.array_of("api_versions.api_keys", 6, entry)?;
+            let throttle_time_ms = if body_version >= 1 {
+                r.i32("api_versions.throttle_time_ms")?
+            } else {
+                0
+            };
+            (api_keys, throttle_time_ms)
+        };
+        Ok(ApiVersionsResponse {
+            error_code,
+            api_keys,
+            throttle_time_ms,
+        })
     }
 }
 

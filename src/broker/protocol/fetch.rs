@@ -35,9 +35,9 @@
 
 use std::fmt;
 
-use super::ErrorCode;
 use super::header;
 use super::primitives::{FieldResult, Reader, Writer};
+use super::{ApiKey, DecodeResponse, ErrorCode, read_error_code};
 
 /// Fetch request, v4–v11.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,6 +437,127 @@ fn push_region(parts: &mut Vec<Part>, region: FileRegion) {
         return;
     }
     parts.push(Part::File(region));
+}
+
+/// A Fetch response as a *client* receives it. The broker's [`FetchResponse`] names file
+/// regions; on the wire those became plain bytes, so here each partition's `records` is a
+/// slice borrowed from the received frame (no copy): record batches back to back, the
+/// last of which may be cut short (see [`FetchedPartition::records`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedResponse<'a> {
+    /// v1+.
+    pub throttle_time_ms: i32,
+    /// v7+; NONE when absent.
+    pub error_code: ErrorCode,
+    /// v7+; 0 when absent.
+    pub session_id: i32,
+    pub responses: Vec<FetchedTopic<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedTopic<'a> {
+    pub topic: String,
+    pub partitions: Vec<FetchedPartition<'a>>,
+}
+
+/// One partition of a received Fetch response; the fields of [`FetchPartitionResponse`]
+/// with the records as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedPartition<'a> {
+    pub partition_index: i32,
+    pub error_code: ErrorCode,
+    pub high_watermark: i64,
+    /// v4+; -1 when absent.
+    pub last_stable_offset: i64,
+    /// v5+; -1 when absent.
+    pub log_start_offset: i64,
+    /// v4+; `None` for a null array and when absent.
+    pub aborted_transactions: Option<Vec<AbortedTransaction>>,
+    /// v11+; -1 when absent.
+    pub preferred_read_replica: i32,
+    /// Record batches as sent, `None` if the broker sent null. Since Fetch v3 (KIP-74) the
+    /// broker cuts the data at a byte budget without looking at batch boundaries, so the
+    /// last batch may be incomplete: a client must skip it and fetch it again next time.
+    pub records: Option<&'a [u8]>,
+}
+
+impl<'a> DecodeResponse<'a> for FetchedResponse<'a> {
+    const API_KEY: ApiKey = ApiKey::Fetch;
+
+    fn decode(r: &mut Reader<'a>, version: i16) -> FieldResult<Self> {
+        let throttle_time_ms = if version >= 1 {
+            r.i32("fetch.throttle_time_ms")?
+        } else {
+            0
+        };
+        let (error_code, session_id) = if version >= 7 {
+            (
+                read_error_code(r, "fetch.error_code")?,
+                r.i32("fetch.session_id")?,
+            )
+        } else {
+            (ErrorCode::None, 0)
+        };
+        let responses = r.array_of("fetch.responses", 6, |r| {
+            Ok(FetchedTopic {
+                topic: r.string("fetch.responses.topic")?,
+                // Smallest partition (v4): index, error, high watermark, LSO, null aborted
+                // transactions, records length.
+                partitions: r.array_of("fetch.responses.partitions", 30, |r| {
+                    FetchedPartition::decode(r, version)
+                })?,
+            })
+        })?;
+        Ok(FetchedResponse {
+            throttle_time_ms,
+            error_code,
+            session_id,
+            responses,
+        })
+    }
+}
+
+impl<'a> FetchedPartition<'a> {
+    fn decode(r: &mut Reader<'a>, version: i16) -> FieldResult<Self> {
+        let partition_index = r.i32("fetch.responses.partitions.partition_index")?;
+        let error_code = read_error_code(r, "fetch.responses.partitions.error_code")?;
+        let high_watermark = r.i64("fetch.responses.partitions.high_watermark")?;
+        let last_stable_offset = if version >= 4 {
+            r.i64("fetch.responses.partitions.last_stable_offset")?
+        } else {
+            -1
+        };
+        let log_start_offset = if version >= 5 {
+            r.i64("fetch.responses.partitions.log_start_offset")?
+        } else {
+            -1
+        };
+        let aborted_transactions = if version >= 4 {
+            r.nullable_array("fetch.responses.partitions.aborted_transactions", 16, |r| {
+                Ok(AbortedTransaction {
+                    producer_id: r.i64("fetch.responses.partitions.aborted.producer_id")?,
+                    first_offset: r.i64("fetch.responses.partitions.aborted.first_offset")?,
+                })
+            })?
+        } else {
+            None
+        };
+        let preferred_read_replica = if version >= 11 {
+            r.i32("fetch.responses.partitions.preferred_read_replica")?
+        } else {
+            -1
+        };
+        Ok(FetchedPartition {
+            partition_index,
+            error_code,
+            high_watermark,
+            last_stable_offset,
+            log_start_offset,
+            aborted_transactions,
+            preferred_read_replica,
+            records: r.nullable_bytes("fetch.responses.partitions.records")?,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,12 @@ pub(super) fn begin_response(correlation_id: i32) -> Writer {
     w
 }
 
+/// Reads response header v0, i.e. the correlation id (the client side of
+/// [`begin_response`]).
+pub(super) fn decode_response_header(r: &mut Reader<'_>) -> FieldResult<i32> {
+    r.i32("response_header.correlation_id")
+}
+
 /// Fills in the size prefix (bytes after the prefix itself) and returns the frame.
 pub(super) fn finish_frame(mut w: Writer) -> Vec<u8> {
     let size = len_i32(w.len().saturating_sub(4));

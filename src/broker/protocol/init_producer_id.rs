@@ -7,8 +7,8 @@
 //! (kafka-subset.md §2.6), so even a broker that does not check sequences should hand out
 //! ids. v1 has the same layout as v0 (it only changed throttling semantics); v2 is flexible.
 
-use super::ErrorCode;
 use super::primitives::{FieldResult, Reader, Writer};
+use super::{ApiKey, DecodeResponse, ErrorCode, read_error_code};
 
 /// InitProducerId request, v0–v1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,19 @@ impl InitProducerIdResponse {
         w.i16(self.error_code.code());
         w.i64(self.producer_id);
         w.i16(self.producer_epoch);
+    }
+}
+
+impl DecodeResponse<'_> for InitProducerIdResponse {
+    const API_KEY: ApiKey = ApiKey::InitProducerId;
+
+    fn decode(r: &mut Reader<'_>, _version: i16) -> FieldResult<Self> {
+        Ok(InitProducerIdResponse {
+            throttle_time_ms: r.i32("init_producer_id.throttle_time_ms")?,
+            error_code: read_error_code(r, "init_producer_id.error_code")?,
+            producer_id: r.i64("init_producer_id.producer_id")?,
+            producer_epoch: r.i16("init_producer_id.producer_epoch")?,
+        })
     }
 }
 

@@ -9,8 +9,8 @@
 //! v1 replaced that by exactly one `(timestamp, offset)` pair per partition. Later versions
 //! add `isolation_level` (v2), `throttle_time_ms` (v2) and leader epochs (v4).
 
-use super::ErrorCode;
 use super::primitives::{FieldResult, Reader, Writer};
+use super::{ApiKey, DecodeResponse, ErrorCode, read_error_code};
 
 /// `timestamp` value asking for the log start offset.
 pub const EARLIEST_TIMESTAMP: i64 = -2;
@@ -181,6 +181,66 @@ impl ListOffsetsResponse {
                 }
             });
         });
+    }
+}
+
+impl DecodeResponse<'_> for ListOffsetsResponse {
+    const API_KEY: ApiKey = ApiKey::ListOffsets;
+
+    /// So that a caller can read `offset` whatever the version: at v0, `offset` is the
+    /// *last* element of `old_style_offsets` (librdkafka's rule) or -1 if there is none, and
+    /// `timestamp` is -1; from v1 on, `old_style_offsets` is empty. `throttle_time_ms` is 0
+    /// before v2, `leader_epoch` -1 before v4.
+    fn decode(r: &mut Reader<'_>, version: i16) -> FieldResult<Self> {
+        let throttle_time_ms = if version >= 2 {
+            r.i32("list_offsets.throttle_time_ms")?
+        } else {
+            0
+        };
+        let topics = r.array_of("list_offsets.topics", 6, |r| {
+            Ok(ListOffsetsTopicResponse {
+                name: r.string("list_offsets.topics.name")?,
+                // Smallest partition: index + error + (v0) empty array or (v1+) two int64.
+                partitions: r.array_of("list_offsets.topics.partitions", 10, |r| {
+                    let partition_index =
+                        r.i32("list_offsets.topics.partitions.partition_index")?;
+                    let error_code =
+                        read_error_code(r, "list_offsets.topics.partitions.error_code")?;
+                    let (old_style_offsets, timestamp, offset) = if version == 0 {
+                        let offsets = r.array_of(
+                            "list_offsets.topics.partitions.old_style_offsets",
+                            8,
+                            |r| r.i64("list_offsets.topics.partitions.old_style_offsets"),
+                        )?;
+                        let last = offsets.last().copied().unwrap_or(-1);
+                        (offsets, -1, last)
+                    } else {
+                        (
+                            Vec::new(),
+                            r.i64("list_offsets.topics.partitions.timestamp")?,
+                            r.i64("list_offsets.topics.partitions.offset")?,
+                        )
+                    };
+                    let leader_epoch = if version >= 4 {
+                        r.i32("list_offsets.topics.partitions.leader_epoch")?
+                    } else {
+                        -1
+                    };
+                    Ok(ListOffsetsPartitionResponse {
+                        partition_index,
+                        error_code,
+                        old_style_offsets,
+                        timestamp,
+                        offset,
+                        leader_epoch,
+                    })
+                })?,
+            })
+        })?;
+        Ok(ListOffsetsResponse {
+            throttle_time_ms,
+            topics,
+        })
     }
 }
 

@@ -21,8 +21,8 @@
 //! `cluster_id` from v2, `throttle_time_ms` (first field!) from v3, `offline_replicas`
 //! from v5, `leader_epoch` from v7, authorized-operations bitfields from v8.
 
-use super::ErrorCode;
 use super::primitives::{FieldResult, Reader, Writer};
+use super::{ApiKey, DecodeResponse, ErrorCode, read_error_code};
 
 /// Metadata request, v0–v8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +184,100 @@ impl MetadataResponse {
         if version >= 8 {
             w.i32(self.cluster_authorized_operations);
         }
+    }
+}
+
+impl DecodeResponse<'_> for MetadataResponse {
+    const API_KEY: ApiKey = ApiKey::Metadata;
+
+    /// Fields the version lacks: `throttle_time_ms` 0, `rack`/`cluster_id` null,
+    /// `controller_id` -1, `is_internal` false, `leader_epoch` -1, `offline_replicas`
+    /// empty, authorized operations [`AUTHORIZED_OPERATIONS_OMITTED`].
+    fn decode(r: &mut Reader<'_>, version: i16) -> FieldResult<Self> {
+        let throttle_time_ms = if version >= 3 {
+            r.i32("metadata.throttle_time_ms")?
+        } else {
+            0
+        };
+        // Smallest broker: node_id + empty host + port.
+        let brokers = r.array_of("metadata.brokers", 10, |r| {
+            Ok(MetadataBroker {
+                node_id: r.i32("metadata.brokers.node_id")?,
+                host: r.string("metadata.brokers.host")?,
+                port: r.i32("metadata.brokers.port")?,
+                rack: if version >= 1 {
+                    r.nullable_string("metadata.brokers.rack")?
+                } else {
+                    None
+                },
+            })
+        })?;
+        let cluster_id = if version >= 2 {
+            r.nullable_string("metadata.cluster_id")?
+        } else {
+            None
+        };
+        let controller_id = if version >= 1 {
+            r.i32("metadata.controller_id")?
+        } else {
+            -1
+        };
+        let node = |r: &mut Reader<'_>| r.i32("metadata.topics.partitions.nodes");
+        // Smallest topic: error + empty name + partition count; smallest partition: error,
+        // index, leader and two empty node arrays.
+        let topics = r.array_of("metadata.topics", 8, |r| {
+            let error_code = read_error_code(r, "metadata.topics.error_code")?;
+            let name = r.string("metadata.topics.name")?;
+            let is_internal = version >= 1 && r.bool("metadata.topics.is_internal")?;
+            let partitions = r.array_of("metadata.topics.partitions", 18, |r| {
+                Ok(MetadataPartition {
+                    error_code: read_error_code(r, "metadata.topics.partitions.error_code")?,
+                    partition_index: r.i32("metadata.topics.partitions.partition_index")?,
+                    leader_id: r.i32("metadata.topics.partitions.leader_id")?,
+                    leader_epoch: if version >= 7 {
+                        r.i32("metadata.topics.partitions.leader_epoch")?
+                    } else {
+                        -1
+                    },
+                    replica_nodes: r.array_of(
+                        "metadata.topics.partitions.replica_nodes",
+                        4,
+                        node,
+                    )?,
+                    isr_nodes: r.array_of("metadata.topics.partitions.isr_nodes", 4, node)?,
+                    offline_replicas: if version >= 5 {
+                        r.array_of("metadata.topics.partitions.offline_replicas", 4, node)?
+                    } else {
+                        Vec::new()
+                    },
+                })
+            })?;
+            let topic_authorized_operations = if version >= 8 {
+                r.i32("metadata.topics.topic_authorized_operations")?
+            } else {
+                AUTHORIZED_OPERATIONS_OMITTED
+            };
+            Ok(MetadataTopic {
+                error_code,
+                name,
+                is_internal,
+                partitions,
+                topic_authorized_operations,
+            })
+        })?;
+        let cluster_authorized_operations = if version >= 8 {
+            r.i32("metadata.cluster_authorized_operations")?
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        };
+        Ok(MetadataResponse {
+            throttle_time_ms,
+            brokers,
+            cluster_id,
+            controller_id,
+            topics,
+            cluster_authorized_operations,
+        })
     }
 }
 

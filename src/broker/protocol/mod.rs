@@ -61,6 +61,8 @@ pub mod primitives;
 pub mod produce;
 
 #[cfg(test)]
+mod response_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod thirdparty_tests;
@@ -72,8 +74,8 @@ pub use api_versions::{
 };
 pub use fetch::{
     AbortedTransaction, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
-    FetchTopic, FetchTopicResponse, FileRegion, ForgottenTopic, FrameTooLarge, Part,
-    encode_fetch_response,
+    FetchTopic, FetchTopicResponse, FetchedPartition, FetchedResponse, FetchedTopic, FileRegion,
+    ForgottenTopic, FrameTooLarge, Part, encode_fetch_response,
 };
 pub use header::{RequestHeader, RequestIds};
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
@@ -90,7 +92,7 @@ pub use produce::{
     ProduceResponse, ProduceTopic, ProduceTopicResponse,
 };
 
-use primitives::{Reader, Writer};
+use primitives::{FieldResult, Reader, Writer};
 
 /// The APIs `zc serve` implements. The numbers are Kafka's API keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -515,4 +517,42 @@ pub fn encode_response(correlation_id: i32, version: i16, response: &Response) -
         Response::InitProducerId(b) => b.encode(&mut w, version),
     }
     header::finish_frame(w)
+}
+
+/// A response body a client can decode: the mirror image of the broker's encoders, one
+/// implementation next to each API's `encode`. `'a` is the frame's lifetime, so a decoded
+/// Fetch response can borrow its record bytes instead of copying them.
+pub trait DecodeResponse<'a>: Sized {
+    /// The API whose responses this type holds.
+    const API_KEY: ApiKey;
+
+    /// Reads the body in the layout of `version` (the version of the request it answers).
+    /// Fields the version lacks get Kafka's schema defaults, documented on each decoder.
+    fn decode(r: &mut Reader<'a>, version: i16) -> FieldResult<Self>;
+}
+
+/// Decodes a response frame as a client receives it: `frame` is the payload after the
+/// int32 size prefix, i.e. response header v0 (the correlation id) and the body of `T` at
+/// `version`. Leftover bytes are an error, as for requests: they mean client and broker
+/// disagree about the layout. Like every decoder here, it never panics on any input.
+///
+/// The caller must know which request this frame answers; the bytes do not say. That is
+/// what the correlation id is for: a client matches it against the request it sent.
+pub fn decode_response<'a, T: DecodeResponse<'a>>(
+    frame: &'a [u8],
+    version: i16,
+) -> Result<(i32, T), FieldError> {
+    let mut r = Reader::new(frame);
+    let correlation_id = header::decode_response_header(&mut r)?;
+    let body = T::decode(&mut r, version)?;
+    r.finish(T::API_KEY.name())?;
+    Ok((correlation_id, body))
+}
+
+/// Reads an int16 error code. A code this table does not know becomes
+/// UNKNOWN_SERVER_ERROR, as Kafka's own Java client does (`Errors.forCode`): a newer broker
+/// may send codes we have never heard of, and that must not make the response unreadable.
+fn read_error_code(r: &mut Reader<'_>, field: &'static str) -> FieldResult<ErrorCode> {
+    let code = r.i16(field)?;
+    Ok(ErrorCode::from_code(code).unwrap_or(ErrorCode::UnknownServerError))
 }

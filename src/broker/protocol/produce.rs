@@ -16,8 +16,8 @@
 //!   as the answer to its next request.
 //! - The response's `throttle_time_ms` is the **last** field, unlike in most APIs.
 
-use super::ErrorCode;
 use super::primitives::{FieldResult, Reader, Writer};
+use super::{ApiKey, DecodeResponse, ErrorCode, read_error_code};
 
 /// Produce request, v3–v8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +178,71 @@ impl ProduceResponse {
         if version >= 1 {
             w.i32(self.throttle_time_ms);
         }
+    }
+}
+
+impl DecodeResponse<'_> for ProduceResponse {
+    const API_KEY: ApiKey = ApiKey::Produce;
+
+    /// Fields the version lacks: `log_append_time_ms` and `log_start_offset` -1,
+    /// `record_errors` empty, `error_message` null, `throttle_time_ms` 0.
+    fn decode(r: &mut Reader<'_>, version: i16) -> FieldResult<Self> {
+        let responses = r.array_of("produce.responses", 6, |r| {
+            Ok(ProduceTopicResponse {
+                name: r.string("produce.responses.name")?,
+                // Smallest partition: index + error + base_offset.
+                partition_responses: r.array_of("produce.responses.partitions", 14, |r| {
+                    let index = r.i32("produce.responses.partitions.index")?;
+                    let error_code = read_error_code(r, "produce.responses.partitions.error_code")?;
+                    let base_offset = r.i64("produce.responses.partitions.base_offset")?;
+                    let log_append_time_ms = if version >= 2 {
+                        r.i64("produce.responses.partitions.log_append_time_ms")?
+                    } else {
+                        -1
+                    };
+                    let log_start_offset = if version >= 5 {
+                        r.i64("produce.responses.partitions.log_start_offset")?
+                    } else {
+                        -1
+                    };
+                    let (record_errors, error_message) = if version >= 8 {
+                        (
+                            r.array_of("produce.responses.partitions.record_errors", 6, |r| {
+                                Ok(BatchIndexAndErrorMessage {
+                                    batch_index: r.i32(
+                                        "produce.responses.partitions.record_errors.batch_index",
+                                    )?,
+                                    batch_index_error_message: r.nullable_string(
+                                        "produce.responses.partitions.record_errors.message",
+                                    )?,
+                                })
+                            })?,
+                            r.nullable_string("produce.responses.partitions.error_message")?,
+                        )
+                    } else {
+                        (Vec::new(), None)
+                    };
+                    Ok(ProducePartitionResponse {
+                        index,
+                        error_code,
+                        base_offset,
+                        log_append_time_ms,
+                        log_start_offset,
+                        record_errors,
+                        error_message,
+                    })
+                })?,
+            })
+        })?;
+        let throttle_time_ms = if version >= 1 {
+            r.i32("produce.throttle_time_ms")?
+        } else {
+            0
+        };
+        Ok(ProduceResponse {
+            responses,
+            throttle_time_ms,
+        })
     }
 }
 
