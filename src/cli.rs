@@ -48,6 +48,14 @@ pub enum Command {
     /// Generate, verify and describe Kafka-format segmented logs.
     #[command(subcommand)]
     Fixture(FixtureCommand),
+
+    /// Send records to a topic of `zc serve` or a real Kafka broker: stdin lines, or generated.
+    #[command(after_help = PRODUCE_EXAMPLES)]
+    Produce(ProduceArgs),
+
+    /// Print the record values of a topic partition, one per line, or measure the throughput.
+    #[command(after_help = CONSUME_EXAMPLES)]
+    Consume(ConsumeArgs),
 }
 
 const BENCH_EXAMPLES: &str = "Examples:
@@ -324,4 +332,186 @@ pub struct InfoArgs {
     /// List every batch, like a dump tool.
     #[arg(long)]
     pub batches: bool,
+}
+
+const PRODUCE_EXAMPLES: &str = "Examples:
+  printf 'hello\\nworld\\n' | zc produce -b 127.0.0.1:9092 -t greetings
+  zc produce -b 127.0.0.1:9092 -t load --records 1000000 --record-size 100
+  zc produce -b 127.0.0.1:9092 -t load --records 100000 --acks 0 --batch-size 1M
+  zc produce -b kafka.example:9092 -t logs --acks 1 < app.log      # a real Kafka works too
+
+Each stdin line (without its newline) becomes one record value with a null key. Generated
+values look like the fixture's: `0:000000000042 ` then letters. Records travel in batches
+of at most --batch-size bytes; a batch that is not full leaves after --linger-ms. Up to
+--max-in-flight requests are on the wire at once. The summary (records, batches, MiB/s,
+records/s, offsets) goes to stderr.";
+
+const CONSUME_EXAMPLES: &str = "Examples:
+  zc consume -b 127.0.0.1:9092 -t demo | head       # the log `zc serve` serves by default
+  zc consume -b 127.0.0.1:9092 -t demo --bench      # throughput instead of values
+  zc consume -b 127.0.0.1:9092 -t load --from 1000 --count 10
+  zc consume -b 127.0.0.1:9092 -t greetings --from latest --follow
+
+Values are written as they are, each followed by a newline (a null value is an empty line).
+Without --count, zc stops at the end the partition had when it started (its high
+watermark); --follow keeps waiting for new records instead. Offsets must be contiguous and
+every batch's CRC-32C valid, or zc stops with an error. A summary goes to stderr; with
+--bench it goes to stdout instead of the values.";
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// A broker to start from; zc then asks it for the partition leader's advertised
+    /// address and produces there.
+    #[arg(short, long, value_name = "HOST:PORT")]
+    pub bootstrap: String,
+
+    /// Topic to write to; `zc serve` creates it unless started with --no-auto-create.
+    #[arg(short, long)]
+    pub topic: String,
+
+    /// Partition to write to.
+    #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..))]
+    pub partition: i32,
+
+    /// When the broker answers: 0 never (no offsets, no errors), 1 once the leader has the
+    /// batch, -1 (or all) once every in-sync replica has it. -1 is the default of Kafka's
+    /// producer and of kcat.
+    #[arg(long, default_value = "-1", value_parser = parse_acks, allow_hyphen_values = true,
+          value_name = "0|1|-1")]
+    pub acks: crate::client::Acks,
+
+    /// Largest batch (Kafka's batch.size); a single larger record travels alone.
+    #[arg(long, value_parser = parse_batch_size, default_value = "16K")]
+    pub batch_size: usize,
+
+    /// Send a batch that is not full this many milliseconds after its first record
+    /// (Kafka's linger.ms); 0 sends as soon as stdin has nothing more ready.
+    #[arg(long, default_value_t = 5, value_name = "MS")]
+    pub linger_ms: u64,
+
+    /// Generate this many records instead of reading stdin.
+    #[arg(long, value_name = "N")]
+    pub records: Option<u64>,
+
+    /// Bytes in each generated value (with --records).
+    #[arg(long, value_parser = parse_size, default_value = "100", requires = "records")]
+    pub record_size: u64,
+
+    /// Requests sent before the oldest one is answered (Kafka's
+    /// max.in.flight.requests.per.connection).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_in_flight: u32,
+
+    /// Seconds the broker may take to answer a request (Kafka's request.timeout.ms).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// A broker to start from; zc then asks it for the partition leader's advertised
+    /// address and fetches there.
+    #[arg(short, long, value_name = "HOST:PORT")]
+    pub bootstrap: String,
+
+    /// Topic to read.
+    #[arg(short, long)]
+    pub topic: String,
+
+    /// Partition to read.
+    #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..))]
+    pub partition: i32,
+
+    /// Where to start: earliest (the oldest record kept), latest (only records produced
+    /// from now on) or an offset.
+    #[arg(long, default_value = "earliest", value_parser = parse_start,
+          value_name = "earliest|latest|OFFSET")]
+    pub from: crate::client::StartOffset,
+
+    /// Stop after this many records, waiting for them if needed. Without it, stop at the
+    /// partition's end as it was at start (its high watermark), unless --follow.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Keep waiting for new records at the end of the partition.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// How long the broker may hold a Fetch while there is nothing new (long poll;
+    /// Kafka's fetch.max.wait.ms).
+    #[arg(long, default_value_t = 500, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub max_wait_ms: u64,
+
+    /// Bytes per Fetch (Kafka's max.partition.fetch.bytes).
+    #[arg(long, value_parser = parse_fetch_size, default_value = "1MiB")]
+    pub fetch_max_bytes: usize,
+
+    /// Print MiB/s and records/s instead of the values.
+    #[arg(long)]
+    pub bench: bool,
+
+    /// Give up after this many seconds. It is an error if the stop condition (--count, or
+    /// the end of the partition) was not reached; with --follow and no --count it simply
+    /// ends the run.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// `0`, `1`, `-1` or `all`.
+fn parse_acks(text: &str) -> Result<crate::client::Acks, String> {
+    use crate::client::Acks;
+    match text {
+        "0" => Ok(Acks::None),
+        "1" => Ok(Acks::Leader),
+        "-1" | "all" => Ok(Acks::All),
+        _ => Err(format!("acks must be 0, 1, -1 or all, found {text:?}")),
+    }
+}
+
+/// `earliest`, `latest` or a non-negative offset.
+fn parse_start(text: &str) -> Result<crate::client::StartOffset, String> {
+    use crate::client::StartOffset;
+    match text {
+        "earliest" | "beginning" => Ok(StartOffset::Earliest),
+        "latest" | "end" => Ok(StartOffset::Latest),
+        _ => match text.parse::<i64>() {
+            Ok(offset) if offset >= 0 => Ok(StartOffset::At(offset)),
+            _ => Err(format!(
+                "expected earliest, latest or an offset (0 or more), found {text:?}"
+            )),
+        },
+    }
+}
+
+/// A produce batch: 1 byte (one record per batch) to 64 MiB.
+fn parse_batch_size(text: &str) -> Result<usize, String> {
+    bounded_size(text, "batch size", 1, 64 << 20)
+}
+
+/// A fetch budget: 1 KiB to 64 MiB (below the client's 100 MiB response limit).
+fn parse_fetch_size(text: &str) -> Result<usize, String> {
+    bounded_size(text, "fetch size", 1 << 10, 64 << 20)
+}
+
+fn bounded_size(text: &str, what: &str, min: u64, max: u64) -> Result<usize, String> {
+    let size = parse_size(text)?;
+    if size < min || size > max {
+        return Err(format!(
+            "{what} must be {} to {}, found {text}",
+            format_size(min),
+            format_size(max)
+        ));
+    }
+    Ok(size as usize)
+}
+
+/// Seconds, fractions allowed: `10`, `0.5`.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("expected a number of seconds above 0, found {text:?}"))
 }

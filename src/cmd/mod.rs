@@ -2,7 +2,9 @@
 //! result. This is the only layer (with `report`) that writes to stdout and stderr.
 
 mod bench;
+mod consume;
 mod fixture;
+mod produce;
 mod sink;
 
 use std::io::Write;
@@ -26,5 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args, cli.quiet),
         Command::Sink(args) => sink::run(args, cli.quiet),
         Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
+        Command::Produce(args) => produce::run(args, cli.quiet),
+        Command::Consume(args) => consume::run(args, cli.quiet),
     }
 }
