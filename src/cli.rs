@@ -381,7 +381,7 @@ pub struct ProduceArgs {
     pub acks: crate::client::Acks,
 
     /// Largest batch (Kafka's batch.size); a single larger record travels alone.
-    #[arg(long, value_parser = parse_batch_size, default_value = "16K")]
+    #[arg(long, value_parser = parse_batch_size, default_value = "16K", value_name = "SIZE")]
     pub batch_size: usize,
 
     /// Send a batch that is not full this many milliseconds after its first record
@@ -394,12 +394,14 @@ pub struct ProduceArgs {
     pub records: Option<u64>,
 
     /// Bytes in each generated value (with --records).
-    #[arg(long, value_parser = parse_size, default_value = "100", requires = "records")]
+    #[arg(long, value_parser = parse_size, default_value = "100", requires = "records",
+          value_name = "BYTES")]
     pub record_size: u64,
 
     /// Requests sent before the oldest one is answered (Kafka's
     /// max.in.flight.requests.per.connection).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100),
+          value_name = "N")]
     pub max_in_flight: u32,
 
     /// Seconds the broker may take to answer a request (Kafka's request.timeout.ms).
@@ -445,7 +447,7 @@ pub struct ConsumeArgs {
     pub max_wait_ms: u64,
 
     /// Bytes per Fetch (Kafka's max.partition.fetch.bytes).
-    #[arg(long, value_parser = parse_fetch_size, default_value = "1MiB")]
+    #[arg(long, value_parser = parse_fetch_size, default_value = "1MiB", value_name = "SIZE")]
     pub fetch_max_bytes: usize,
 
     /// Print MiB/s and records/s instead of the values.
