@@ -39,6 +39,18 @@ pub enum Command {
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
 
+    /// A mini Kafka broker: real clients (kcat, kafka-python) produce and consume, and
+    /// fetches are served from the segment files with the chosen transfer mode.
+    #[command(after_help = "Examples:
+  zc serve                                        # a copy of the default log as topic `demo`
+  kcat -b 127.0.0.1:9092 -C -t demo -o beginning -e | head
+  zc serve --log-dir /tmp/broker --transfer read-write --segment-bytes 1MiB
+  zc serve --addr 0.0.0.0:9092 --advertise myhost:9092
+
+Fetch responses are written as header bytes followed by the record bytes straight from the
+segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
+    Serve(ServeArgs),
+
     /// Receive bench transfers from another process, namespace or host (`zc bench --connect`).
     #[command(after_help = "Examples:
   zc sink --listen 127.0.0.1:9000                   # then: zc bench --connect 127.0.0.1:9000

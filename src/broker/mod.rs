@@ -16,5 +16,13 @@
 //!
 //! - [`protocol`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
 //!   fuzzable). Start reading there.
+//! - [`topics`]: topics and partitions over the log, and who may lock what when.
+//! - [`handlers`]: one function per API, from request to reply.
+//! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
+//! - [`stats`]: the live line printed once a second.
 
+pub mod handlers;
 pub mod protocol;
+pub mod server;
+pub mod stats;
+pub mod topics;

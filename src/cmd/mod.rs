@@ -5,6 +5,7 @@ mod bench;
 mod consume;
 mod fixture;
 mod produce;
+mod serve;
 mod sink;
 
 use std::io::Write;
@@ -26,6 +27,7 @@ fn print(text: &str) -> Result<()> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Bench(args) => bench::run(args, cli.quiet),
+        Command::Serve(args) => serve::run(args, cli.quiet),
         Command::Sink(args) => sink::run(args, cli.quiet),
         Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
         Command::Produce(args) => produce::run(args, cli.quiet),

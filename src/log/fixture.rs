@@ -130,11 +130,15 @@ impl GenSpec {
                 self.records_per_batch
             ));
         }
-        if self.value_size > MAX_BATCH_BYTES as usize || self.key_size > MAX_BATCH_BYTES as usize {
-            return fail(format!(
-                "--value-size and --key-size must be at most {} bytes",
-                MAX_BATCH_BYTES
-            ));
+        for (arg, size) in [
+            ("--value-size", self.value_size),
+            ("--key-size", self.key_size),
+        ] {
+            if size > MAX_BATCH_BYTES as usize {
+                return fail(format!(
+                    "{arg} {size} is larger than a whole batch may be ({MAX_BATCH_BYTES} bytes, Kafka's max.message.bytes); use at most that"
+                ));
+            }
         }
         let batch = self.batch_bytes();
         if batch > MAX_BATCH_BYTES {

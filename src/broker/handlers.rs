@@ -1,0 +1,467 @@
+//! One handler per API: a decoded request in, a reply out.
+//!
+//! Handlers know the log and the protocol types, not sockets: a [`Reply`] says what to
+//! send, and the connection (`server.rs`) sends it. The interesting one is Fetch: its
+//! reply is a list of [`Part`]s, header bytes and file regions, exactly like Kafka's
+//! `MultiRecordsSend`, so the record bytes can go from the page cache to the socket
+//! through the broker's transfer mode without being read into the broker.
+
+use std::fs::File;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use super::protocol::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use super::protocol::metadata::AUTHORIZED_OPERATIONS_OMITTED;
+use super::protocol::{
+    ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
+    ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
+    MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic, Part,
+    ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse, Request,
+    RequestBody, Response, encode_fetch_response, encode_response,
+};
+use super::stats::Stats;
+use super::topics::{CreateError, Topic, Topics};
+use crate::log::partition::{AppendError, ReadError};
+
+/// Our one broker's id, also the controller and every partition's leader.
+pub const NODE_ID: i32 = 1;
+/// Longest a fetch waits for data, whatever the client asks (librdkafka asks 500 ms).
+const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
+
+/// What the handlers share: the log, the address clients should use, and counters.
+pub struct Context {
+    pub topics: Topics,
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub auto_create: bool,
+    pub stats: Stats,
+    pub shutdown: Arc<AtomicBool>,
+    next_producer_id: AtomicI64,
+}
+
+impl Context {
+    pub fn new(
+        topics: Topics,
+        advertised: (String, i32),
+        auto_create: bool,
+        shutdown: Arc<AtomicBool>,
+    ) -> Self {
+        Context {
+            topics,
+            advertised_host: advertised.0,
+            advertised_port: advertised.1,
+            auto_create,
+            stats: Stats::default(),
+            shutdown,
+            next_producer_id: AtomicI64::new(1000),
+        }
+    }
+}
+
+/// What to send back.
+pub enum Reply {
+    /// Nothing: a Produce with acks=0 expects no response at all.
+    Nothing,
+    /// A complete response frame.
+    Frame(Vec<u8>),
+    /// A Fetch response: header parts and file regions of `files`, in order.
+    Fetch {
+        parts: Vec<Part>,
+        files: Vec<Arc<File>>,
+    },
+}
+
+pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
+    let id = request.header.correlation_id;
+    let v = request.header.api_version;
+    let frame = |r: Response| Reply::Frame(encode_response(id, v, &r));
+    match request.body {
+        RequestBody::ApiVersions(_) => {
+            frame(Response::ApiVersions(ApiVersionsResponse::supported()))
+        }
+        RequestBody::Metadata(req) => frame(Response::Metadata(metadata(ctx, &req, v))),
+        RequestBody::ListOffsets(req) => frame(Response::ListOffsets(list_offsets(ctx, &req))),
+        RequestBody::InitProducerId(_) => frame(Response::InitProducerId(InitProducerIdResponse {
+            throttle_time_ms: 0,
+            error_code: ErrorCode::None,
+            producer_id: ctx.next_producer_id.fetch_add(1, Relaxed),
+            producer_epoch: 0,
+        })),
+        RequestBody::Produce(req) => {
+            let acks = req.acks;
+            let response = produce(ctx, req);
+            if acks == 0 {
+                Reply::Nothing
+            } else {
+                frame(Response::Produce(response))
+            }
+        }
+        RequestBody::Fetch(req) => fetch(ctx, &req, id, v),
+    }
+}
+
+/// Metadata: one broker (us), the topics asked for (or all), auto-creating unknown ones
+/// when both the broker and the request allow it (below v4 the request always allows it).
+fn metadata(ctx: &Context, req: &MetadataRequest, version: i16) -> MetadataResponse {
+    let topics = match &req.topics {
+        None => ctx
+            .topics
+            .all()
+            .into_iter()
+            .map(|(n, t)| topic_metadata(&n, Ok(&t)))
+            .collect(),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                let may_create = ctx.auto_create && (version < 4 || req.allow_auto_topic_creation);
+                let found = match ctx.topics.get(name) {
+                    Some(t) => Ok(t),
+                    None if may_create => ctx.topics.get_or_create(name).map_err(|e| match e {
+                        CreateError::InvalidName(_) => ErrorCode::InvalidTopicException,
+                        CreateError::Io(_) => ErrorCode::UnknownServerError,
+                    }),
+                    None if crate::log::partition::validate_topic(name).is_err() => {
+                        Err(ErrorCode::InvalidTopicException)
+                    }
+                    None => Err(ErrorCode::UnknownTopicOrPartition),
+                };
+                topic_metadata(name, found.as_ref())
+            })
+            .collect(),
+    };
+    MetadataResponse {
+        throttle_time_ms: 0,
+        brokers: vec![MetadataBroker {
+            node_id: NODE_ID,
+            host: ctx.advertised_host.clone(),
+            port: ctx.advertised_port,
+            rack: None,
+        }],
+        cluster_id: Some("zc".into()),
+        controller_id: NODE_ID,
+        topics,
+        cluster_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+    }
+}
+
+fn topic_metadata(name: &str, topic: Result<&Arc<Topic>, &ErrorCode>) -> MetadataTopic {
+    let (error_code, partitions) = match topic {
+        Ok(t) => (
+            ErrorCode::None,
+            (0..t.partitions.len() as i32)
+                .map(|p| MetadataPartition {
+                    error_code: ErrorCode::None,
+                    partition_index: p,
+                    leader_id: NODE_ID,
+                    leader_epoch: 0,
+                    replica_nodes: vec![NODE_ID],
+                    isr_nodes: vec![NODE_ID],
+                    offline_replicas: Vec::new(),
+                })
+                .collect(),
+        ),
+        Err(code) => (*code, Vec::new()),
+    };
+    MetadataTopic {
+        error_code,
+        name: name.to_owned(),
+        is_internal: false,
+        partitions,
+        topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+    }
+}
+
+/// ListOffsets: earliest (-2) is the log start, latest (-1) the high watermark, anything
+/// else the first offset with a timestamp at or after it (-1 when there is none).
+fn list_offsets(ctx: &Context, req: &ListOffsetsRequest) -> ListOffsetsResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| ListOffsetsTopicResponse {
+            name: t.name.clone(),
+            partitions: t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let index = p.partition_index;
+                    let topic = ctx.topics.get(&t.name);
+                    let Some(log) = topic.as_ref().and_then(|t| t.partition(index)) else {
+                        return ListOffsetsPartitionResponse::error(
+                            index,
+                            ErrorCode::UnknownTopicOrPartition,
+                        );
+                    };
+                    match p.timestamp {
+                        EARLIEST_TIMESTAMP => ListOffsetsPartitionResponse::found(
+                            index,
+                            -1,
+                            log.log_start_offset(),
+                            0,
+                        ),
+                        LATEST_TIMESTAMP => {
+                            ListOffsetsPartitionResponse::found(index, -1, log.high_watermark(), 0)
+                        }
+                        ts => match log.offset_for_timestamp(ts) {
+                            Ok(Some((offset, found_ts))) => {
+                                ListOffsetsPartitionResponse::found(index, found_ts, offset, 0)
+                            }
+                            Ok(None) => ListOffsetsPartitionResponse::found(index, -1, -1, 0),
+                            Err(_) => ListOffsetsPartitionResponse::error(
+                                index,
+                                ErrorCode::UnknownServerError,
+                            ),
+                        },
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    ListOffsetsResponse {
+        throttle_time_ms: 0,
+        topics,
+    }
+}
+
+/// Produce: validate and append each partition's batches; a partition either gets all
+/// its batches or none.
+fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
+    let mut appended_any = false;
+    let responses = req
+        .topic_data
+        .into_iter()
+        .map(|t| {
+            let topic = if ctx.auto_create {
+                ctx.topics.get_or_create(&t.name).map_err(|e| match e {
+                    CreateError::InvalidName(why) => (ErrorCode::InvalidTopicException, why),
+                    CreateError::Io(e) => (ErrorCode::UnknownServerError, format!("{e:#}")),
+                })
+            } else {
+                ctx.topics.get(&t.name).ok_or_else(|| {
+                    (
+                        ErrorCode::UnknownTopicOrPartition,
+                        format!("topic {} does not exist", t.name),
+                    )
+                })
+            };
+            let partition_responses = t
+                .partition_data
+                .into_iter()
+                .map(|p| {
+                    let topic = match &topic {
+                        Ok(topic) => topic,
+                        Err((code, why)) => {
+                            return ProducePartitionResponse::error(
+                                p.index,
+                                *code,
+                                Some(why.clone()),
+                            );
+                        }
+                    };
+                    let Some(mut log) = topic.partition(p.index) else {
+                        return ProducePartitionResponse::error(
+                            p.index,
+                            ErrorCode::UnknownTopicOrPartition,
+                            Some(format!("{} has no partition {}", t.name, p.index)),
+                        );
+                    };
+                    let Some(records) = p.records else {
+                        return ProducePartitionResponse::error(
+                            p.index,
+                            ErrorCode::InvalidRecord,
+                            Some("null records".into()),
+                        );
+                    };
+                    // The frame is borrowed and immutable; the log rewrites offsets in place.
+                    let mut batches = records.to_vec();
+                    match log.append_batches(&mut batches) {
+                        Ok(info) => {
+                            appended_any = true;
+                            ctx.stats.produce_records.fetch_add(info.records, Relaxed);
+                            ProducePartitionResponse::appended(
+                                p.index,
+                                info.base_offset,
+                                log.log_start_offset(),
+                            )
+                        }
+                        Err(e) => {
+                            let code = match &e {
+                                AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
+                                AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
+                                AppendError::Io(_) => ErrorCode::UnknownServerError,
+                            };
+                            ProducePartitionResponse::error(p.index, code, Some(e.to_string()))
+                        }
+                    }
+                })
+                .collect();
+            ProduceTopicResponse {
+                name: t.name,
+                partition_responses,
+            }
+        })
+        .collect();
+    if appended_any {
+        ctx.topics.notify_appended();
+    }
+    ProduceResponse {
+        responses,
+        throttle_time_ms: 0,
+    }
+}
+
+/// Fetch: for each partition, the file region of whole batches from the fetch offset,
+/// within the partition's and the response's byte budgets (the first partition with
+/// data always gets at least one whole batch, KIP-74). Waits up to `max_wait_ms` for
+/// `min_bytes` to be available.
+fn fetch(ctx: &Context, req: &FetchRequest, id: i32, version: i16) -> Reply {
+    let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_FETCH_WAIT);
+    let deadline = Instant::now() + wait;
+    loop {
+        let generation = ctx.topics.generation();
+        let (response, files, bytes) = fetch_once(ctx, req);
+        let now = Instant::now();
+        if bytes >= req.min_bytes.max(1) as u64 || now >= deadline || ctx.shutdown.load(Relaxed) {
+            return match encode_fetch_response(id, version, &response) {
+                Ok(parts) => Reply::Fetch { parts, files },
+                Err(_) => Reply::Frame(flatten(
+                    encode_fetch_response(id, version, &too_large(req))
+                        .expect("an error-only response has no records to overflow"),
+                )),
+            };
+        }
+        // Wake up on the next append, at the deadline, or to notice a shutdown.
+        ctx.topics
+            .wait_for_append(generation, (deadline - now).min(Duration::from_millis(200)));
+    }
+}
+
+fn fetch_once(ctx: &Context, req: &FetchRequest) -> (FetchResponse, Vec<Arc<File>>, u64) {
+    let mut files: Vec<Arc<File>> = Vec::new();
+    let mut budget = req.max_bytes.max(0) as u64;
+    let mut total = 0u64;
+    let responses = req
+        .topics
+        .iter()
+        .map(|t| {
+            let topic = ctx.topics.get(&t.topic);
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let Some(log) = topic
+                        .as_ref()
+                        .and_then(|topic| topic.partition(p.partition))
+                    else {
+                        return FetchPartitionResponse::error(
+                            p.partition,
+                            ErrorCode::UnknownTopicOrPartition,
+                            -1,
+                            -1,
+                        );
+                    };
+                    let (hw, start) = (log.high_watermark(), log.log_start_offset());
+                    // KIP-74: until some partition has data, a batch larger than the budget
+                    // is still returned whole; after that, the budget is a hard limit.
+                    let max = (p.partition_max_bytes.max(0) as u64).min(budget);
+                    if total > 0 && max == 0 {
+                        return FetchPartitionResponse::with_records(
+                            p.partition,
+                            hw,
+                            start,
+                            Vec::new(),
+                        );
+                    }
+                    match log.read(p.fetch_offset, max) {
+                        Ok(None) => {
+                            FetchPartitionResponse::with_records(p.partition, hw, start, Vec::new())
+                        }
+                        Ok(Some(slice)) => {
+                            total += slice.len;
+                            budget = budget.saturating_sub(slice.len);
+                            files.push(slice.file);
+                            let region = FileRegion {
+                                segment: files.len() - 1,
+                                position: slice.position,
+                                len: slice.len,
+                            };
+                            FetchPartitionResponse::with_records(
+                                p.partition,
+                                hw,
+                                start,
+                                vec![region],
+                            )
+                        }
+                        Err(ReadError::OffsetOutOfRange { .. }) => FetchPartitionResponse::error(
+                            p.partition,
+                            ErrorCode::OffsetOutOfRange,
+                            hw,
+                            start,
+                        ),
+                        Err(ReadError::Io(_)) => FetchPartitionResponse::error(
+                            p.partition,
+                            ErrorCode::UnknownServerError,
+                            hw,
+                            start,
+                        ),
+                    }
+                })
+                .collect();
+            FetchTopicResponse {
+                topic: t.topic.clone(),
+                partitions,
+            }
+        })
+        .collect();
+    (
+        FetchResponse {
+            throttle_time_ms: 0,
+            error_code: ErrorCode::None,
+            session_id: 0,
+            responses,
+        },
+        files,
+        total,
+    )
+}
+
+/// The answer when the records would not fit the wire's int32 lengths: every partition
+/// gets an error instead of a corrupt frame.
+fn too_large(req: &FetchRequest) -> FetchResponse {
+    FetchResponse {
+        throttle_time_ms: 0,
+        error_code: ErrorCode::None,
+        session_id: 0,
+        responses: req
+            .topics
+            .iter()
+            .map(|t| FetchTopicResponse {
+                topic: t.topic.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        FetchPartitionResponse::error(
+                            p.partition,
+                            ErrorCode::RecordListTooLarge,
+                            -1,
+                            -1,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// An error-only Fetch response has no file regions: its parts are all bytes.
+fn flatten(parts: Vec<Part>) -> Vec<u8> {
+    parts
+        .into_iter()
+        .flat_map(|p| match p {
+            Part::Bytes(b) => b,
+            Part::File(_) => Vec::new(),
+        })
+        .collect()
+}

@@ -1,0 +1,272 @@
+//! The server: a listener, one thread per connection, limits, and a graceful shutdown.
+//!
+//! Thread-per-connection with blocking sockets is the simplest model that keeps one slow
+//! or broken client from stalling the others: each connection waits on its own socket.
+//! (Kafka uses a few network threads with non-blocking sockets to serve tens of thousands
+//! of connections; a classroom broker does not need that, and blocking code reads better.)
+//!
+//! A connection reads one frame (int32 size + payload), answers it, and only then reads
+//! the next, so responses go out in request order even when clients pipeline
+//! (kafka-subset.md §1.1). A Fetch answer is written part by part: header bytes with
+//! `write`, record bytes with the broker's transfer mode straight from the segment file.
+//!
+//! Shutdown (Ctrl-C): stop accepting, let each connection finish the response it is
+//! writing, then close the logs cleanly (indexes trimmed, a clean-shutdown marker).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+
+use super::handlers::{self, Context, Reply};
+use super::protocol::{self, Part};
+use crate::transfer::{self, Mode, Transfer};
+
+/// How often blocked threads look at the shutdown flag.
+const TICK: Duration = Duration::from_millis(100);
+/// How long shutdown waits for connections to finish their responses.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where log lines go (stderr in `zc serve`, a buffer in tests).
+pub type Log = Arc<dyn Fn(String) + Send + Sync>;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_request_bytes: u64,
+    pub idle_timeout: Duration,
+}
+
+/// How fetch responses move record bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchPath {
+    pub mode: Mode,
+    pub chunk: usize,
+}
+
+/// Serves until the context's shutdown flag is set, then waits (up to a bound) for the
+/// connections to finish what they are writing and returns.
+pub fn run(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    path: FetchPath,
+    limits: Limits,
+    log: Log,
+) -> Result<()> {
+    listener
+        .set_nonblocking(true)
+        .context("cannot make the listener non-blocking")?;
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    while !ctx.shutdown.load(SeqCst) {
+        connections.retain(|c| !c.is_finished());
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if connections.len() >= limits.max_connections {
+                    log(format!(
+                        "{peer}: refused: already {} connections (--max-connections)",
+                        connections.len()
+                    ));
+                    continue;
+                }
+                let conn = Connection {
+                    ctx: ctx.clone(),
+                    path,
+                    limits: limits.clone(),
+                    peer,
+                    log: log.clone(),
+                };
+                let handle = thread::Builder::new()
+                    .name(format!("conn {peer}"))
+                    .spawn(move || conn.serve(stream))
+                    .context("cannot start a connection thread")?;
+                connections.push(handle);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(TICK / 2),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => log(format!("accept failed: {e}")),
+        }
+    }
+    drop(listener);
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while connections.iter().any(|c| !c.is_finished()) && Instant::now() < deadline {
+        thread::sleep(TICK / 2);
+    }
+    let stuck = connections.iter().filter(|c| !c.is_finished()).count();
+    if stuck > 0 {
+        log(format!(
+            "{stuck} connection(s) still busy after {}s; closing the logs anyway",
+            DRAIN_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(())
+}
+
+struct Connection {
+    ctx: Arc<Context>,
+    path: FetchPath,
+    limits: Limits,
+    peer: SocketAddr,
+    log: Log,
+}
+
+/// Why a connection ends.
+enum End {
+    /// The client closed, went idle past the timeout, or the server is shutting down.
+    Quiet,
+    /// Something worth a log line.
+    Because(String),
+}
+
+impl Connection {
+    fn serve(self, mut stream: TcpStream) {
+        self.ctx.stats.connections.fetch_add(1, Relaxed);
+        let end = self.serve_requests(&mut stream);
+        self.ctx.stats.connections.fetch_sub(1, Relaxed);
+        if let End::Because(why) = end {
+            (self.log)(format!("{}: closed: {why}", self.peer));
+        }
+    }
+
+    fn serve_requests(&self, stream: &mut TcpStream) -> End {
+        let setup = stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.set_read_timeout(Some(TICK)))
+            // A client that stops reading must not hold a thread forever on header writes.
+            .and_then(|()| stream.set_write_timeout(Some(self.limits.idle_timeout)));
+        if let Err(e) = setup {
+            return End::Because(format!("socket set-up failed: {e}"));
+        }
+        let mut sender = match transfer::sender(self.path.mode, self.path.chunk) {
+            Ok(s) => s,
+            Err(e) => return End::Because(format!("cannot set up {}: {e}", self.path.mode)),
+        };
+        loop {
+            let frame = match self.read_frame(stream) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return End::Quiet,
+                Err(why) => return End::Because(why),
+            };
+            let reply = match protocol::decode_request(&frame) {
+                Ok(request) => handlers::handle(&self.ctx, request),
+                // ApiVersions at a version we do not know gets the v0 error reply that
+                // makes clients retry lower; anything else we cannot parse closes.
+                Err(e) => match e.reply() {
+                    Some(frame) => Reply::Frame(frame),
+                    None => return End::Because(format!("{e}")),
+                },
+            };
+            if let Err(e) = self.send(stream, reply, sender.as_mut()) {
+                return End::Because(format!("cannot send the response: {e}"));
+            }
+        }
+    }
+
+    /// The next request frame; `None` when the client closed between requests, stayed
+    /// idle past the timeout, or the server is shutting down.
+    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Vec<u8>>, String> {
+        let mut size = [0u8; 4];
+        if !self.read_exact_or_quit(stream, &mut size, true)? {
+            return Ok(None);
+        }
+        let len = i32::from_be_bytes(size);
+        if len < 0 || len as u64 > self.limits.max_request_bytes {
+            return Err(format!(
+                "request of {len} bytes exceeds --max-request-bytes ({})",
+                self.limits.max_request_bytes
+            ));
+        }
+        let mut frame = vec![0u8; len as usize];
+        if !self.read_exact_or_quit(stream, &mut frame, false)? {
+            return Err("the client closed in the middle of a request".into());
+        }
+        Ok(Some(frame))
+    }
+
+    /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout.
+    /// Returns false for a quiet end before the first byte (`between_requests`), an error
+    /// for anything else.
+    fn read_exact_or_quit(
+        &self,
+        stream: &mut TcpStream,
+        buf: &mut [u8],
+        between_requests: bool,
+    ) -> Result<bool, String> {
+        let idle_deadline = Instant::now() + self.limits.idle_timeout;
+        let mut filled = 0;
+        while filled < buf.len() {
+            match stream.read(&mut buf[filled..]) {
+                Ok(0) if filled == 0 && between_requests => return Ok(false),
+                Ok(0) => return Ok(false),
+                Ok(n) => filled += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    let idle = filled == 0 && between_requests;
+                    if idle && self.ctx.shutdown.load(SeqCst) {
+                        return Ok(false);
+                    }
+                    if Instant::now() >= idle_deadline {
+                        return if idle {
+                            Ok(false)
+                        } else {
+                            Err(format!(
+                                "no data for {}s in the middle of a request",
+                                self.limits.idle_timeout.as_secs()
+                            ))
+                        };
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(false),
+                Err(e) => return Err(format!("read failed: {e}")),
+            }
+        }
+        Ok(true)
+    }
+
+    fn send(
+        &self,
+        stream: &mut TcpStream,
+        reply: Reply,
+        sender: &mut (dyn Transfer + Send),
+    ) -> Result<(), String> {
+        match reply {
+            Reply::Nothing => Ok(()),
+            Reply::Frame(bytes) => stream.write_all(&bytes).map_err(|e| e.to_string()),
+            Reply::Fetch { parts, files } => {
+                sender.reset_tally();
+                let (mut writes, mut header_bytes) = (0, 0);
+                for part in parts {
+                    match part {
+                        Part::Bytes(bytes) => {
+                            stream.write_all(&bytes).map_err(|e| e.to_string())?;
+                            writes += 1;
+                            header_bytes += bytes.len() as u64;
+                        }
+                        Part::File(region) => sender
+                            .send(
+                                &files[region.segment],
+                                region.position,
+                                region.len,
+                                stream.as_fd(),
+                            )
+                            .map_err(|e| e.to_string())?,
+                    }
+                }
+                self.ctx
+                    .stats
+                    .add_fetch(sender.tally(), writes, header_bytes);
+                Ok(())
+            }
+        }
+    }
+}

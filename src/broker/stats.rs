@@ -1,0 +1,109 @@
+//! Live counters of the broker, printed once a second so a classroom can watch a transfer
+//! mode's effect while a consumer runs: fetch throughput, and what each MiB served cost in
+//! system calls and in bytes copied through user space (sendfile: none; read-write: two
+//! copies of every byte).
+//!
+//! The syscall figure is zc's own count on the fetch path (the transfer mode's calls plus
+//! the writes of response headers): the kernel's tracepoints count per thread, and the
+//! broker has one thread per connection.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::transfer::Tally;
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub fetch_record_bytes: AtomicU64,
+    pub fetch_syscalls: AtomicU64,
+    pub fetch_user_copied: AtomicU64,
+    pub produce_records: AtomicU64,
+}
+
+impl Stats {
+    /// Adds what one fetch response cost: `tally` from the transfer mode, plus the header
+    /// writes made around it.
+    pub fn add_fetch(&self, tally: &Tally, header_writes: u64, header_bytes: u64) {
+        self.fetch_record_bytes.fetch_add(tally.bytes_sent, Relaxed);
+        self.fetch_syscalls
+            .fetch_add(tally.syscalls.total() + header_writes, Relaxed);
+        // Header bytes are built in user memory and copied into the socket by write().
+        self.fetch_user_copied
+            .fetch_add(tally.user_copied_bytes + header_bytes, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            connections: self.connections.load(Relaxed),
+            fetch_record_bytes: self.fetch_record_bytes.load(Relaxed),
+            fetch_syscalls: self.fetch_syscalls.load(Relaxed),
+            fetch_user_copied: self.fetch_user_copied.load(Relaxed),
+            produce_records: self.produce_records.load(Relaxed),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub connections: u64,
+    pub fetch_record_bytes: u64,
+    pub fetch_syscalls: u64,
+    pub fetch_user_copied: u64,
+    pub produce_records: u64,
+}
+
+impl Snapshot {
+    /// One status line for the interval from `earlier` to `self` of `secs` seconds, or
+    /// `None` when nothing happened and the connection count did not change.
+    pub fn line(&self, earlier: &Snapshot, secs: f64, mode: &str) -> Option<String> {
+        let bytes = self.fetch_record_bytes - earlier.fetch_record_bytes;
+        let records = self.produce_records - earlier.produce_records;
+        if bytes == 0 && records == 0 && self.connections == earlier.connections {
+            return None;
+        }
+        let mib = bytes as f64 / (1 << 20) as f64;
+        let mut line = format!(
+            "{} connections | fetch {:.1} MiB/s ({mode}",
+            self.connections,
+            mib / secs
+        );
+        if bytes > 0 {
+            let syscalls = self.fetch_syscalls - earlier.fetch_syscalls;
+            let copied = self.fetch_user_copied - earlier.fetch_user_copied;
+            line.push_str(&format!(
+                ": {:.0} syscalls/MiB, {:.2} MiB copied through user space per MiB",
+                syscalls as f64 / mib,
+                copied as f64 / bytes as f64
+            ));
+        }
+        line.push_str(&format!(
+            ") | produce {:.0} records/s",
+            records as f64 / secs
+        ));
+        Some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_intervals_print_nothing_and_busy_ones_give_rates() {
+        let a = Snapshot::default();
+        assert_eq!(a.line(&a, 1.0, "sendfile"), None);
+        let b = Snapshot {
+            connections: 2,
+            fetch_record_bytes: 4 << 20,
+            fetch_syscalls: 64,
+            fetch_user_copied: 8 << 20,
+            produce_records: 500,
+        };
+        let line = b.line(&a, 2.0, "read-write").unwrap();
+        assert!(line.contains("2 connections"), "{line}");
+        assert!(line.contains("fetch 2.0 MiB/s"), "{line}");
+        assert!(line.contains("16 syscalls/MiB"), "{line}");
+        assert!(line.contains("2.00 MiB copied"), "{line}");
+        assert!(line.contains("produce 250 records/s"), "{line}");
+    }
+}

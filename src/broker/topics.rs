@@ -1,0 +1,179 @@
+//! The broker's topics: each a fixed set of partitions, each partition a [`PartitionLog`]
+//! behind its own mutex.
+//!
+//! Locking is deliberately coarse and short. A producer holds a partition's lock while it
+//! appends (one writer per partition, like Kafka's log lock). A fetch holds it only long
+//! enough to compute which file region to send; the bytes then go to the socket *after*
+//! the lock is released. That is safe because segments only grow while the broker runs:
+//! nothing truncates or deletes a segment that a fetch may still be sending
+//! (kafka-subset.md §6.2, §8.10).
+//!
+//! A [`Condvar`] tells waiting fetches (`max_wait_ms`) that something was appended.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::log::partition::{self, LogConfig, PartitionLog};
+use crate::log::recovery::RecoveryReport;
+
+/// Partitions of a topic created on first use (Kafka's `num.partitions` default).
+pub const AUTO_CREATE_PARTITIONS: u32 = 1;
+
+pub struct Topic {
+    pub partitions: Vec<Mutex<PartitionLog>>,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<MutexGuard<'_, PartitionLog>> {
+        let p = self.partitions.get(usize::try_from(index).ok()?)?;
+        // A panic while holding the lock cannot leave a half-appended batch visible
+        // (appends publish their end offset last), so a poisoned lock is still usable.
+        Some(p.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Why a topic could not be created.
+#[derive(Debug)]
+pub enum CreateError {
+    /// The name breaks Kafka's rules: INVALID_TOPIC_EXCEPTION, and nothing touches the disk.
+    InvalidName(String),
+    Io(anyhow::Error),
+}
+
+pub struct Topics {
+    log_dir: PathBuf,
+    config: LogConfig,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    appended: (Mutex<u64>, Condvar),
+}
+
+impl Topics {
+    /// Opens every partition found in `log_dir`, recovering each; returns what recovery
+    /// did, per partition directory, so the server can log it.
+    pub fn open(
+        log_dir: &Path,
+        config: LogConfig,
+    ) -> Result<(Topics, Vec<(PathBuf, RecoveryReport)>)> {
+        std::fs::create_dir_all(log_dir)
+            .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
+        let mut by_topic: BTreeMap<String, Vec<(u32, PartitionLog)>> = BTreeMap::new();
+        let mut reports = Vec::new();
+        for dir in partition::list_partitions(log_dir)
+            .with_context(|| format!("cannot list {}", log_dir.display()))?
+        {
+            let (log, report) = PartitionLog::open(&dir.path, config)
+                .with_context(|| format!("cannot open {}", dir.path.display()))?;
+            reports.push((dir.path.clone(), report));
+            by_topic
+                .entry(dir.topic)
+                .or_default()
+                .push((dir.partition, log));
+        }
+        let mut topics = BTreeMap::new();
+        for (name, mut parts) in by_topic {
+            parts.sort_by_key(|(p, _)| *p);
+            // Kafka numbers partitions 0..n; a gap would make a partition unreachable.
+            if let Some((i, (p, _))) = parts
+                .iter()
+                .enumerate()
+                .find(|(i, (p, _))| *p as usize != *i)
+            {
+                anyhow::bail!(
+                    "topic {name} has partition {p} but not partition {i}: partitions must be numbered 0, 1, 2, ... in {}",
+                    log_dir.display()
+                );
+            }
+            let partitions = parts.into_iter().map(|(_, log)| Mutex::new(log)).collect();
+            topics.insert(name, Arc::new(Topic { partitions }));
+        }
+        Ok((
+            Topics {
+                log_dir: log_dir.to_owned(),
+                config,
+                topics: RwLock::new(topics),
+                appended: (Mutex::new(0), Condvar::new()),
+            },
+            reports,
+        ))
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.read().get(name).cloned()
+    }
+
+    /// Every topic, sorted by name.
+    pub fn all(&self) -> Vec<(String, Arc<Topic>)> {
+        self.read()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect()
+    }
+
+    /// The topic, created with one partition if it does not exist yet.
+    pub fn get_or_create(&self, name: &str) -> Result<Arc<Topic>, CreateError> {
+        partition::validate_topic(name).map_err(CreateError::InvalidName)?;
+        if let Some(t) = self.get(name) {
+            return Ok(t);
+        }
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        // Another connection may have created it while we waited for the write lock.
+        if let Some(t) = topics.get(name) {
+            return Ok(t.clone());
+        }
+        let partitions = (0..AUTO_CREATE_PARTITIONS)
+            .map(|p| {
+                let dir = self.log_dir.join(partition::dir_name(name, p));
+                PartitionLog::create(&dir, self.config)
+                    .map(Mutex::new)
+                    .with_context(|| format!("cannot create {}", dir.display()))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map_err(CreateError::Io)?;
+        let topic = Arc::new(Topic { partitions });
+        topics.insert(name.to_owned(), topic.clone());
+        Ok(topic)
+    }
+
+    /// Wakes fetches waiting for data.
+    pub fn notify_appended(&self) {
+        let (count, cv) = &self.appended;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        cv.notify_all();
+    }
+
+    /// The current append generation, to wait on with [`Topics::wait_for_append`].
+    pub fn generation(&self) -> u64 {
+        *self.appended.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until something is appended after `generation`, or `timeout` passes.
+    pub fn wait_for_append(&self, generation: u64, timeout: Duration) {
+        let (count, cv) = &self.appended;
+        let guard = count.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = cv.wait_timeout_while(guard, timeout, |c| *c == generation);
+    }
+
+    /// Closes every partition cleanly (indexes trimmed, clean-shutdown marker written).
+    pub fn shutdown(self) -> Result<()> {
+        let topics = self.topics.into_inner().unwrap_or_else(|e| e.into_inner());
+        for (name, topic) in topics {
+            let topic = Arc::try_unwrap(topic)
+                .map_err(|_| anyhow::anyhow!("topic {name} is still in use at shutdown"))?;
+            for (p, log) in topic.partitions.into_iter().enumerate() {
+                log.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .shutdown()
+                    .with_context(|| format!("cannot close {name}-{p}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {
+        self.topics.read().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,208 @@
+//! `zc serve`: open (or make) a log directory, serve it to Kafka clients until Ctrl-C.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::broker::handlers::Context;
+use crate::broker::server::{self, FetchPath, Limits, Log};
+use crate::broker::topics::Topics;
+use crate::cli::{FlushPolicy, ServeArgs};
+use crate::error::UsageError;
+use crate::log::partition::{self, LogConfig};
+use crate::log::{fixture, index};
+
+/// Set by SIGINT/SIGTERM; read by every server thread.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Only an atomic store: the one kind of work that is safe inside a signal handler.
+    STOP.store(true, SeqCst);
+}
+
+pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
+    let segment_bytes = args.segment_bytes;
+    if segment_bytes == 0 || segment_bytes > i32::MAX as u64 {
+        return Err(UsageError(format!(
+            "--segment-bytes must be 1 byte to {} (index positions are 32-bit), found {segment_bytes}",
+            i32::MAX
+        ))
+        .into());
+    }
+    let listener = TcpListener::bind(args.addr).with_context(|| {
+        format!(
+            "cannot listen on {}: is another broker running there?",
+            args.addr
+        )
+    })?;
+    let bound = listener.local_addr()?;
+    let advertised = advertised(args.advertise.as_deref(), bound)?;
+
+    // Without --log-dir, a private copy of the default log: producing must not change
+    // the cached original.
+    let scratch;
+    let log_dir: PathBuf = match &args.log_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            scratch = tempfile::Builder::new().prefix("zc-serve-").tempdir()?;
+            copy_default_log(scratch.path(), quiet)?;
+            scratch.path().to_owned()
+        }
+    };
+    let config = LogConfig {
+        segment_bytes,
+        index_interval_bytes: index::INDEX_INTERVAL_BYTES,
+        flush: match args.flush {
+            FlushPolicy::Os => partition::FlushPolicy::Os,
+            FlushPolicy::Always => partition::FlushPolicy::Always,
+        },
+    };
+    let (topics, recovered) = Topics::open(&log_dir, config)?;
+    for (_, report) in recovered {
+        // Lost data is always worth a line; the rest is for the curious.
+        if report.lost_data() || !quiet {
+            eprintln!("zc serve: opened {report}");
+        }
+    }
+
+    install_signal_handlers()?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let ctx = Arc::new(Context::new(
+        topics,
+        advertised.clone(),
+        !args.no_auto_create,
+        shutdown.clone(),
+    ));
+    if !quiet {
+        let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
+        eprintln!(
+            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}; Ctrl-C to stop",
+            advertised.0,
+            advertised.1,
+            log_dir.display(),
+            names.join(", "),
+            args.transfer
+        );
+    }
+    // The signal flag is a static; the server's flag is shared state it can own.
+    let forward = {
+        let shutdown = shutdown.clone();
+        thread::spawn(move || {
+            while !STOP.load(SeqCst) && !shutdown.load(SeqCst) {
+                thread::sleep(Duration::from_millis(50));
+            }
+            shutdown.store(true, SeqCst);
+        })
+    };
+    let stats = (!quiet).then(|| spawn_stats(ctx.clone(), args.transfer.name()));
+    let log: Log = Arc::new(|line| eprintln!("zc serve: {line}"));
+    let limits = Limits {
+        max_connections: args.max_connections,
+        max_request_bytes: args.max_request_bytes,
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+    };
+    let path = FetchPath {
+        mode: args.transfer,
+        chunk: args.chunk,
+    };
+    let served = server::run(listener, ctx.clone(), path, limits, log);
+    shutdown.store(true, SeqCst);
+    let _ = forward.join();
+    if let Some(s) = stats {
+        let _ = s.join();
+    }
+    served?;
+    match Arc::try_unwrap(ctx) {
+        Ok(ctx) => ctx.topics.shutdown()?,
+        Err(_) => bail!(
+            "connections still hold the logs; they were not closed cleanly (the next start recovers them)"
+        ),
+    }
+    if !quiet {
+        eprintln!("zc serve: stopped; logs flushed and closed cleanly");
+    }
+    Ok(())
+}
+
+/// The host:port clients are told to use: `--advertise`, or the bound address (with a
+/// wildcard replaced by loopback: clients cannot connect to 0.0.0.0, kafka-subset §8.6).
+fn advertised(flag: Option<&str>, bound: std::net::SocketAddr) -> Result<(String, i32)> {
+    if let Some(text) = flag {
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| UsageError(format!("--advertise {text}: expected HOST:PORT")))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| UsageError(format!("--advertise {text}: {port} is not a port number")))?;
+        return Ok((host.to_owned(), i32::from(port)));
+    }
+    let host = if bound.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        bound.ip().to_string()
+    };
+    Ok((host, i32::from(bound.port())))
+}
+
+fn install_signal_handlers() -> Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { sigaction(signal, &action) }.context("cannot install the signal handler")?;
+    }
+    Ok(())
+}
+
+/// Copies the partition directories of the default log (generated on first use) into `to`.
+fn copy_default_log(to: &Path, quiet: bool) -> Result<()> {
+    let found = fixture::default_fixture(&mut |_| {})?;
+    if !quiet {
+        eprintln!(
+            "zc serve: serving a copy of the default log ({})",
+            found.path.display()
+        );
+    }
+    for part in partition::list_partitions(&found.path)? {
+        let target = to.join(
+            part.path
+                .file_name()
+                .expect("a partition directory has a name"),
+        );
+        std::fs::create_dir_all(&target)?;
+        for entry in std::fs::read_dir(&part.path)? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), target.join(entry.file_name()))
+                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints the live stats line once a second until shutdown.
+fn spawn_stats(ctx: Arc<Context>, mode: &'static str) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut last = ctx.stats.snapshot();
+        let mut at = Instant::now();
+        while !ctx.shutdown.load(SeqCst) {
+            thread::sleep(Duration::from_millis(100));
+            if at.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            let now = ctx.stats.snapshot();
+            if let Some(line) = now.line(&last, at.elapsed().as_secs_f64(), mode) {
+                eprintln!("zc serve: {line}");
+            }
+            (last, at) = (now, Instant::now());
+        }
+    })
+}
