@@ -13,8 +13,8 @@
 
 pub mod bench;
 pub mod broker;
-pub mod client;
 pub mod cli;
+pub mod client;
 pub mod cmd;
 pub mod error;
 pub mod log;

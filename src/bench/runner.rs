@@ -134,11 +134,7 @@ struct InProcessSink {
 }
 
 /// Runs the whole benchmark. The calling thread is the sender: the probe counts it.
-pub fn run(
-    cfg: &BenchConfig,
-    fixture: &Fixture,
-    on: &mut dyn FnMut(Event),
-) -> Result<BenchReport> {
+pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> Result<BenchReport> {
     cfg.validate()?;
     if let Some(pin) = cfg.pin {
         net::pin_current_thread(pin.sender)
@@ -290,9 +286,8 @@ impl Run<'_> {
         // --- set-up, outside the timed region ---
         if self.cfg.cache == CacheState::Cold {
             for p in &paths {
-                measure::drop_from_cache(p).with_context(|| {
-                    format!("cannot drop {} from the page cache", p.display())
-                })?;
+                measure::drop_from_cache(p)
+                    .with_context(|| format!("cannot drop {} from the page cache", p.display()))?;
             }
         }
         let residency = match measure::residency(&paths) {
@@ -355,7 +350,10 @@ impl Run<'_> {
             );
         }
         if received.bytes != bytes {
-            bail!("the sink received {} bytes, expected {bytes}", received.bytes);
+            bail!(
+                "the sink received {} bytes, expected {bytes}",
+                received.bytes
+            );
         }
         if let Some(expected) = self.expected_checksum {
             match received.checksum {

@@ -591,7 +591,11 @@ mod tests {
         for mode in Mode::ALL {
             let m = mode.model();
             assert_eq!(m.dma_copies, 2, "{mode}");
-            assert_eq!(m.mode_switches, 2 * m.syscalls_per_chunk, "{mode}: 2 per syscall");
+            assert_eq!(
+                m.mode_switches,
+                2 * m.syscalls_per_chunk,
+                "{mode}: 2 per syscall"
+            );
             assert!(!m.note.is_empty());
         }
         assert!(Mode::Sendfile.model().mode_switches < Mode::ReadWrite.model().mode_switches);
