@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::bench::config::MAX_CHUNK;
 use crate::bench::results::CacheState;
 use crate::bench::sink::SinkKind;
+use crate::log::partition::FlushPolicy;
 use crate::net::{CcChoice, Pin};
 use crate::transfer::Mode;
 use crate::units::{format_size, parse_size};
@@ -174,15 +175,6 @@ pub struct BenchArgs {
     /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,
-}
-
-/// How the broker makes appended records durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FlushPolicy {
-    /// Leave it to the page cache and the kernel's write-back, like Kafka's default.
-    Os,
-    /// fdatasync the segment before acknowledging a produce request.
-    Always,
 }
 
 #[derive(Debug, Args)]

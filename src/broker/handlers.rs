@@ -289,7 +289,7 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                             let code = match &e {
                                 AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
                                 AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
-                                AppendError::Io(_) => ErrorCode::UnknownServerError,
+                                AppendError::Io(_) => ErrorCode::KafkaStorageError,
                             };
                             ProducePartitionResponse::error(p.index, code, Some(e.to_string()))
                         }

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::broker::handlers::Context;
 use crate::broker::server::{self, FetchPath, Limits, Log};
 use crate::broker::topics::Topics;
-use crate::cli::{FlushPolicy, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::error::UsageError;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
@@ -57,10 +57,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let config = LogConfig {
         segment_bytes,
         index_interval_bytes: index::INDEX_INTERVAL_BYTES,
-        flush: match args.flush {
-            FlushPolicy::Os => partition::FlushPolicy::Os,
-            FlushPolicy::Always => partition::FlushPolicy::Always,
-        },
+        flush: args.flush,
     };
     let (topics, recovered) = Topics::open(&log_dir, config)?;
     for (_, report) in recovered {

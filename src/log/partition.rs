@@ -168,8 +168,8 @@ impl LogConfig {
     }
 }
 
-/// When appended batches are forced to the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When appended batches are forced to the disk (`zc serve --flush`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum FlushPolicy {
     /// Leave write-back to the page cache, like Kafka (`log.flush.interval.messages` is
     /// Long.MAX_VALUE by default): a crashed process loses nothing, since its writes are

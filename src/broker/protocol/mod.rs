@@ -205,12 +205,13 @@ pub enum ErrorCode {
     InvalidRequest,
     UnsupportedForMessageFormat,
     TransactionalIdAuthorizationFailed,
+    KafkaStorageError,
     UnsupportedCompressionType,
     InvalidRecord,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 21] = [
+    const ALL: [ErrorCode; 22] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -230,6 +231,7 @@ impl ErrorCode {
         ErrorCode::InvalidRequest,
         ErrorCode::UnsupportedForMessageFormat,
         ErrorCode::TransactionalIdAuthorizationFailed,
+        ErrorCode::KafkaStorageError,
         ErrorCode::UnsupportedCompressionType,
         ErrorCode::InvalidRecord,
     ];
@@ -256,6 +258,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => 42,
             ErrorCode::UnsupportedForMessageFormat => 43,
             ErrorCode::TransactionalIdAuthorizationFailed => 53,
+            ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
         }
@@ -290,6 +293,7 @@ impl ErrorCode {
             ErrorCode::TransactionalIdAuthorizationFailed => {
                 "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
             }
+            ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
         }
