@@ -221,3 +221,53 @@ fn verify_reports_a_missing_segment_as_an_offset_gap() {
         &["offsets not contiguous: expected base offset 9520, found 14280"],
     );
 }
+
+#[test]
+fn a_flipped_magic_byte_is_one_problem_not_a_cascade() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    copy_dir(&demo_fixture(), &log);
+    let path = log.join("demo-0").join("00000000000000000000.log");
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[3 * 4401 + 16] = 7; // the magic byte of the fourth batch
+    fs::write(&path, bytes).unwrap();
+    let r = zc(&["fixture", "verify", log.to_str().unwrap()]).code(1);
+    assert!(
+        r.stderr
+            .contains("byte 13203: wrong magic byte: expected 2, found 7"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("could no longer be read"), "{}", r.stderr);
+    let problems = r.stderr.lines().filter(|l| l.starts_with("  ")).count();
+    assert!(
+        problems <= 3,
+        "{problems} problems for one byte:\n{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn verify_reports_a_time_index_entry_with_the_wrong_timestamp() {
+    assert_detected(
+        |dir| {
+            let path = dir.join("00000000000000000000.timeindex");
+            let mut bytes = fs::read(&path).unwrap();
+            bytes[12 + 7] ^= 0x01; // entry 1's timestamp, lowest byte
+            fs::write(&path, bytes).unwrap();
+        },
+        &[
+            "00000000000000000000.timeindex",
+            "byte 12",
+            "entry 1 says timestamp",
+        ],
+    );
+}
+
+#[test]
+fn verify_names_a_missing_index_without_a_byte_position() {
+    assert_detected(
+        |dir| fs::remove_file(dir.join("00000000000000004760.index")).unwrap(),
+        &["00000000000000004760.index: cannot read index"],
+    );
+}

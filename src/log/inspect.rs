@@ -50,19 +50,17 @@ pub struct SegmentReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub file: PathBuf,
-    pub position: u64,
+    /// Byte position in `file`; `None` for a problem with the whole file (missing, unreadable).
+    pub position: Option<u64>,
     pub what: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: byte {}: {}",
-            self.file.display(),
-            self.position,
-            self.what
-        )
+        match self.position {
+            Some(at) => write!(f, "{}: byte {at}: {}", self.file.display(), self.what),
+            None => write!(f, "{}: {}", self.file.display(), self.what),
+        }
     }
 }
 
@@ -156,7 +154,7 @@ pub fn inspect(dir: &Path, list_batches: bool) -> Result<LogReport, InspectError
         if segments.is_empty() {
             report.problems.push(Problem {
                 file: part.path.clone(),
-                position: 0,
+                position: None,
                 what: "partition directory holds no .log segment".into(),
             });
         }
@@ -179,6 +177,25 @@ pub fn inspect(dir: &Path, list_batches: bool) -> Result<LogReport, InspectError
 struct Frame {
     position: u64,
     base_offset: i64,
+    last_offset: i64,
+    /// The largest batch timestamp up to and including this batch: what a time-index
+    /// entry for this batch must say.
+    max_timestamp_so_far: i64,
+}
+
+/// What could be read of a segment's `.log`, to check its indexes against.
+struct Readable<'a> {
+    base: i64,
+    frames: &'a [Frame],
+    /// Where framing stopped early (a torn or impossible batch), if it did: index entries
+    /// past it cannot be checked, and are reported once, not one by one.
+    stopped_at: Option<u64>,
+}
+
+impl Readable<'_> {
+    fn last_relative(&self) -> Option<i64> {
+        self.frames.last().map(|f| f.last_offset - self.base)
+    }
 }
 
 fn inspect_segment(
@@ -199,7 +216,7 @@ fn inspect_segment(
         batch_list: Vec::new(),
         files,
     };
-    let mut problem = |file: &Path, position: u64, what: String| {
+    let mut problem = |file: &Path, position: Option<u64>, what: String| {
         problems.push(Problem {
             file: file.to_owned(),
             position,
@@ -207,9 +224,10 @@ fn inspect_segment(
         })
     };
     let log = seg.files.log.clone();
-    let mut frames = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut stopped_at = None;
     match BatchScanner::open(&log) {
-        Err(e) => problem(&log, 0, format!("cannot open: {e}")),
+        Err(e) => problem(&log, None, format!("cannot open: {e}")),
         Ok(mut scanner) => {
             seg.bytes = scanner.file_len();
             loop {
@@ -217,7 +235,11 @@ fn inspect_segment(
                     Ok(Some(found)) => found,
                     Ok(None) => break,
                     Err(e) => {
-                        problem(&log, e.position(), e.to_string());
+                        problem(&log, Some(e.position()), e.to_string());
+                        stopped_at = Some(e.position());
+                        // The offsets in the unreadable rest are unknown: do not call the
+                        // next segment's start a gap.
+                        *next_offset = None;
                         break;
                     }
                 };
@@ -225,14 +247,14 @@ fn inspect_segment(
                     Ok(h) => h,
                     Err(e) => {
                         // Still framed by its length: report and keep going.
-                        problem(&log, position, e.to_string());
+                        problem(&log, Some(position), e.to_string());
                         batch::BatchHeader::parse(bytes).expect("scanner checked the header")
                     }
                 };
                 if frames.is_empty() && header.base_offset != seg.files.base_offset {
                     problem(
                         &log,
-                        position,
+                        Some(position),
                         format!(
                             "segment name says base offset {}, but its first batch starts at offset {}",
                             seg.files.base_offset, header.base_offset
@@ -244,7 +266,7 @@ fn inspect_segment(
                 {
                     problem(
                         &log,
-                        position,
+                        Some(position),
                         format!(
                             "offsets not contiguous: expected base offset {expected}, found {}",
                             header.base_offset
@@ -255,9 +277,14 @@ fn inspect_segment(
                 seg.batches += 1;
                 seg.records += header.records_count.max(0) as u64;
                 seg.last_offset = Some(header.last_offset());
+                let max_timestamp_so_far = frames.last().map_or(header.max_timestamp, |f| {
+                    f.max_timestamp_so_far.max(header.max_timestamp)
+                });
                 frames.push(Frame {
                     position,
                     base_offset: header.base_offset,
+                    last_offset: header.last_offset(),
+                    max_timestamp_so_far,
                 });
                 if list_batches {
                     seg.batch_list.push(BatchInfo {
@@ -274,31 +301,51 @@ fn inspect_segment(
             }
         }
     }
-    let base = seg.files.base_offset;
-    let last_relative = seg.last_offset.map_or(-1, |l| l - base);
-    seg.index_entries =
-        check_offset_index(&seg.files.index, base, last_relative, &frames, &mut problem);
-    seg.time_index_entries = check_time_index(&seg.files.time_index, last_relative, &mut problem);
+    let readable = Readable {
+        base: seg.files.base_offset,
+        frames: &frames,
+        stopped_at,
+    };
+    seg.index_entries = check_offset_index(&seg.files.index, &readable, &mut problem);
+    seg.time_index_entries = check_time_index(&seg.files.time_index, &readable, &mut problem);
     seg
 }
 
-fn read_index(path: &Path, problem: &mut impl FnMut(&Path, u64, String)) -> Option<Vec<u8>> {
+/// The type of the problem sink the checks share.
+trait Report: FnMut(&Path, Option<u64>, String) {}
+impl<F: FnMut(&Path, Option<u64>, String)> Report for F {}
+
+/// Index entries past where the `.log` could be read: one problem for all of them.
+fn report_unreadable(
+    path: &Path,
+    count: usize,
+    first_entry: usize,
+    readable: &Readable<'_>,
+    problem: &mut impl Report,
+) {
+    if count > 0 {
+        problem(
+            path,
+            None,
+            format!(
+                "{count} entries from entry {first_entry} on point past byte {}, where the .log could no longer be read (see the problem reported there)",
+                readable.stopped_at.unwrap_or(0)
+            ),
+        );
+    }
+}
+
+fn read_index(path: &Path, problem: &mut impl Report) -> Option<Vec<u8>> {
     match fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
-            problem(path, 0, format!("cannot read index: {e}"));
+            problem(path, None, format!("cannot read index: {e}"));
             None
         }
     }
 }
 
-fn check_offset_index(
-    path: &Path,
-    base: i64,
-    last_relative: i64,
-    frames: &[Frame],
-    problem: &mut impl FnMut(&Path, u64, String),
-) -> usize {
+fn check_offset_index(path: &Path, readable: &Readable<'_>, problem: &mut impl Report) -> usize {
     let Some(bytes) = read_index(path, problem) else {
         return 0;
     };
@@ -307,16 +354,26 @@ fn check_offset_index(
         Err(e) => {
             problem(
                 path,
-                (e.len / e.entry_len * e.entry_len) as u64,
+                Some((e.len / e.entry_len * e.entry_len) as u64),
                 e.to_string(),
             );
             return 0;
         }
     };
+    let frames = readable.frames;
+    let last_relative = readable.last_relative().unwrap_or(-1);
     let mut previous: Option<index::OffsetEntry> = None;
+    let mut unreadable = (0, 0);
     for (i, e) in entries.iter().enumerate() {
-        let at = (i * OFFSET_ENTRY_LEN) as u64;
+        let at = Some((i * OFFSET_ENTRY_LEN) as u64);
         let position = e.position as u64;
+        if readable.stopped_at.is_some_and(|end| position >= end) {
+            unreadable = (
+                unreadable.0 + 1,
+                if unreadable.0 == 0 { i } else { unreadable.1 },
+            );
+            continue;
+        }
         match frames.binary_search_by_key(&position, |f| f.position) {
             Err(near) => {
                 let nearest = frames.get(near.saturating_sub(1)).map_or(0, |f| f.position);
@@ -329,7 +386,7 @@ fn check_offset_index(
                 );
             }
             Ok(k) => {
-                let relative_base = frames[k].base_offset - base;
+                let relative_base = frames[k].base_offset - readable.base;
                 let offset = i64::from(e.relative_offset);
                 if offset < relative_base || offset > last_relative {
                     problem(
@@ -360,14 +417,11 @@ fn check_offset_index(
         }
         previous = Some(*e);
     }
+    report_unreadable(path, unreadable.0, unreadable.1, readable, problem);
     entries.len()
 }
 
-fn check_time_index(
-    path: &Path,
-    last_relative: i64,
-    problem: &mut impl FnMut(&Path, u64, String),
-) -> usize {
+fn check_time_index(path: &Path, readable: &Readable<'_>, problem: &mut impl Report) -> usize {
     let Some(bytes) = read_index(path, problem) else {
         return 0;
     };
@@ -376,24 +430,46 @@ fn check_time_index(
         Err(e) => {
             problem(
                 path,
-                (e.len / e.entry_len * e.entry_len) as u64,
+                Some((e.len / e.entry_len * e.entry_len) as u64),
                 e.to_string(),
             );
             return 0;
         }
     };
     let mut previous = i64::MIN;
+    let mut unreadable = (0, 0);
     for (i, e) in entries.iter().enumerate() {
-        let at = (i * TIME_ENTRY_LEN) as u64;
-        let offset = i64::from(e.relative_offset);
-        if offset < 0 || offset > last_relative {
-            problem(
+        let at = Some((i * TIME_ENTRY_LEN) as u64);
+        let offset = readable.base + i64::from(e.relative_offset);
+        // The entry names the last offset of the batch that carried the largest timestamp
+        // so far, and that timestamp.
+        match readable.frames.iter().find(|f| f.last_offset == offset) {
+            Some(f) if f.max_timestamp_so_far != e.timestamp => problem(
                 path,
                 at,
                 format!(
-                    "entry {i} has relative offset {offset}: expected between 0 and {last_relative}"
+                    "entry {i} says timestamp {} for offset {offset}: expected {}, the largest timestamp up to that batch",
+                    e.timestamp, f.max_timestamp_so_far
                 ),
-            );
+            ),
+            Some(_) => {}
+            None if readable.stopped_at.is_some()
+                && readable
+                    .last_relative()
+                    .is_none_or(|l| i64::from(e.relative_offset) > l) =>
+            {
+                unreadable = (
+                    unreadable.0 + 1,
+                    if unreadable.0 == 0 { i } else { unreadable.1 },
+                );
+            }
+            None => problem(
+                path,
+                at,
+                format!(
+                    "entry {i} names offset {offset}, which is not the last offset of any batch in the segment"
+                ),
+            ),
         }
         if e.timestamp < previous {
             problem(
@@ -407,5 +483,6 @@ fn check_time_index(
         }
         previous = e.timestamp;
     }
+    report_unreadable(path, unreadable.0, unreadable.1, readable, problem);
     entries.len()
 }
