@@ -335,30 +335,32 @@ fn report_unreadable(
     }
 }
 
-fn read_index(path: &Path, problem: &mut impl Report) -> Option<Vec<u8>> {
-    match fs::read(path) {
-        Ok(bytes) => Some(bytes),
+/// Reads and parses an index file; a missing file or a ragged length is a problem.
+fn read_index<E>(
+    path: &Path,
+    parse: fn(&[u8]) -> Result<Vec<E>, index::RaggedIndex>,
+    problem: &mut impl Report,
+) -> Option<Vec<E>> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) => {
             problem(path, None, format!("cannot read index: {e}"));
+            return None;
+        }
+    };
+    match parse(&bytes) {
+        Ok(entries) => Some(entries),
+        Err(e) => {
+            let whole = (e.len / e.entry_len * e.entry_len) as u64;
+            problem(path, Some(whole), e.to_string());
             None
         }
     }
 }
 
 fn check_offset_index(path: &Path, readable: &Readable<'_>, problem: &mut impl Report) -> usize {
-    let Some(bytes) = read_index(path, problem) else {
+    let Some(entries) = read_index(path, index::parse_offset_index, problem) else {
         return 0;
-    };
-    let entries = match index::parse_offset_index(&bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            problem(
-                path,
-                Some((e.len / e.entry_len * e.entry_len) as u64),
-                e.to_string(),
-            );
-            return 0;
-        }
     };
     let frames = readable.frames;
     let last_relative = readable.last_relative().unwrap_or(-1);
@@ -422,19 +424,8 @@ fn check_offset_index(path: &Path, readable: &Readable<'_>, problem: &mut impl R
 }
 
 fn check_time_index(path: &Path, readable: &Readable<'_>, problem: &mut impl Report) -> usize {
-    let Some(bytes) = read_index(path, problem) else {
+    let Some(entries) = read_index(path, index::parse_time_index, problem) else {
         return 0;
-    };
-    let entries = match index::parse_time_index(&bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            problem(
-                path,
-                Some((e.len / e.entry_len * e.entry_len) as u64),
-                e.to_string(),
-            );
-            return 0;
-        }
     };
     let mut previous = i64::MIN;
     let mut unreadable = (0, 0);
