@@ -135,6 +135,9 @@ impl Connection {
     fn serve_requests(&self, stream: &mut TcpStream) -> End {
         let setup = stream
             .set_nonblocking(false)
+            // Like Kafka: a response's last small segment must not wait for the ACK of the
+            // previous one (Nagle), or every fetch pays a delayed-ACK round trip.
+            .and_then(|()| stream.set_nodelay(true))
             .and_then(|()| stream.set_read_timeout(Some(TICK)))
             // A client that stops reading must not hold a thread forever on header writes.
             .and_then(|()| stream.set_write_timeout(Some(self.limits.idle_timeout)));
