@@ -25,7 +25,8 @@
 //! - a call may move fewer bytes than asked: the loop continues from where it stopped;
 //! - `EINTR` (a signal arrived) is retried;
 //! - `EAGAIN` on the socket (a non-blocking socket whose buffer is full) waits in
-//!   `poll(POLLOUT)` and retries;
+//!   `poll(POLLOUT)` and retries; on a blocking socket it means its send timeout
+//!   (`SO_SNDTIMEO`) passed, and is an error;
 //! - retried calls are counted too: the kernel counts them, and so must we;
 //! - a file that ends before `offset + len` is an error, never a silent short send.
 //!
@@ -421,6 +422,10 @@ impl fmt::Display for TransferError {
                 write!(f, "{syscall} failed: {errno}")?;
                 if self.peer_gone() {
                     f.write_str(" (the receiver closed the connection)")?;
+                } else if errno == Errno::EAGAIN {
+                    f.write_str(
+                        " (the socket's send timeout passed: the receiver stopped reading)",
+                    )?;
                 }
                 Ok(())
             }
@@ -450,6 +455,8 @@ struct Job<'t> {
     len: u64,
     sent: u64,
     tally: &'t mut Tally,
+    /// Whether the socket is non-blocking, once an `EAGAIN` made it worth asking.
+    non_blocking: Option<bool>,
 }
 
 impl<'t> Job<'t> {
@@ -466,6 +473,7 @@ impl<'t> Job<'t> {
             len,
             sent: 0,
             tally,
+            non_blocking: None,
         };
         match offset.checked_add(len) {
             Some(end) if i64::try_from(end).is_ok() => Ok(job),
@@ -530,11 +538,35 @@ impl<'t> Job<'t> {
                 (Err(Errno::EINTR), _) => self.tally.eintr += 1,
                 (Err(Errno::EAGAIN), Some(sock)) => {
                     self.tally.eagain += 1;
+                    // A *blocking* socket says EAGAIN only when its send timeout
+                    // (SO_SNDTIMEO) has passed: the receiver stopped reading. Waiting on in
+                    // poll would defeat the timeout and hold the sender forever.
+                    if !self.non_blocking(sock) {
+                        return Err(self.fail(Cause::Os {
+                            syscall,
+                            errno: Errno::EAGAIN,
+                        }));
+                    }
                     self.wait_writable(sock)?;
                 }
                 (Err(errno), _) => return Err(self.fail(Cause::Os { syscall, errno })),
             }
         }
+    }
+
+    /// Whether `sock` is non-blocking (`O_NONBLOCK`); asked once per send, on its first
+    /// `EAGAIN`, with a counted `fcntl(F_GETFL)`. A socket whose flags cannot be read is
+    /// taken as non-blocking: the old behaviour, waiting in poll.
+    fn non_blocking(&mut self, sock: BorrowedFd<'_>) -> bool {
+        if let Some(known) = self.non_blocking {
+            return known;
+        }
+        self.count(Syscall::Fcntl);
+        let known = nix::fcntl::fcntl(sock, nix::fcntl::FcntlArg::F_GETFL).map_or(true, |flags| {
+            nix::fcntl::OFlag::from_bits_truncate(flags).contains(nix::fcntl::OFlag::O_NONBLOCK)
+        });
+        self.non_blocking = Some(known);
+        known
     }
 
     /// Blocks until `sock` can take more bytes. Returns also on error or hang-up, so that
@@ -743,6 +775,36 @@ mod tests {
             );
             // One poll per EAGAIN, plus any poll interrupted by a signal.
             assert!(tally.syscalls.poll >= tally.eagain, "{mode}");
+        }
+    }
+
+    /// Regression (found by tests/broker.rs): `zc serve` sets SO_SNDTIMEO so that a consumer
+    /// that stops reading cannot hold a connection thread, but the modes answered the
+    /// timeout's EAGAIN by waiting in poll without a limit.
+    #[test]
+    fn blocking_socket_with_a_send_timeout_fails_instead_of_waiting_forever() {
+        use nix::sys::socket::{setsockopt, sockopt};
+        use std::os::fd::AsFd;
+        use std::time::{Duration, Instant};
+
+        let len = 8 * MIB;
+        let file = fixture(&pattern(len));
+        for mode in Mode::ALL {
+            // The receiver reads nothing until long after the sender has given up; it is
+            // left to finish on its own.
+            let (stream, _reader) = connect_slow_reader(Duration::from_secs(5));
+            setsockopt(&stream, sockopt::SndBuf, &(128 * KIB)).unwrap();
+            stream
+                .set_write_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let mut tx = sender(mode, 64 * KIB).unwrap();
+            let started = Instant::now();
+            let err = tx
+                .send(file.as_file(), 0, len as u64, stream.as_fd())
+                .expect_err("nobody reads: the send must time out");
+            assert!(started.elapsed() < Duration::from_secs(3), "{mode}");
+            assert_eq!(err.errno(), Some(Errno::EAGAIN), "{mode}: {err}");
+            assert!(err.to_string().contains("send timeout"), "{err}");
         }
     }
 
