@@ -177,7 +177,10 @@ impl Connection {
             return Ok(None);
         }
         let len = i32::from_be_bytes(size);
-        if len < 0 || len as u64 > self.limits.max_request_bytes {
+        if len < 0 {
+            return Err(format!("negative request size {len}: not a Kafka frame"));
+        }
+        if len as u64 > self.limits.max_request_bytes {
             return Err(format!(
                 "request of {len} bytes exceeds --max-request-bytes ({})",
                 self.limits.max_request_bytes
