@@ -683,6 +683,26 @@ fn an_idle_connection_is_closed_after_the_idle_timeout() {
     assert!(broker.stop().0.success());
 }
 
+/// Regression: `--idle-timeout 0` started a broker whose every connection failed its
+/// socket set-up ("cannot set a 0 duration timeout").
+#[test]
+fn idle_timeout_0_is_a_usage_error_not_a_broker_that_drops_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = common::zc_command(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--log-dir",
+        dir.path().to_str().unwrap(),
+        "--idle-timeout",
+        "0",
+    ]);
+    let out = harness::run_bounded(serve, b"", Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--idle-timeout"), "{stderr}");
+}
+
 #[test]
 fn a_slow_loris_sending_half_a_frame_is_closed_after_the_idle_timeout() {
     let dir = tempfile::tempdir().unwrap();

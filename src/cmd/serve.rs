@@ -34,6 +34,10 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         ))
         .into());
     }
+    if args.idle_timeout == 0 {
+        // Sockets cannot take a zero timeout: every connection would fail its set-up.
+        return Err(UsageError("--idle-timeout must be at least 1 second, found 0".into()).into());
+    }
     let listener = TcpListener::bind(args.addr).with_context(|| {
         format!(
             "cannot listen on {}: is another broker running there?",
