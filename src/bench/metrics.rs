@@ -6,7 +6,7 @@
 //! fallback is used *and the source says so*. Where none exists, the metric stays
 //! unavailable with the reason.
 
-use super::results::{Metric, Origin, RunRecord, Stat};
+use super::results::{Metric, RunRecord, Stat};
 use crate::measure::Reading;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -30,7 +30,6 @@ pub fn metrics(runs: &[RunRecord]) -> Vec<Metric> {
             key: s.key,
             label: s.label,
             unit: s.unit,
-            origin: Origin::Measured,
             source: s.source,
             value: summarise(runs, &s.per_run),
         })

@@ -1,10 +1,10 @@
 //! What a benchmark returns: plain data, no formatting.
 //!
 //! The runner fills these structs and the reporters (`crate::report`) render them; nothing
-//! here prints. Every figure is a [`Metric`]: a named value with its unit, where it came
-//! from (`source`), and whether it was *measured* on this machine or comes from the
-//! textbook *model*. Values that could not be measured stay [`Reading::Unavailable`] with
-//! the reason, all the way to the output.
+//! here prints. Every figure is a [`Metric`]: a named value measured on this machine, with
+//! its unit and where it came from (`source`). The textbook *model* of each mode is kept
+//! apart, in [`Row::model`], so the two can never be mixed up. Values that could not be
+//! measured stay [`Reading::Unavailable`] with the reason, all the way to the output.
 
 use std::path::PathBuf;
 
@@ -15,14 +15,6 @@ use super::warnings::Warning;
 use crate::measure::{Environment, Reading, Sample};
 use crate::net::Pin;
 use crate::transfer::{Mode, Model, Tally};
-
-/// Measured on this machine, or predicted by the textbook model of the mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Origin {
-    Measured,
-    Model,
-}
 
 /// Median, minimum and maximum of one figure over the measured runs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -73,7 +65,6 @@ pub struct Metric {
     /// Short human name, e.g. `syscalls / GiB`.
     pub label: &'static str,
     pub unit: &'static str,
-    pub origin: Origin,
     /// Where the numbers come from, e.g. `tracepoint raw_syscalls:sys_enter`.
     pub source: String,
     pub value: Reading<Stat>,
@@ -162,7 +153,8 @@ pub struct Setup {
     pub warmup: u32,
     /// The TCP congestion control in force, read back from the socket.
     pub congestion: String,
-    /// SO_SNDBUF of the sender and SO_RCVBUF of the sink, as the kernel reports them.
+    /// SO_SNDBUF of the sender and SO_RCVBUF of the sink, as the kernel reported them
+    /// after the transfer.
     pub send_buffer: usize,
     pub receive_buffer: Option<usize>,
     pub pin: Option<Pin>,

@@ -992,7 +992,7 @@ fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::bench::results::{FixtureInfo, Metric, Origin, SCHEMA};
+    use crate::bench::results::{FixtureInfo, Metric, SCHEMA};
     use crate::bench::sink::SinkKind;
     use crate::bench::warnings::Warning;
     use crate::measure::Environment;
@@ -1003,7 +1003,6 @@ pub(super) mod tests {
             key,
             label: key,
             unit,
-            origin: Origin::Measured,
             source: format!("test source of {key}"),
             value,
         }

@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::results::{BenchReport, Origin, Row};
+use crate::bench::results::{BenchReport, Row};
 use crate::measure::Reading;
 
 const HEADER: &str =
@@ -37,11 +37,8 @@ pub fn render(report: &BenchReport) -> Vec<u8> {
     out.push('\n');
     for row in &report.rows {
         for m in &row.metrics {
-            // Spelled as in the JSON export (`Origin` serializes in snake_case).
-            let origin = match m.origin {
-                Origin::Measured => "measured",
-                Origin::Model => "model",
-            };
+            // Every metric is measured; the model figures follow as their own lines.
+            let origin = "measured";
             let (numbers, reason) = match &m.value {
                 Reading::Value(s) => (
                     [

@@ -15,7 +15,7 @@
 //! per-metric `source` column says where each figure came from, and a figure from a
 //! fallback source carries the terminal's mark, `(rusage)` or `(own count)`.
 
-use crate::bench::results::{BenchReport, Origin, Row};
+use crate::bench::results::{BenchReport, Row};
 use crate::measure::Reading;
 
 use super::bench_table::{
@@ -109,10 +109,7 @@ fn measured_table(at: &[&Row]) -> String {
             .iter()
             .find_map(|r| r.metric(key))
             .expect("key from a row");
-        let label = match first.origin {
-            Origin::Measured => first.label.to_owned(),
-            Origin::Model => format!("{} (model)", first.label),
-        };
+        let label = first.label.to_owned();
         out.push_str(&format!(
             "| {} | {} |",
             cell(&label),
