@@ -14,7 +14,7 @@
 //! fixture damaged by a power cut is caught by `zc fixture verify` and the manifest hash.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -287,6 +287,7 @@ fn write_partition(
     };
     let mut log = PartitionLog::create(dir, config)?;
     let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
+    let letters = Letters::new(spec.value_size, &mut rng);
     let mut batch = Vec::with_capacity(spec.batch_bytes() as usize);
     let mut key = vec![0u8; spec.key_size];
     let mut value = vec![0u8; spec.value_size];
@@ -304,7 +305,7 @@ fn write_partition(
         // Built as a producer builds it, with base offset 0: appending assigns the offsets.
         let mut builder = BatchBuilder::new(&mut batch, 0);
         for offset in base..base + count as i64 {
-            fill_value(&mut value, partition, offset, &mut rng);
+            fill_value(&mut value, partition, offset, &letters, &mut rng);
             fill_key(&mut key, offset);
             let key = (spec.key_size > 0).then_some(&key[..]);
             builder.append(BASE_TIMESTAMP + offset, key, Some(&value), &[]);
@@ -324,21 +325,51 @@ fn write_partition(
     Ok((records, bytes))
 }
 
+/// Pseudo-random letters to cut values from. Drawing every byte of every value from the
+/// generator costs about a nanosecond a byte, as much as writing it; copying a slice from
+/// a random place in a pool is a `memcpy`, and values still differ from record to record.
+struct Letters {
+    pool: Vec<u8>,
+}
+
+impl Letters {
+    /// A pool of at least 1 MiB, and at least twice the longest value.
+    fn new(value_size: usize, rng: &mut SplitMix64) -> Self {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+        let mut pool = vec![0u8; (1 << 20).max(2 * value_size)];
+        for chunk in pool.chunks_mut(8) {
+            let bits = rng.next().to_le_bytes();
+            for (byte, b) in chunk.iter_mut().zip(bits) {
+                *byte = ALPHABET[usize::from(b & 63)];
+            }
+        }
+        Letters { pool }
+    }
+
+    /// `len` letters from a pseudo-random place in the pool.
+    fn slice(&self, len: usize, rng: &mut SplitMix64) -> &[u8] {
+        let start = (rng.next() % (self.pool.len() - len + 1) as u64) as usize;
+        &self.pool[start..start + len]
+    }
+}
+
 /// `0:000000000042 ` then letters: readable, numbered, and different in every record.
-fn fill_value(value: &mut [u8], partition: u32, offset: i64, rng: &mut SplitMix64) {
+fn fill_value(
+    value: &mut [u8],
+    partition: u32,
+    offset: i64,
+    letters: &Letters,
+    rng: &mut SplitMix64,
+) {
     let mut prefix = [0u8; 32];
     let mut cursor = &mut prefix[..];
     write!(cursor, "{partition}:{offset:012} ").expect("fits in 32 bytes");
     let prefix_len = 32 - cursor.len();
     let n = prefix_len.min(value.len());
     value[..n].copy_from_slice(&prefix[..n]);
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-    for chunk in value[n..].chunks_mut(8) {
-        let bits = rng.next().to_le_bytes();
-        for (byte, b) in chunk.iter_mut().zip(bits) {
-            *byte = ALPHABET[usize::from(b & 63)];
-        }
-    }
+    let rest = value.len() - n;
+    value[n..].copy_from_slice(letters.slice(rest, rng));
 }
 
 /// The offset in decimal, zero-padded (or cut to its last digits) to the key size.
@@ -387,20 +418,20 @@ pub fn hash_log(dir: &Path) -> Result<String> {
     }
     files.sort();
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
     for path in files {
         let rel = path.strip_prefix(dir).unwrap_or(&path);
-        let mut file =
-            File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let len = file.metadata()?.len();
         hasher.update(rel.to_string_lossy().as_bytes());
         hasher.update(&[0]);
-        hasher.update(&file.metadata()?.len().to_be_bytes());
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
+        hasher.update(&len.to_be_bytes());
+        if len > 0 {
+            // Hashing from a mapping saves read()'s copy of every byte into a buffer.
+            // SAFETY: a fixture is not modified while it is hashed; if another process
+            // truncated it anyway, the access would fault (SIGBUS) rather than hash garbage.
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("cannot map {}", path.display()))?;
+            hasher.update(&map);
         }
     }
     Ok(hasher.finalize().to_hex().to_string())
