@@ -22,6 +22,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::handlers::{self, Context, Reply};
 use super::protocol::{self, Part};
@@ -86,7 +87,12 @@ pub fn run(
                     .context("cannot start a connection thread")?;
                 connections.push(handle);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(TICK / 2),
+            // Nothing to accept: wait for the next connection, or a tick to look at the
+            // shutdown flag again, whichever comes first.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16));
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => log(format!("accept failed: {e}")),
         }
