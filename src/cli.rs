@@ -454,6 +454,13 @@ pub struct ConsumeArgs {
     #[arg(long, value_parser = parse_fetch_size, default_value = "1MiB", value_name = "SIZE")]
     pub fetch_max_bytes: usize,
 
+    /// Bytes the broker gathers before answering a Fetch, waiting up to --max-wait-ms for
+    /// them (Kafka's fetch.min.bytes). Trades latency for CPU: a follower with a larger
+    /// value wakes for fewer, fuller responses, but each record may wait longer.
+    #[arg(long, default_value = "1", value_name = "SIZE",
+          value_parser = |t: &str| bounded_size(t, "fetch min bytes", 1, 64 << 20))]
+    pub fetch_min_bytes: usize,
+
     /// Print MiB/s and records/s instead of the values.
     #[arg(long)]
     pub bench: bool,

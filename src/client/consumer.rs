@@ -25,6 +25,13 @@
 //! Each whole batch is checked with [`batch::validate`] (CRC-32C, lengths, record framing)
 //! and its offsets must continue exactly where the previous ones stopped: a gap means lost
 //! records, and is an error.
+//!
+//! One Fetch is kept in flight ahead (pipelining): as soon as a response arrives, the
+//! offset after its last whole batch is read from the batch headers (no CRC needed for
+//! that) and the next Fetch is sent from there; only then are this response's batches
+//! checked and delivered. The broker sends the next megabyte while the client checks this
+//! one, instead of idling. If the caller stops early, or the data turns out wrong, the
+//! answer to that request is read and thrown away (or the connection closed unread).
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -34,7 +41,7 @@ use crate::broker::protocol::{
 };
 use crate::log::batch::{self, BatchHeader, Header, LOG_OVERHEAD, MIN_BATCH_LENGTH};
 
-use super::connection::Connection;
+use super::connection::{Connection, Pending};
 use super::error::{ClientError, DataProblem};
 use super::partition::OffsetSpec;
 
@@ -87,6 +94,27 @@ pub struct Consumer {
     partition: i32,
     next_offset: i64,
     fetch_max_bytes: i32,
+    fetch_min_bytes: i32,
+    /// Receives Fetch responses; decoded responses borrow it, not the connection, so the
+    /// next Fetch can be sent while one is walked.
+    buf: Vec<u8>,
+    /// The Fetch sent ahead, if any.
+    ahead: Option<Ahead>,
+    /// Whether to send a Fetch ahead at all.
+    pipelining: bool,
+    /// No Fetch is sent ahead from this offset or beyond (e.g. where the caller stops).
+    ahead_limit: Option<i64>,
+}
+
+/// A Fetch sent before the previous response was walked.
+#[derive(Debug, Clone, Copy)]
+struct Ahead {
+    pending: Pending,
+    /// The offset it fetches from; `None` once the position went elsewhere (the caller
+    /// stopped mid-response, or the data was wrong): its answer is then thrown away.
+    offset: Option<i64>,
+    /// The long-poll time it was sent with.
+    max_wait: Duration,
 }
 
 impl Consumer {
@@ -111,7 +139,29 @@ impl Consumer {
             partition,
             next_offset,
             fetch_max_bytes: i32::try_from(fetch_max_bytes).unwrap_or(i32::MAX),
+            fetch_min_bytes: 1,
+            buf: Vec::new(),
+            ahead: None,
+            pipelining: true,
+            ahead_limit: None,
         })
+    }
+
+    /// The least data the broker should gather before answering a Fetch, waiting up to
+    /// the poll's `max_wait` for it (Kafka's `fetch.min.bytes`; default 1: answer as soon
+    /// as anything is there). Larger: fewer, fuller responses, at the cost of latency.
+    pub fn set_fetch_min_bytes(&mut self, bytes: usize) {
+        self.fetch_min_bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
+    }
+
+    /// Whether to send the next Fetch before walking the current response (default on).
+    pub fn set_pipelining(&mut self, on: bool) {
+        self.pipelining = on;
+    }
+
+    /// Sends no Fetch ahead for offsets at or beyond `end` (where the caller will stop).
+    pub fn set_ahead_limit(&mut self, end: Option<i64>) {
+        self.ahead_limit = end;
     }
 
     /// The offset of the next record to deliver.
@@ -119,15 +169,23 @@ impl Consumer {
         self.next_offset
     }
 
-    /// The connection, e.g. to ask ListOffsets where the partition ends.
-    pub fn connection(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// The connection, e.g. to ask ListOffsets where the partition ends. A Fetch sent
+    /// ahead is answered first (and its answer thrown away), so responses stay in step.
+    pub fn connection(&mut self) -> Result<&mut Connection, ClientError> {
+        if let Some(ahead) = self.ahead.take() {
+            let _: FetchedResponse<'_> =
+                self.conn
+                    .receive_into(ahead.pending, ahead.max_wait, &mut self.buf)?;
+        }
+        Ok(&mut self.conn)
     }
 
     /// One Fetch: waits up to `max_wait` for records at the current position (long poll:
-    /// the broker answers as soon as there is at least one byte), delivers every whole
-    /// record from there to `on_record` in offset order, and advances the position. The
-    /// callback returns `ControlFlow::Break` to stop early, e.g. after `--count` records.
+    /// the broker answers as soon as it has the fetch min bytes, 1 by default), delivers
+    /// every whole record from there to `on_record` in offset order, and advances the
+    /// position. The callback returns `ControlFlow::Break` to stop early, e.g. after
+    /// `--count` records. The Fetch may already have been sent by the previous poll (with
+    /// that poll's `max_wait`); this one then sends the next ahead, unless pipelining is off.
     pub fn poll(
         &mut self,
         max_wait: Duration,
@@ -135,34 +193,25 @@ impl Consumer {
     ) -> Result<Polled, ClientError> {
         let version = self.conn.version(ApiKey::Fetch)?;
         let max_wait_ms = i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX);
-        let request = RequestBody::Fetch(FetchRequest {
-            replica_id: -1,
-            max_wait_ms,
-            min_bytes: 1,
-            max_bytes: self.fetch_max_bytes,
-            // No transactions here: read everything up to the high watermark.
-            isolation_level: 0,
-            // Session id 0, epoch -1: a full fetch without a fetch session (KIP-227),
-            // like librdkafka; every request names the partition it wants.
-            session_id: 0,
-            session_epoch: -1,
-            topics: vec![FetchTopic {
-                topic: self.topic.clone(),
-                partitions: vec![FetchPartition {
-                    partition: self.partition,
-                    current_leader_epoch: -1,
-                    fetch_offset: self.next_offset,
-                    log_start_offset: -1,
-                    partition_max_bytes: self.fetch_max_bytes,
-                }],
-            }],
-            forgotten_topics_data: Vec::new(),
-            rack_id: String::new(),
-        });
-        let pending = self.conn.send(version, &request)?;
+        let (pending, waited) = match self.ahead.take() {
+            Some(ahead) if ahead.offset == Some(self.next_offset) => {
+                (ahead.pending, ahead.max_wait)
+            }
+            stale => {
+                if let Some(ahead) = stale {
+                    // Sent from where we are no longer: read its answer and drop it.
+                    let _: FetchedResponse<'_> =
+                        self.conn
+                            .receive_into(ahead.pending, ahead.max_wait, &mut self.buf)?;
+                }
+                let request = self.request(self.next_offset, max_wait_ms);
+                (self.conn.send(version, &request)?, max_wait)
+            }
+        };
         let broker = self.conn.broker().to_owned();
-        // The response borrows the connection's buffer: the records are never copied.
-        let response: FetchedResponse<'_> = self.conn.receive(pending, max_wait)?;
+        // The response borrows our buffer: the records are never copied.
+        let response: FetchedResponse<'_> =
+            self.conn.receive_into(pending, waited, &mut self.buf)?;
         let broker_error = |code| ClientError::Broker {
             broker: broker.clone(),
             api: ApiKey::Fetch,
@@ -199,11 +248,32 @@ impl Consumer {
             code => return Err(broker_error(code)),
         }
         let high_watermark = p.high_watermark;
-        let walked = walk(
-            p.records.unwrap_or_default(),
-            &mut self.next_offset,
-            &mut on_record,
-        );
+        let records = p.records.unwrap_or_default();
+        // Ask for what follows before checking these bytes: the broker sends it meanwhile.
+        if self.pipelining
+            && let Some(next) = next_fetch_offset(records, self.next_offset)
+            && self.ahead_limit.is_none_or(|end| next < end)
+        {
+            let request = fetch_request(
+                &self.topic,
+                self.partition,
+                next,
+                max_wait_ms,
+                self.fetch_min_bytes,
+                self.fetch_max_bytes,
+            );
+            self.ahead = Some(Ahead {
+                pending: self.conn.send(version, &request)?,
+                offset: Some(next),
+                max_wait,
+            });
+        }
+        let walked = walk(records, &mut self.next_offset, &mut on_record);
+        if let Some(ahead) = &mut self.ahead
+            && (walked.is_err() || ahead.offset != Some(self.next_offset))
+        {
+            ahead.offset = None;
+        }
         let (records, batch_bytes, stopped) =
             walked.map_err(|(offset, problem)| ClientError::Data {
                 broker,
@@ -218,6 +288,17 @@ impl Consumer {
             high_watermark,
             stopped,
         })
+    }
+
+    fn request(&self, offset: i64, max_wait_ms: i32) -> RequestBody<'static> {
+        fetch_request(
+            &self.topic,
+            self.partition,
+            offset,
+            max_wait_ms,
+            self.fetch_min_bytes,
+            self.fetch_max_bytes,
+        )
     }
 
     /// OFFSET_OUT_OF_RANGE, with the range the partition does have (asked with
@@ -244,6 +325,61 @@ impl Consumer {
             Err(e) => e,
         }
     }
+}
+
+/// A Fetch for one partition from `offset`.
+fn fetch_request(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_wait_ms: i32,
+    min_bytes: i32,
+    max_bytes: i32,
+) -> RequestBody<'static> {
+    RequestBody::Fetch(FetchRequest {
+        replica_id: -1,
+        max_wait_ms,
+        min_bytes,
+        max_bytes,
+        // No transactions here: read everything up to the high watermark.
+        isolation_level: 0,
+        // Session id 0, epoch -1: a full fetch without a fetch session (KIP-227),
+        // like librdkafka; every request names the partition it wants.
+        session_id: 0,
+        session_epoch: -1,
+        topics: vec![FetchTopic {
+            topic: topic.to_owned(),
+            partitions: vec![FetchPartition {
+                partition,
+                current_leader_epoch: -1,
+                fetch_offset: offset,
+                log_start_offset: -1,
+                partition_max_bytes: max_bytes,
+            }],
+        }],
+        forgotten_topics_data: Vec::new(),
+        rack_id: String::new(),
+    })
+}
+
+/// Where the Fetch after this response starts: after the last whole batch, read from the
+/// batch headers only (base offset + lastOffsetDelta, no CRC check: [`walk`] checks
+/// afterwards, and throws the Fetch sent ahead away if the data was wrong). `None` if no
+/// batch is whole (nothing to get ahead of) or the framing is broken.
+fn next_fetch_offset(records: &[u8], from: i64) -> Option<i64> {
+    // baseOffset(8) batchLength(4) partitionLeaderEpoch(4) magic(1) crc(4) attributes(2)
+    const LAST_OFFSET_DELTA: usize = 23;
+    let mut rest = records;
+    let mut next = None;
+    while let Some(size) = whole_batch_len(rest) {
+        let (batch, tail) = rest.split_at(size.ok()?);
+        rest = tail;
+        let base = i64::from_be_bytes(*batch.first_chunk::<8>()?);
+        let delta = batch.get(LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4)?;
+        let delta = i32::from_be_bytes(delta.try_into().ok()?);
+        next = Some(base.checked_add(i64::from(delta))?.checked_add(1)?);
+    }
+    next.map(|n| n.max(from))
 }
 
 /// Walks the batches of one partition's `records`, delivering records from `*next_offset`
@@ -452,6 +588,26 @@ mod tests {
             collect(&data, 0),
             Err(DataProblem::Corrupt(batch::BatchError::BadCrc { .. }))
         ));
+    }
+
+    #[test]
+    fn the_fetch_ahead_starts_after_the_last_whole_batch() {
+        let data = batches(10, &[5, 3, 4]);
+        assert_eq!(next_fetch_offset(&data, 10), Some(22));
+        assert_eq!(next_fetch_offset(&data, 30), Some(30));
+        let two = batches(10, &[5, 3]).len();
+        for cut in two..data.len() {
+            assert_eq!(
+                next_fetch_offset(&data[..cut], 10),
+                Some(18),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(next_fetch_offset(&data[..20], 10), None);
+        assert_eq!(next_fetch_offset(&[], 10), None);
+        // Agrees with a full walk, which also checks the CRCs.
+        let (_, next) = collect(&data, 10).unwrap();
+        assert_eq!(next, 22);
     }
 
     #[test]

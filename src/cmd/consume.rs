@@ -30,16 +30,19 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
         args.from,
         args.fetch_max_bytes,
     )?;
+    consumer.set_fetch_min_bytes(args.fetch_min_bytes);
     let start = consumer.position();
     let end_at = if args.follow || args.count.is_some() {
         None
     } else {
         Some(
             consumer
-                .connection()
+                .connection()?
                 .list_offset(&args.topic, args.partition, OffsetSpec::Latest)?,
         )
     };
+    // Each Fetch is sent before the previous response is checked, except past the end.
+    consumer.set_ahead_limit(end_at);
     if !quiet {
         let until = match (args.count, end_at) {
             (Some(n), _) => super::produce::count(n, "record"),
