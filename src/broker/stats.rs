@@ -71,7 +71,7 @@ impl Snapshot {
             let syscalls = self.fetch_syscalls - earlier.fetch_syscalls;
             let copied = self.fetch_user_copied - earlier.fetch_user_copied;
             line.push_str(&format!(
-                ": {:.0} syscalls/MiB, {:.2} MiB copied through user space per MiB",
+                ": {:.0} syscalls/MiB (zc's own count), {:.2} MiB copied through user space per MiB",
                 syscalls as f64 / mib,
                 copied as f64 / bytes as f64
             ));
