@@ -504,7 +504,7 @@ impl PartitionLog {
 /// every format Kafka ever had, so an old-format message set is named as such rather than
 /// as a bad length), then framing and CRC-32C ([`batch::validate`]), then what only a
 /// producer's batch must satisfy.
-fn validate_batches(buf: &[u8]) -> Result<Vec<(usize, BatchHeader)>, AppendError> {
+pub fn validate_batches(buf: &[u8]) -> Result<Vec<(usize, BatchHeader)>, AppendError> {
     if buf.is_empty() {
         return Err(AppendError::Invalid {
             batch: 0,
