@@ -36,6 +36,21 @@ const DEFAULT_CC: &str = "/proc/sys/net/ipv4/tcp_congestion_control";
 const AVAILABLE_CC: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 const ALLOWED_CC: &str = "/proc/sys/net/ipv4/tcp_allowed_congestion_control";
 
+/// The listen queue a server asks for: connections the kernel completes before the
+/// server has accepted them. Rust's `TcpListener::bind` asks for 128; a burst of connects
+/// beyond that while the accept loop is busy (starting a thread per connection, on a busy
+/// machine) overflows the queue, the kernel drops the SYN, and that client waits a whole
+/// SYN retransmission timeout (1 s) to connect. The kernel caps it at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Widens the listen queue of a bound listener to [`LISTEN_BACKLOG`]. Calling `listen(2)`
+/// again on a listening socket only changes its backlog on Linux.
+pub fn widen_backlog(listener: &std::net::TcpListener) -> io::Result<()> {
+    let backlog = nix::sys::socket::Backlog::new(LISTEN_BACKLOG)?;
+    nix::sys::socket::listen(listener, backlog)?;
+    Ok(())
+}
+
 /// The congestion control in force on a TCP socket.
 pub fn congestion(fd: BorrowedFd<'_>) -> io::Result<String> {
     let name = getsockopt(&fd, sockopt::TcpCongestion)?;

@@ -44,6 +44,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             args.addr
         )
     })?;
+    crate::net::widen_backlog(&listener).context("cannot widen the listen queue")?;
     let bound = listener.local_addr()?;
     let advertised = advertised(args.advertise.as_deref(), bound)?;
 

@@ -76,6 +76,11 @@ impl Broker {
         Broker { child, port, log }
     }
 
+    /// The server's process id, for /proc/PID/{fd,status}.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
