@@ -1,9 +1,11 @@
-//! Helpers for `tests/broker.rs`: a `zc serve` child process, client processes run under a
+//! Helpers for `tests/broker.rs` and `tests/faults.rs`: a `zc serve` child process, client processes run under a
 //! deadline, the skip-or-fail rule for third-party clients, and a raw protocol client built
 //! on the crate's own codec (`encode_request` / `decode_response`).
 //!
-//! Included by `tests/broker.rs` with `#[path]` rather than from `common/mod.rs`, so the
+//! Included by those tests with `#[path]` rather than from `common/mod.rs`, so the
 //! other test binaries do not compile it.
+
+#![allow(dead_code)] // tests/broker.rs and tests/faults.rs each use a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
