@@ -38,7 +38,13 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn fetch_body() -> impl Strategy<Value = RequestBody<'static>> {
-    let partition = (any::<i32>(), any::<i32>(), any::<i64>(), any::<i64>(), any::<i32>())
+    let partition = (
+        any::<i32>(),
+        any::<i32>(),
+        any::<i64>(),
+        any::<i64>(),
+        any::<i32>(),
+    )
         .prop_map(|(p, epoch, offset, start, max)| FetchPartition {
             partition: p,
             current_leader_epoch: epoch,
@@ -46,10 +52,8 @@ fn fetch_body() -> impl Strategy<Value = RequestBody<'static>> {
             log_start_offset: start,
             partition_max_bytes: max,
         });
-    let topic = (name(), vec(partition, 0..3)).prop_map(|(topic, partitions)| FetchTopic {
-        topic,
-        partitions,
-    });
+    let topic = (name(), vec(partition, 0..3))
+        .prop_map(|(topic, partitions)| FetchTopic { topic, partitions });
     let forgotten = (name(), vec(any::<i32>(), 0..3))
         .prop_map(|(topic, partitions)| ForgottenTopic { topic, partitions });
     (
@@ -60,7 +64,13 @@ fn fetch_body() -> impl Strategy<Value = RequestBody<'static>> {
         "[a-z]{0,8}",
     )
         .prop_map(
-            |((replica_id, max_wait_ms, min_bytes, max_bytes), (iso, sid, sep), topics, f, rack)| {
+            |(
+                (replica_id, max_wait_ms, min_bytes, max_bytes),
+                (iso, sid, sep),
+                topics,
+                f,
+                rack,
+            )| {
                 RequestBody::Fetch(FetchRequest {
                     replica_id,
                     max_wait_ms,
@@ -104,7 +114,12 @@ fn init_producer_id_body() -> impl Strategy<Value = RequestBody<'static>> {
 }
 
 /// Records for a batch: (timestamp, key, value, headers).
-type Rec = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(Vec<u8>, Option<Vec<u8>>)>);
+type Rec = (
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(Vec<u8>, Option<Vec<u8>>)>,
+);
 
 fn records() -> impl Strategy<Value = Vec<Rec>> {
     let bytes = || vec(any::<u8>(), 0..40);

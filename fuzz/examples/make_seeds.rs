@@ -10,14 +10,17 @@ use std::path::{Path, PathBuf};
 
 use zc::broker::protocol::{
     ApiKey, ApiVersionsRequest, FetchPartition, FetchRequest, FetchTopic, InitProducerIdRequest,
-    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest,
-    ProducePartition, ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS, encode_request,
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest, ProducePartition,
+    ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS, encode_request,
 };
 use zc::log::batch::BatchBuilder;
 use zc::log::index::{OFFSET_ENTRY_LEN, TIME_ENTRY_LEN};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -30,7 +33,12 @@ fn small_batch() -> Vec<u8> {
     let mut out = Vec::new();
     let mut b = BatchBuilder::new(&mut out, 0);
     b.append(1_700_000_000_000, Some(b"k"), Some(b"value-0"), &[]);
-    b.append(1_700_000_000_001, None, Some(b"value-1"), &[(b"h", Some(b"v"))]);
+    b.append(
+        1_700_000_000_001,
+        None,
+        Some(b"value-1"),
+        &[(b"h", Some(b"v"))],
+    );
     b.finish();
     out
 }
@@ -107,7 +115,11 @@ fn main() {
         for version in [range.min, range.max] {
             let frame = encode_request(7, Some("zc-seed"), version, &body(key, &batch));
             // The decoder is handed the frame after its int32 size prefix.
-            write("request_decoder", &format!("{}-v{version}", key.name()), &frame[4..]);
+            write(
+                "request_decoder",
+                &format!("{}-v{version}", key.name()),
+                &frame[4..],
+            );
         }
     }
 
@@ -117,7 +129,11 @@ fn main() {
     let first = zc::log::batch::BatchHeader::parse(&log).unwrap();
     write("batch_decoder", "demo-first-batch", &log[..first.size()]);
     let second = zc::log::batch::BatchHeader::parse(&log[first.size()..]).unwrap();
-    write("batch_decoder", "demo-two-batches", &log[..first.size() + second.size()]);
+    write(
+        "batch_decoder",
+        "demo-two-batches",
+        &log[..first.size() + second.size()],
+    );
 
     // Segment seeds: [u16 index len][u16 timeindex len][index][timeindex][log], cut from
     // the demo log's first segment to two batches, with the index entries that point
@@ -125,7 +141,9 @@ fn main() {
     let cut = {
         let mut at = 0;
         for _ in 0..2 {
-            at += zc::log::batch::BatchHeader::parse(&log[at..]).unwrap().size();
+            at += zc::log::batch::BatchHeader::parse(&log[at..])
+                .unwrap()
+                .size();
         }
         at
     };
@@ -144,11 +162,17 @@ fn main() {
             .collect()
     };
     let index = keep(&index, OFFSET_ENTRY_LEN, Some(4));
-    let time_index = keep(&time_index, TIME_ENTRY_LEN, None)[..TIME_ENTRY_LEN.min(time_index.len())].to_vec();
+    let time_index =
+        keep(&time_index, TIME_ENTRY_LEN, None)[..TIME_ENTRY_LEN.min(time_index.len())].to_vec();
     for (name, idx, tidx, bytes) in [
         ("demo-2-batches", &index[..], &time_index[..], &log[..cut]),
         ("demo-2-batches-no-index", &[][..], &[][..], &log[..cut]),
-        ("demo-torn-tail", &index[..], &time_index[..], &log[..cut - 30]),
+        (
+            "demo-torn-tail",
+            &index[..],
+            &time_index[..],
+            &log[..cut - 30],
+        ),
         ("built-1-batch", &[][..], &[][..], &batch[..]),
     ] {
         let mut seed = Vec::new();
@@ -159,5 +183,8 @@ fn main() {
         seed.extend_from_slice(bytes);
         write("segment_reader", name, &seed);
     }
-    println!("seeds written under {}", root().join("fuzz/seeds").display());
+    println!(
+        "seeds written under {}",
+        root().join("fuzz/seeds").display()
+    );
 }

@@ -21,16 +21,27 @@ fuzz_target!(|frame: &[u8]| {
                 &request.body,
             );
             let size = i32::from_be_bytes(again[..4].try_into().unwrap());
-            assert_eq!(size as usize, again.len() - 4, "size prefix of a re-encoded request");
+            assert_eq!(
+                size as usize,
+                again.len() - 4,
+                "size prefix of a re-encoded request"
+            );
             let back = decode_request(&again[4..]).expect("a re-encoded request decodes");
-            assert_eq!(back.body, request.body, "decode(encode(decode(x))) != decode(x)");
+            assert_eq!(
+                back.body, request.body,
+                "decode(encode(decode(x))) != decode(x)"
+            );
             assert_eq!(back.header.correlation_id, header.correlation_id);
         }
         Err(error) => {
             let _ = error.to_string();
             if let Some(reply) = error.reply() {
                 let size = i32::from_be_bytes(reply[..4].try_into().unwrap());
-                assert_eq!(size as usize, reply.len() - 4, "size prefix of an error reply");
+                assert_eq!(
+                    size as usize,
+                    reply.len() - 4,
+                    "size prefix of an error reply"
+                );
             }
         }
     }

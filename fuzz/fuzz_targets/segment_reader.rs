@@ -58,8 +58,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let (start, end) = (log.log_start_offset(), log.log_end_offset());
     for offset in start..end.min(start + 64) {
-        let slice = log.read(offset, 4096).expect("an offset below the log end reads");
-        assert!(slice.is_some(), "offset {offset} of {start}..{end} has no batch");
+        let slice = log
+            .read(offset, 4096)
+            .expect("an offset below the log end reads");
+        assert!(
+            slice.is_some(),
+            "offset {offset} of {start}..{end} has no batch"
+        );
     }
     let _ = log.offset_for_timestamp(0);
     let _ = log.offset_for_timestamp(i64::MAX);
