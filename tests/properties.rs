@@ -322,3 +322,61 @@ proptest! {
         prop_assert_eq!(report.records() as i64, expected);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Regression tests for what the fuzzers found.
+// ---------------------------------------------------------------------------------------
+
+/// Writes `batches` (already stamped with their offsets) as segment 0 of a fresh
+/// partition directory with no index files and no clean-shutdown marker, opens it, and
+/// returns the log end offset recovery settled on and what `zc fixture verify` then says.
+fn recover_raw_segment(batches: &[u8]) -> (i64, Vec<String>) {
+    let root = tempfile::tempdir().unwrap();
+    let part = root.path().join("raw-0");
+    std::fs::create_dir(&part).unwrap();
+    std::fs::write(part.join("00000000000000000000.log"), batches).unwrap();
+    let (log, _) = PartitionLog::open(&part, LogConfig::default()).unwrap();
+    let end = log.log_end_offset();
+    log.close().unwrap();
+    let report = inspect(root.path(), false).unwrap();
+    (end, report.problems.iter().map(|p| p.to_string()).collect())
+}
+
+fn batch_at(base_offset: i64, values: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut b = BatchBuilder::new(&mut out, base_offset);
+    for i in 0..values {
+        b.append(
+            1_700_000_000_000,
+            None,
+            Some(format!("v{i}").as_bytes()),
+            &[],
+        );
+    }
+    b.finish();
+    out
+}
+
+/// Found by fuzz target segment_reader: segment 0 whose only batch said baseOffset
+/// 1056964608 (valid CRC: the CRC does not cover baseOffset) was accepted by recovery as
+/// is, and the "recovered" log then failed `zc fixture verify` ("segment name says base
+/// offset 0, but its first batch starts at offset 1056964608").
+#[test]
+fn recovery_drops_a_first_batch_that_does_not_start_at_the_segment_base_offset() {
+    let (end, problems) = recover_raw_segment(&batch_at(1_056_964_608, 2));
+    assert_eq!(end, 0);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// The same rule inside a segment: a batch after a gap in the offsets (a corrupted
+/// baseOffset) ends the valid part, and what is kept verifies.
+#[test]
+fn recovery_truncates_at_a_gap_in_the_offsets() {
+    let mut bytes = batch_at(0, 3);
+    bytes.extend(batch_at(3, 2));
+    bytes.extend(batch_at(9, 2)); // offsets 5..=8 missing
+    bytes.extend(batch_at(11, 1));
+    let (end, problems) = recover_raw_segment(&bytes);
+    assert_eq!(end, 5);
+    assert!(problems.is_empty(), "{problems:?}");
+}

@@ -8,7 +8,7 @@
 //!
 //! 1. walk the batches of the last segment from byte 0, framing each by its length and
 //!    validating it completely ([`batch::validate`]: length, magic, CRC, records), and
-//!    check that offsets only grow;
+//!    check that offsets run on without gaps from the segment's base offset;
 //! 2. stop at the first batch that fails; everything before it is *valid bytes*;
 //! 3. truncate the `.log` to the valid bytes.
 //!
@@ -345,9 +345,12 @@ fn scan(files: &SegmentFiles, index_interval_bytes: u64) -> io::Result<Scan> {
         };
         let first_allowed = found.last_offset.map_or(files.base_offset, |o| o + 1);
         let relative = header.last_offset() - files.base_offset;
-        let problem = if header.base_offset < first_allowed {
+        // Exactly the next offset, not just a greater one: the writer never leaves a gap
+        // (the first batch starts at the segment's base offset), and the CRC does not
+        // cover baseOffset, so continuity is the only check a corrupted one can fail.
+        let problem = if header.base_offset != first_allowed {
             Some(format!(
-                "batch starts at offset {}: expected at least {first_allowed}, offsets must grow",
+                "batch starts at offset {}: expected {first_allowed}, offsets must run on without gaps",
                 header.base_offset
             ))
         } else if header.last_offset_delta < 0 {
