@@ -36,8 +36,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send a log to a TCP socket with each transfer mode and measure what each costs.
-    #[command(after_help = BENCH_EXAMPLES)]
+    /// Send a log to a TCP socket with each transfer mode and measure what each costs;
+    /// `zc bench write` measures the write path instead.
+    #[command(after_help = BENCH_EXAMPLES, args_conflicts_with_subcommands = true)]
     Bench(BenchArgs),
 
     /// A mini Kafka broker: real clients (kcat, kafka-python) produce and consume, and
@@ -79,6 +80,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
+  zc bench write                                   # the write path: append, fsync, per record, random
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
 labelled as not measured. Run as root for kernel-mode counters and syscall tracepoints.";
@@ -119,6 +121,10 @@ fn parse_chunk(text: &str) -> Result<usize, String> {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// `zc bench write`; without it, `zc bench` measures the send path as always.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+
     /// Transfer modes to measure (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     pub mode: Vec<ModeChoice>,
@@ -166,6 +172,94 @@ pub struct BenchArgs {
     /// Pin the sender and the in-process sink threads to these CPUs, e.g. 0,1.
     #[arg(long, value_name = "SENDER_CPU,SINK_CPU")]
     pub pin: Option<Pin>,
+
+    /// Open no perf counters or tracepoints (to measure the measurement's own cost).
+    #[arg(long)]
+    pub no_counters: bool,
+
+    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
+    /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    #[arg(long, value_name = "FILE")]
+    pub export: Vec<PathBuf>,
+}
+
+/// What `zc bench` can measure besides sending (the default).
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Write the same records as a Kafka log four ways (append through the page cache,
+    /// append + fdatasync per batch, one write per record, random offsets) and measure
+    /// what each costs.
+    #[command(after_help = BENCH_WRITE_EXAMPLES)]
+    Write(BenchWriteArgs),
+}
+
+const BENCH_WRITE_EXAMPLES: &str = "Examples:
+  zc bench write                                   # all four ways, batches of 1, 16, 256 records
+  zc bench write --way append,per-record --batch 256 --size 64M
+  zc bench write --way append-fsync --batch 1,256 --max-seconds 2
+  zc bench write --dir /mnt/ssd --keep             # write there and leave the logs to inspect
+  zc bench write --export write.json --export write.md
+
+Each run writes the same records (the fixture's generator) into a fresh log in a temporary
+directory inside --dir, removed afterwards. The timed region is the loop of appends; the
+fdatasync right after it is timed on its own (`flush after`): the device work the page
+cache had deferred. Figures are medians over --runs (min-max shown); the textbook model is
+printed apart, labelled as not measured. Run as root for kernel-counted system calls.";
+
+#[derive(Debug, Args)]
+pub struct BenchWriteArgs {
+    /// Ways of writing to measure (comma-separated): append (Kafka's default: page cache,
+    /// no fsync), append-fsync (fdatasync after every batch), per-record (one write per
+    /// record, same bytes as append), random (the same batches at shuffled offsets of a
+    /// preallocated file).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "append,append-fsync,per-record,random"
+    )]
+    pub way: Vec<crate::bench::write::Way>,
+
+    /// Records per batch (comma-separated list to sweep), 1 to 100000.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,16,256",
+        value_name = "N"
+    )]
+    pub batch: Vec<u32>,
+
+    /// Bytes of log per run (whole batches of the largest --batch; at most 1 GiB). Units:
+    /// K, M, G (x1024).
+    #[arg(long, value_parser = parse_size, default_value = "16MiB")]
+    pub size: u64,
+
+    /// Bytes in each record value (keys are 16 bytes, like the default fixture's); at
+    /// least 16.
+    #[arg(long, value_parser = parse_size, default_value = "1000", value_name = "BYTES")]
+    pub record_size: u64,
+
+    /// Measured runs per way and batch size.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+
+    /// Unrecorded runs first, per way and batch size.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub warmup: u32,
+
+    /// Directory to write in (a fresh directory is made inside it and removed after);
+    /// default: the system's temporary directory ($TMPDIR, else /tmp).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Leave the last run's log of each way and batch size in place (the path is printed).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// A run stops after the batch that crosses this many seconds; its figures are then
+    /// per record written. Bounds fsync-per-record runs, which can take minutes.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub max_seconds: f64,
 
     /// Open no perf counters or tracepoints (to measure the measurement's own cost).
     #[arg(long)]

@@ -13,10 +13,10 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 /// One per-run figure: a value, or why it is missing. Generic over the kind of run, so
 /// `zc bench write` (`super::write`) derives its figures the same way.
-pub(super) type PerRun<R> = Box<dyn Fn(&R) -> Reading<f64>>;
+pub(crate) type PerRun<R> = Box<dyn Fn(&R) -> Reading<f64>>;
 
 /// How to compute one metric from each run of a row.
-pub(super) struct Spec<R> {
+pub(crate) struct Spec<R> {
     pub key: &'static str,
     pub label: &'static str,
     pub unit: &'static str,
@@ -30,7 +30,7 @@ pub fn metrics(runs: &[RunRecord]) -> Vec<Metric> {
 }
 
 /// Each spec summarised over `runs`: median, min and max, or why it is unavailable.
-pub(super) fn build<R>(runs: &[R], specs: Vec<Spec<R>>) -> Vec<Metric> {
+pub(crate) fn build<R>(runs: &[R], specs: Vec<Spec<R>>) -> Vec<Metric> {
     specs
         .into_iter()
         .map(|s| Metric {
@@ -67,7 +67,7 @@ fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
 
 /// Whether every run has the preferred reading; decides the source for the whole row so
 /// that one row never mixes two sources.
-pub(super) fn all_have<R, T>(runs: &[R], get: impl Fn(&R) -> Reading<T>) -> bool {
+pub(crate) fn all_have<R, T>(runs: &[R], get: impl Fn(&R) -> Reading<T>) -> bool {
     !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
 }
 

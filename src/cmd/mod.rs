@@ -2,6 +2,7 @@
 //! result. This is the only layer (with `report`) that writes to stdout and stderr.
 
 mod bench;
+mod bench_write;
 mod consume;
 mod fixture;
 mod produce;

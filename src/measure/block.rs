@@ -28,6 +28,15 @@ use super::Reading;
 pub struct BlockDevice {
     /// The kernel's name for it, e.g. `vda` or `nvme0n1p2`.
     pub name: String,
+    /// Where it sits in sysfs, e.g. `/sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda`:
+    /// `virtio` there means a virtual disk, whose host decides where and when the bytes
+    /// really land (and whether an fsync waits for a physical device at all).
+    pub sysfs: String,
+    /// The kernel's guess, from `queue/rotational`: a disk with a seek, or not.
+    pub rotational: Option<bool>,
+    /// `queue/write_cache`: `write back` means the device has a volatile cache, which an
+    /// fsync must flush.
+    pub write_cache: Option<String>,
     #[serde(skip)]
     stat: PathBuf,
 }
@@ -66,11 +75,28 @@ impl BlockDevice {
                 stat.display()
             ));
         }
-        let name = fs::canonicalize(&sys)
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| format!("{major}:{minor}"));
-        Reading::Value(BlockDevice { name, stat })
+        let real = fs::canonicalize(&sys).unwrap_or_else(|_| sys.clone());
+        let name = real.file_name().map_or_else(
+            || format!("{major}:{minor}"),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        // A partition's queue settings are its disk's, one directory up.
+        let queue = |file: &str| {
+            [
+                real.join("queue").join(file),
+                real.join("../queue").join(file),
+            ]
+            .iter()
+            .find_map(|p| fs::read_to_string(p).ok())
+            .map(|v| v.trim().to_owned())
+        };
+        Reading::Value(BlockDevice {
+            name,
+            sysfs: real.display().to_string(),
+            rotational: queue("rotational").map(|v| v == "1"),
+            write_cache: queue("write_cache"),
+            stat,
+        })
     }
 
     /// The device's write counter now.
@@ -85,6 +111,58 @@ impl BlockDevice {
                 )
             })
     }
+}
+
+/// The filesystem type under `path` (`ext4`, `tmpfs`, ...), from `statfs`'s magic number.
+pub fn filesystem_type(path: &Path) -> Reading<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return Reading::unavailable("path holds a NUL byte");
+    };
+    // SAFETY: statfs fills the zeroed struct; the path is NUL-terminated and outlives the call.
+    let mut buf: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut buf) } != 0 {
+        return Reading::Unavailable(format!(
+            "statfs {}: {}",
+            path.display(),
+            io::Error::last_os_error()
+        ));
+    }
+    // The magic numbers of linux/magic.h for the filesystems a student is likely to meet.
+    let name = match buf.f_type as u64 {
+        0xEF53 => "ext4 (or ext2/3)".to_owned(),
+        0x0102_1994 => "tmpfs (RAM: no device under it)".to_owned(),
+        0x5846_5342 => "xfs".to_owned(),
+        0x9123_683E => "btrfs".to_owned(),
+        0x794C_7630 => "overlayfs".to_owned(),
+        0x6573_5546 => "fuse".to_owned(),
+        0x6969 => "nfs".to_owned(),
+        other => format!("unknown (statfs magic {other:#x})"),
+    };
+    Reading::Value(name)
+}
+
+/// The kernel's writeback settings (`/proc/sys/vm/dirty_*`): they decide when the pages an
+/// `append` dirtied are written to the disk, and when a writer is made to wait for that.
+pub fn writeback_settings() -> Vec<(String, Reading<String>)> {
+    [
+        "dirty_background_ratio",
+        "dirty_background_bytes",
+        "dirty_ratio",
+        "dirty_bytes",
+        "dirty_expire_centisecs",
+        "dirty_writeback_centisecs",
+    ]
+    .iter()
+    .map(|name| {
+        let path = format!("/proc/sys/vm/{name}");
+        let value = fs::read_to_string(&path).map_or_else(
+            |e| Reading::Unavailable(format!("cannot read {path}: {e}")),
+            |v| Reading::Value(v.trim().to_owned()),
+        );
+        ((*name).to_owned(), value)
+    })
+    .collect()
 }
 
 /// Field 7 of a block `stat` file: sectors written (Documentation/block/stat.rst).
@@ -106,7 +184,9 @@ mod tests {
 
     #[test]
     fn proc_has_no_block_device() {
-        let why = BlockDevice::of(Path::new("/proc")).reason().map(str::to_owned);
+        let why = BlockDevice::of(Path::new("/proc"))
+            .reason()
+            .map(str::to_owned);
         assert!(why.is_some_and(|w| w.contains("without a block device")));
     }
 }

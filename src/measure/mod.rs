@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
-pub use block::{BlockDevice, DeviceWrites};
+pub use block::{BlockDevice, DeviceWrites, filesystem_type, writeback_settings};
 pub use environment::{Environment, environment};
 pub use procfs::{IoDelta, SystemCpu, cpu_model, cpus_online, kernel_release, perf_event_paranoid};
 pub use residency::{Residency, drop_from_cache, residency};

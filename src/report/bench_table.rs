@@ -292,11 +292,7 @@ fn measured_table(
     width: Option<u16>,
 ) -> (String, Vec<String>) {
     let align = |i: usize, text: &str| {
-        if i == 0 {
-            Cell::new(text)
-        } else {
-            right(text)
-        }
+        if i == 0 { Cell::new(text) } else { right(text) }
     };
     let mut header: Vec<Cell> = names.iter().enumerate().map(|(i, n)| align(i, n)).collect();
     header.extend(columns.iter().map(|c| right(c.header)));
@@ -957,7 +953,9 @@ fn placed(role: &str, verb: &str, cpus: &BTreeSet<usize>) -> String {
 }
 
 /// `counters: available: a, b` then one `n/a` line per distinct reason with its counters.
-pub(super) fn counter_facts(counters: &[(&'static str, Reading<()>)]) -> Vec<(&'static str, String)> {
+pub(super) fn counter_facts(
+    counters: &[(&'static str, Reading<()>)],
+) -> Vec<(&'static str, String)> {
     let available: Vec<&str> = counters
         .iter()
         .filter(|(_, r)| r.value().is_some())

@@ -1,4 +1,4 @@
-//! `zc bench --export FILE`: picks the format from the file's extension and writes the
+//! `zc bench --export FILE` (and `zc bench write --export FILE`): picks the format from the file's extension and writes the
 //! report so that the file is always whole.
 //!
 //! The runner calls [`write()`] after every round of runs, so a crash or a Ctrl-C late in a
@@ -70,18 +70,30 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
     }
 }
 
-/// The report in `format`, as the bytes of the file.
-pub fn render(report: &BenchReport, format: Format) -> Vec<u8> {
-    match format {
-        Format::Json => super::json::render(report),
-        Format::Csv => super::csv::render(report),
-        Format::Markdown => super::markdown::render(report),
+/// A result that can be exported: `zc bench`'s and `zc bench write`'s.
+pub trait Exportable {
+    /// The result in `format`, as the bytes of the file.
+    fn render(&self, format: Format) -> Vec<u8>;
+}
+
+impl Exportable for BenchReport {
+    fn render(&self, format: Format) -> Vec<u8> {
+        match format {
+            Format::Json => super::json::render(self),
+            Format::Csv => super::csv::render(self),
+            Format::Markdown => super::markdown::render(self),
+        }
     }
+}
+
+/// The report in `format`, as the bytes of the file.
+pub fn render(report: &impl Exportable, format: Format) -> Vec<u8> {
+    report.render(format)
 }
 
 /// Writes `report` to `path` in the format its extension names, replacing any existing
 /// file atomically (see the module docs).
-pub fn write(report: &BenchReport, path: &Path) -> anyhow::Result<()> {
+pub fn write(report: &impl Exportable, path: &Path) -> anyhow::Result<()> {
     let format = format_for(path).map_err(anyhow::Error::msg)?;
     let bytes = render(report, format);
     let dir = match path.parent() {

@@ -7,3 +7,4 @@ pub mod export;
 pub mod fixture;
 pub mod json;
 pub mod markdown;
+pub mod write_table;
