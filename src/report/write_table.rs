@@ -361,7 +361,10 @@ pub(super) fn summary(report: &WriteReport) -> Vec<String> {
                     sig3(a)
                 )
             });
-        let word = if r >= 1.0 {
+        // Within 5% is a tie on any machine: say so rather than "1.0x as fast".
+        let word = if r.max(1.0 / r) <= 1.05 {
+            "append and random ran at about the same MiB/s".to_owned()
+        } else if r > 1.0 {
             format!("append was {} as fast as random", times(r))
         } else {
             format!("random was {} as fast as append", times(1.0 / r))
@@ -510,7 +513,10 @@ fn markdown(report: &WriteReport) -> Vec<u8> {
             .filter(|r| r.batch == batch)
             .map(|r| (r.way.to_string(), &r.metrics[..]))
             .collect();
-        out.push_str(&format!("#### batches of {batch} records\n\n"));
+        out.push_str(&format!(
+            "#### batches of {}\n\n",
+            count(batch as usize, "record", "records")
+        ));
         out.push_str(&metric_table(&columns));
         out.push('\n');
     }
