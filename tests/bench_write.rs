@@ -120,6 +120,18 @@ fn every_way_writes_a_sound_log_and_random_writes_the_same_bytes_as_append() {
             // fallocate happens before the timed loop, not in it.
             assert_eq!(traced(run, "fallocate"), Some(0));
         }
+        // On a block device, every page of the file was dirtied once: /proc's write_bytes
+        // covers the log, in whole pages (a folio's worth of slack). On tmpfs nothing is
+        // accounted (there is no writeback), so there is nothing to check.
+        if report["setup"]["device"]["name"].is_string()
+            && let Some(dirtied) = run["sample"]["io"]["write_bytes"].as_u64()
+        {
+            let bytes = append.len() as u64;
+            assert!(
+                dirtied >= bytes && dirtied <= bytes + (64 << 10),
+                "random at batch {batch}: write_bytes {dirtied} for a {bytes}-byte log"
+            );
+        }
     }
 }
 
@@ -163,6 +175,19 @@ fn syscall_and_fsync_counts_match_the_model() {
                 );
             }
         }
+    }
+    // fdatasync after every one-record batch cleans the half-written last page, and the
+    // next record dirties it again: /proc charges the page again each time (block devices
+    // only: tmpfs accounts nothing).
+    let run = only_run(row(&report, "append-fsync", 1));
+    if report["setup"]["device"]["name"].is_string()
+        && let Some(dirtied) = run["sample"]["io"]["write_bytes"].as_u64()
+    {
+        let bytes = u(&run["bytes"]);
+        assert!(
+            dirtied > 2 * bytes,
+            "write_bytes {dirtied} for {bytes} bytes"
+        );
     }
     // Same records everywhere; bytes differ only with the batch size (61-byte headers).
     for batch in [1u64, 16] {
