@@ -25,7 +25,7 @@ use crate::units::format_size;
 /// The title of the model table, here and in Markdown.
 const MODEL_TITLE: &str = "TEXTBOOK MODEL: predicted, NOT MEASURED";
 
-const THROUGHPUT: [Column; 5] = [
+const THROUGHPUT: [Column; 4] = [
     Column {
         key: "mib_per_s",
         header: "MiB/s",
@@ -41,10 +41,6 @@ const THROUGHPUT: [Column; 5] = [
     Column {
         key: "cpu_per_gib",
         header: "CPU\ns/GiB",
-    },
-    Column {
-        key: "system_cpu_per_gib",
-        header: "system\nCPU\ns/GiB",
     },
 ];
 
@@ -67,7 +63,7 @@ const SYSCALLS: [Column; 4] = [
     },
 ];
 
-const STORAGE: [Column; 5] = [
+const STORAGE: [Column; 4] = [
     Column {
         key: "dirtied_per_byte",
         header: "write_\nbytes\n/byte",
@@ -84,11 +80,12 @@ const STORAGE: [Column; 5] = [
         key: "device_flush_per_byte",
         header: "device\nin flush\n/byte",
     },
-    Column {
-        key: "written_mib",
-        header: "MiB\nper\nrun",
-    },
 ];
+
+/// Said under the first table: what the exports hold that the screen has no room for.
+const MORE_IN_EXPORTS: &str = "More in the exports (--export .json, .csv, .md): system CPU (all CPUs, \
+     includes the kernel's writeback threads and everything else running), self-counted \
+     syscalls, MiB written per run, every run's raw counters.";
 
 const SYSCALL_NOTE: &str = "syscalls = every system call the writing thread made in the \
      loop, counted by the kernel; pwrite64 and fsyncs (fdatasync + fsync) are its share. The \
@@ -131,7 +128,7 @@ pub fn render(report: &WriteReport, width: Option<u16>) -> String {
             format_size(report.setup.record_size)
         ),
         &THROUGHPUT,
-        &[],
+        &[MORE_IN_EXPORTS.to_owned()],
     );
     out.push('\n');
     out.push_str(&page.section(
