@@ -899,3 +899,58 @@ fn acknowledged_records_survive_kill_9_and_a_torn_tail_is_recovered() {
     assert!(log.contains("truncated 14 bytes"), "{log}");
     verify_log_dir(dir.path());
 }
+
+/// The congestion control of the broker's end of the connections on `port`, read back
+/// from the kernel with `ss -ti` (one name per connection).
+fn broker_side_congestion(port: &str) -> Vec<String> {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-tinH",
+            "state",
+            "established",
+            &format!("( sport = :{port} )"),
+        ])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each socket is a line of addresses, then an indented line that starts with the algorithm.
+    text.lines()
+        .filter(|l| l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn cc_sets_the_congestion_control_of_every_accepted_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    // reno: available in every kernel, and neither the usual default (bbr/cubic) nor auto's pick.
+    let mut broker = Broker::start(dir.path(), &["--cc", "reno"]);
+    let mut raw = Raw::connect(&broker.addr());
+    assert!(answers(&mut raw), "{}", broker.log());
+    let port = broker.addr().rsplit(':').next().unwrap().to_owned();
+    assert_eq!(broker_side_congestion(&port), ["reno"], "{}", broker.log());
+    assert!(
+        broker.log().contains("TCP congestion control reno"),
+        "{}",
+        broker.log()
+    );
+    drop(raw);
+    broker.stop();
+
+    let serve = common::zc_command(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--log-dir",
+        dir.path().to_str().unwrap(),
+        "--cc",
+        "no-such-cc",
+    ]);
+    let out = harness::run_bounded(serve, b"", Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"no-such-cc\" is not available"),
+        "{stderr}"
+    );
+}
