@@ -954,3 +954,24 @@ fn cc_sets_the_congestion_control_of_every_accepted_connection() {
         "{stderr}"
     );
 }
+
+/// Regression: the idle timeout counted from the start of a request, not from its last
+/// byte, so a slow but steady client sending a request in pieces was cut off mid-request.
+#[test]
+fn a_slow_but_steady_request_is_answered_however_long_it_takes_in_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &["--idle-timeout", "1"]);
+    let mut slow = Raw::connect(&broker.addr());
+    let frame = encode_request(1, Some("slow"), 2, &api_versions());
+    // 6 pieces 400 ms apart: 2.4 s in all, more than twice the idle timeout, but never
+    // more than 0.4 s without a byte.
+    let pieces = frame.chunks(frame.len().div_ceil(6));
+    for piece in pieces {
+        slow.stream.write_all(piece).unwrap();
+        thread::sleep(Duration::from_millis(400));
+    }
+    let answer = slow.receive().expect("answered, not closed");
+    let (id, response) = decode_response::<ApiVersionsResponse>(&answer, 2).unwrap();
+    assert_eq!((id, response.error_code), (1, ErrorCode::None));
+    assert!(broker.stop().0.success());
+}

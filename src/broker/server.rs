@@ -206,22 +206,25 @@ impl Connection {
         Ok(Some(frame))
     }
 
-    /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout.
-    /// Returns false for a quiet end before the first byte (`between_requests`), an error
-    /// for anything else.
+    /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout (the
+    /// time since the last byte arrived, so a slow but steady client is not cut off).
+    /// Returns false when the client closes or, between requests, at shutdown or after
+    /// the idle timeout; an error for anything else.
     fn read_exact_or_quit(
         &self,
         stream: &mut TcpStream,
         buf: &mut [u8],
         between_requests: bool,
     ) -> Result<bool, String> {
-        let idle_deadline = Instant::now() + self.limits.idle_timeout;
+        let mut idle_deadline = Instant::now() + self.limits.idle_timeout;
         let mut filled = 0;
         while filled < buf.len() {
             match stream.read(&mut buf[filled..]) {
-                Ok(0) if filled == 0 && between_requests => return Ok(false),
                 Ok(0) => return Ok(false),
-                Ok(n) => filled += n,
+                Ok(n) => {
+                    filled += n;
+                    idle_deadline = Instant::now() + self.limits.idle_timeout;
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
