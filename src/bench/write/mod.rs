@@ -278,7 +278,6 @@ pub struct WriteRun {
     pub device_bytes_loop: Reading<u64>,
     /// The `fdatasync` right after the loop that makes the run durable: how long it took
     /// and what the device wrote meanwhile. This is the work the page cache deferred.
-    #[serde(rename = "flush_after_ns")]
     pub flush_after_ns: u64,
     pub device_bytes_flush: Reading<u64>,
 }
