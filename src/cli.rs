@@ -69,6 +69,61 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     /// Print the record values of a topic partition, one per line, or measure the throughput.
     #[command(after_help = CONSUME_EXAMPLES)]
     Consume(ConsumeArgs),
+
+    /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
+    /// mode switches, the textbook totals, the caveats; measured figures beside them.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+
+    /// Print a shell completion script for zc.
+    #[command(after_help = "Examples:
+  zc completions bash > /etc/bash_completion.d/zc        # or ~/.local/share/bash-completion/completions/zc
+  zc completions zsh > \"${fpath[1]}/_zc\"
+  zc completions fish > ~/.config/fish/completions/zc.fish
+  source <(zc completions bash)                          # this shell only")]
+    Completions(CompletionsArgs),
+
+    /// Print zc's man page (roff), made from the same definition as --help.
+    #[command(after_help = "Examples:
+  zc man | man -l -                                      # read it now
+  zc man > /usr/local/share/man/man1/zc.1
+  zc man --out-dir /tmp/man && man -l /tmp/man/zc-bench.1   # one page per subcommand too")]
+    Man(ManArgs),
+}
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  zc explain                                       # all four modes, then their totals side by side
+  zc explain sendfile                              # one mode
+  zc bench --export results.json && zc explain all --results results.json
+  NO_COLOR=1 zc explain mmap | less                # colour only on a terminal, never with NO_COLOR
+
+The diagram needs 78 columns; a narrower terminal gets the same steps as a list. Nothing is
+measured here: the figures under MEASURED come from the --results file.";
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The mode to explain, or all of them.
+    #[arg(value_enum, default_value = "all")]
+    pub mode: ModeChoice,
+
+    /// A `zc bench --export FILE.json` result: its measured figures are shown beside the model.
+    #[arg(long, value_name = "FILE.json")]
+    pub results: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write zc.1 and one page per subcommand (zc-bench.1, ...) into DIR instead of
+    /// printing zc.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 const BENCH_EXAMPLES: &str = "Examples:
