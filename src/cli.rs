@@ -23,7 +23,17 @@ use crate::units::{format_size, parse_size};
     long_about = "zc moves the same bytes from a file to a TCP socket four ways (read-write, mmap, \
                   sendfile, splice) and shows, with the kernel's own counters, what each way costs. \
                   The file is a segmented log in Apache Kafka's on-disk format.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:
+  zc explain sendfile                              # where the bytes go, drawn for a terminal
+  zc bench                                         # measure all four modes on the default log
+  zc bench --export results.json --export chart.svg && zc explain all --results results.json
+  zc serve                                         # a mini Kafka broker serving the same log
+  zc fixture info fixtures/demo-log                # the segments of a Kafka-format log
+
+Every subcommand has its own --help with examples. Shell completions: `zc completions
+bash`; man pages: `zc man`, or `zc man --out-dir DIR` for one page per subcommand. The
+docs/ directory has a page per mode and a 45-minute lesson plan."
 )]
 pub struct Cli {
     /// Hide progress bars and informational lines on stderr.
@@ -59,7 +69,13 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     Sink(SinkArgs),
 
     /// Generate, verify and describe Kafka-format segmented logs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  zc fixture gen --out /tmp/log                      # 256 MiB in 64 MiB segments, deterministic
+  zc fixture verify /tmp/log                         # every CRC, offset and index entry
+  zc fixture info fixtures/demo-log                  # a table of segments"
+    )]
     Fixture(FixtureCommand),
 
     /// Send records to a topic of `zc serve` or a real Kafka broker: stdin lines, or generated.
@@ -133,6 +149,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --cache cold --runs 3                   # every run reads the log from storage
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
+  zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
@@ -226,7 +243,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_counters: bool,
 
-    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
+    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
+    /// .svg (a chart of throughput and CPU per GiB).
     /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,

@@ -317,7 +317,10 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
     let mut out = p.paint("MEASURED (not the model)", Style::Measured);
     out.push('\n');
     out.push_str(&wrap(
-        &format!("from {}: {}", results.file, results.provenance),
+        &format!(
+            "from {}: {}; medians, min–max in brackets",
+            results.file, results.provenance
+        ),
         w,
         "  ",
         "    ",
@@ -386,12 +389,14 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
                 Read::Missing { unavailable } => format!("n/a ({unavailable})"),
             };
             let model = model.map(|x| format!("; model {x}")).unwrap_or_default();
-            out.push_str(&wrap(
-                &format!("{:<27} {value}{model}", metric.label),
-                w,
-                "    ",
-                "      ",
-            ));
+            // Aligned in columns when the line fits; wrapped (alignment lost) when not.
+            let line = format!("    {:<27} {value}{model}", metric.label);
+            if line.chars().count() <= width {
+                out.push_str(&line);
+                out.push('\n');
+            } else {
+                out.push_str(&wrap(line.trim_start(), w, "    ", "      "));
+            }
         }
     }
     out

@@ -35,6 +35,8 @@ pub enum Format {
     Csv,
     /// `.md` or `.markdown`: tables to paste into docs (see [`super::markdown`]).
     Markdown,
+    /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::chart`]).
+    Svg,
 }
 
 impl fmt::Display for Format {
@@ -43,11 +45,12 @@ impl fmt::Display for Format {
             Format::Json => "JSON",
             Format::Csv => "CSV",
             Format::Markdown => "Markdown",
+            Format::Svg => "SVG chart",
         })
     }
 }
 
-const ACCEPTED: &str = ".json, .csv, .md or .markdown";
+const ACCEPTED: &str = ".json, .csv, .md, .markdown or .svg";
 
 /// The format for `path`, from its extension (any case). The error names what was found
 /// and what is accepted, ready to show to the user.
@@ -62,6 +65,7 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "csv" => Ok(Format::Csv),
         "md" | "markdown" => Ok(Format::Markdown),
+        "svg" => Ok(Format::Svg),
         _ => Err(format!(
             "cannot export to {}: unknown extension .{}; use {ACCEPTED}",
             path.display(),
@@ -71,19 +75,20 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
 }
 
 /// The report in `format`, as the bytes of the file.
-pub fn render(report: &BenchReport, format: Format) -> Vec<u8> {
-    match format {
+pub fn render(report: &BenchReport, format: Format) -> anyhow::Result<Vec<u8>> {
+    Ok(match format {
         Format::Json => super::json::render(report),
         Format::Csv => super::csv::render(report),
         Format::Markdown => super::markdown::render(report),
-    }
+        Format::Svg => super::chart::render(report)?,
+    })
 }
 
 /// Writes `report` to `path` in the format its extension names, replacing any existing
 /// file atomically (see the module docs).
 pub fn write(report: &BenchReport, path: &Path) -> anyhow::Result<()> {
     let format = format_for(path).map_err(anyhow::Error::msg)?;
-    let bytes = render(report, format);
+    let bytes = render(report, format)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -126,6 +131,7 @@ mod tests {
         assert_eq!(format_for(Path::new("dir/r.CSV")), Ok(Format::Csv));
         assert_eq!(format_for(Path::new("r.md")), Ok(Format::Markdown));
         assert_eq!(format_for(Path::new("r.markdown")), Ok(Format::Markdown));
+        assert_eq!(format_for(Path::new("chart.SVG")), Ok(Format::Svg));
         let err = format_for(Path::new("r.txt")).unwrap_err();
         assert!(err.contains(".txt") && err.contains(ACCEPTED), "{err}");
         let err = format_for(Path::new("results")).unwrap_err();
@@ -142,7 +148,7 @@ mod tests {
         std::fs::write(&path, "old contents").expect("seed");
         write(&sample_report(), &path).expect("write");
         let written = std::fs::read(&path).expect("read back");
-        assert_eq!(written, render(&sample_report(), Format::Json));
+        assert_eq!(written, render(&sample_report(), Format::Json).unwrap());
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())
