@@ -432,12 +432,12 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
     let header = [
         "mode",
         "copies",
-        "with SG",
+        "copies",
         "switches",
         "articles'",
         "syscalls",
     ];
-    let sub = ["", "DMA+CPU", "DMA", "/chunk", "switches", "/chunk"];
+    let sub = ["", "DMA+CPU", "with SG", "/chunk", "switches", "/chunk"];
     let widths = [12, 10, 9, 10, 11, 9];
     let line = |cells: [String; 6]| -> String {
         let mut s = String::from(" ");

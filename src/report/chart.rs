@@ -128,7 +128,10 @@ where
         .iter()
         .filter_map(|r| figure(r, key).ok().map(|(_, _, max)| max))
         .fold(0.0_f64, f64::max);
-    let top = if top > 0.0 { top * 1.18 } else { 1.0 };
+    // Headroom above the tallest whisker for its label and for the legend (one line per
+    // chunk size), so that neither hides a bar.
+    let headroom = 1.25 + 0.06 * chunks.len() as f64;
+    let top = if top > 0.0 { top * headroom } else { 1.0 };
     let n = modes.len().max(1);
 
     let mut chart = ChartBuilder::on(area)
