@@ -200,3 +200,31 @@ fn man_page_is_roff_naming_every_subcommand_and_groff_accepts_it() {
     }
     zc(&["man", "--out-dir", "/nonexistent/dir"]).code(2);
 }
+
+/// Colour on a terminal, none with NO_COLOR. The terminal is a real pseudo-terminal made by
+/// util-linux `script`; without it, only the pipe case (above) can be checked.
+#[test]
+fn explain_colours_a_terminal_unless_no_color_is_set() {
+    let run = |no_color: Option<&str>| -> Option<String> {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{} explain sendfile", env!("CARGO_BIN_EXE_zc")),
+            "/dev/null",
+        ]);
+        cmd.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().ok()?;
+        assert!(out.status.success(), "{out:?}");
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Some(coloured) = run(None) else {
+        eprintln!("util-linux `script` not installed: terminal colour not checked");
+        return;
+    };
+    assert!(coloured.contains("\x1b[32mDMA"), "{coloured}");
+    let plain = run(Some("1")).unwrap();
+    assert!(plain.contains("DMA") && !plain.contains('\x1b'), "{plain}");
+}
