@@ -23,7 +23,17 @@ use crate::units::{format_size, parse_size};
     long_about = "zc moves the same bytes from a file to a TCP socket four ways (read-write, mmap, \
                   sendfile, splice) and shows, with the kernel's own counters, what each way costs. \
                   The file is a segmented log in Apache Kafka's on-disk format.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:
+  zc explain sendfile                              # where the bytes go, drawn for a terminal
+  zc bench                                         # measure all four modes on the default log
+  zc bench --export results.json --export chart.svg && zc explain all --results results.json
+  zc serve                                         # a mini Kafka broker serving the same log
+  zc fixture info fixtures/demo-log                # the segments of a Kafka-format log
+
+Every subcommand has its own --help with examples. Shell completions: `zc completions
+bash`; man pages: `zc man`, or `zc man --out-dir DIR` for one page per subcommand. The
+docs/ directory has a page per mode and a 45-minute lesson plan."
 )]
 pub struct Cli {
     /// Hide progress bars and informational lines on stderr.
@@ -60,7 +70,13 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     Sink(SinkArgs),
 
     /// Generate, verify and describe Kafka-format segmented logs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  zc fixture gen --out /tmp/log                      # 256 MiB in 64 MiB segments, deterministic
+  zc fixture verify /tmp/log                         # every CRC, offset and index entry
+  zc fixture info fixtures/demo-log                  # a table of segments"
+    )]
     Fixture(FixtureCommand),
 
     /// Send records to a topic of `zc serve` or a real Kafka broker: stdin lines, or generated.
@@ -70,6 +86,61 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     /// Print the record values of a topic partition, one per line, or measure the throughput.
     #[command(after_help = CONSUME_EXAMPLES)]
     Consume(ConsumeArgs),
+
+    /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
+    /// mode switches, the textbook totals, the caveats; measured figures beside them.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+
+    /// Print a shell completion script for zc.
+    #[command(after_help = "Examples:
+  zc completions bash > /etc/bash_completion.d/zc        # or ~/.local/share/bash-completion/completions/zc
+  zc completions zsh > \"${fpath[1]}/_zc\"
+  zc completions fish > ~/.config/fish/completions/zc.fish
+  source <(zc completions bash)                          # this shell only")]
+    Completions(CompletionsArgs),
+
+    /// Print zc's man page (roff), made from the same definition as --help.
+    #[command(after_help = "Examples:
+  zc man | man -l -                                      # read it now
+  zc man > /usr/local/share/man/man1/zc.1
+  zc man --out-dir /tmp/man && man -l /tmp/man/zc-bench.1   # one page per subcommand too")]
+    Man(ManArgs),
+}
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  zc explain                                       # all four modes, then their totals side by side
+  zc explain sendfile                              # one mode
+  zc bench --export results.json && zc explain all --results results.json
+  NO_COLOR=1 zc explain mmap | less                # colour only on a terminal, never with NO_COLOR
+
+The diagram needs 78 columns; a narrower terminal gets the same steps as a list. Nothing is
+measured here: the figures under MEASURED come from the --results file.";
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The mode to explain, or all of them.
+    #[arg(value_enum, default_value = "all")]
+    pub mode: ModeChoice,
+
+    /// A `zc bench --export FILE.json` result: its measured figures are shown beside the model.
+    #[arg(long, value_name = "FILE.json")]
+    pub results: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write zc.1 and one page per subcommand (zc-bench.1, ...) into DIR instead of
+    /// printing zc.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 const BENCH_EXAMPLES: &str = "Examples:
@@ -79,6 +150,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --cache cold --runs 3                   # every run reads the log from storage
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
+  zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench write                                   # the write path: append, fsync, per record, random
 
@@ -177,7 +249,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_counters: bool,
 
-    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
+    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
+    /// .svg (a chart of throughput and CPU per GiB).
     /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,

@@ -255,7 +255,9 @@ fn exports_csv_and_markdown_with_model_apart() {
 fn bad_input_is_refused_with_a_clear_error_and_nothing_left_behind() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let cases: [(&[&str], i32, &str); 6] = [
+    let chart = dir.path().join("w.svg");
+    let chart = chart.to_str().unwrap();
+    let cases: [(&[&str], i32, &str); 7] = [
         (&["--batch", "0"], 2, "--batch 0 is out of range"),
         (&["--record-size", "8"], 2, "--record-size 8 is too small"),
         (&["--size", "2G"], 2, "--size must be at most"),
@@ -266,6 +268,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_left_behind() {
             2,
             "directory /nonexistent-zc-dir does not exist",
         ),
+        (&["--export", chart], 2, "zc bench write draws no chart"),
     ];
     for (extra, code, message) in cases {
         let mut args = vec!["bench", "write", "--dir", d, "--runs", "1"];

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use crate::bench::write::WriteConfig;
 use crate::bench::write::runner::{self, Event};
 use crate::cli::BenchWriteArgs;
+use crate::error::UsageError;
 use crate::progress;
 use crate::report::{export, write_table};
 
@@ -26,6 +27,14 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
     // Refuse a bad export now, not after minutes of measuring.
     for path in &args.export {
         super::bench::check_export(path)?;
+        if export::format_for(path) == Ok(export::Format::Svg) {
+            return Err(UsageError(format!(
+                "--export {}: {}",
+                path.display(),
+                write_table::NO_CHART
+            ))
+            .into());
+        }
     }
     let bar = progress::count_bar("writing", quiet);
     let report = runner::run(&cfg, &mut |event| match event {

@@ -4,8 +4,10 @@
 mod bench;
 mod bench_write;
 mod consume;
+mod explain;
 mod fixture;
 mod produce;
+mod reference;
 mod serve;
 mod sink;
 
@@ -33,5 +35,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
         Command::Produce(args) => produce::run(args, cli.quiet),
         Command::Consume(args) => consume::run(args, cli.quiet),
+        Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => reference::completions(args),
+        Command::Man(args) => reference::man(args, cli.quiet),
     }
 }

@@ -230,7 +230,7 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
 }
 
 /// `1 run`, `5 runs`: English needs the count to pick the word.
-pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {
@@ -413,7 +413,7 @@ pub(super) fn stat_lines(key: &str, stat: &Stat) -> String {
 
 /// One figure as people read it: bytes in binary units (`4.2 MiB`, like the chunk sizes),
 /// shares as percentages (`100%`, `0.0201%`), anything else to three significant digits.
-pub(super) fn format_value(key: &str, x: f64) -> String {
+pub(crate) fn format_value(key: &str, x: f64) -> String {
     match key {
         "storage_read_bytes" if x.is_finite() => format_size(x.max(0.0).round() as u64),
         "residency_before" => percent(x),
@@ -996,7 +996,7 @@ pub(super) fn reading_text<T: ToString>(r: &Reading<T>) -> String {
 /// Greedy word wrap to `width` columns (no wrapping when `None`), each line ending in `\n`.
 /// `first` prefixes the first line, `rest` the continuation lines. A word longer than a
 /// line (a path) is cut, so that no line ever exceeds `width`.
-pub(super) fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
+pub(crate) fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
     let Some(width) = width else {
         return format!("{first}{text}\n");
     };
@@ -1032,7 +1032,7 @@ pub(super) fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) ->
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bench::results::{FixtureInfo, SCHEMA};
     use crate::bench::sink::SinkKind;
@@ -1138,7 +1138,7 @@ pub(super) mod tests {
 
     /// Three modes at 64 KiB, two warnings (one only repeating a counter's reason),
     /// hardware counters unavailable.
-    pub(in crate::report) fn sample_report() -> BenchReport {
+    pub(crate) fn sample_report() -> BenchReport {
         BenchReport {
             schema: SCHEMA,
             setup: Setup {

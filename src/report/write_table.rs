@@ -598,11 +598,16 @@ fn csv(report: &WriteReport) -> Vec<u8> {
 }
 
 impl Exportable for WriteReport {
-    fn render(&self, format: Format) -> Vec<u8> {
-        match format {
+    fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {
+        Ok(match format {
             Format::Json => super::json::render_any(self),
             Format::Csv => csv(self),
             Format::Markdown => markdown(self),
-        }
+            Format::Svg => anyhow::bail!("{}", NO_CHART),
+        })
     }
 }
+
+/// Why `zc bench write --export x.svg` is refused (before any run, and here as a backstop).
+pub const NO_CHART: &str =
+    "zc bench write draws no chart (charts are for zc bench); export .json, .csv or .md";
