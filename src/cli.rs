@@ -79,6 +79,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
+  zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
 labelled as not measured. Run as root for kernel-mode counters and syscall tracepoints.";
@@ -170,6 +171,11 @@ pub struct BenchArgs {
     /// Open no perf counters or tracepoints (to measure the measurement's own cost).
     #[arg(long)]
     pub no_counters: bool,
+
+    /// Send the log to this many consumers at once (N connections, N sender threads, N
+    /// in-process sinks): one page cache, many readers. Counts are summed over the senders.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub consumers: u32,
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
     /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.

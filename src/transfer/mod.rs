@@ -226,6 +226,23 @@ pub struct Tally {
     pub eagain: u64,
 }
 
+impl Tally {
+    /// What two senders counted together (several consumers served at once).
+    pub fn plus(&self, o: &Tally) -> Tally {
+        let mut syscalls = self.syscalls;
+        for (call, n) in o.syscalls.iter() {
+            syscalls.add(call, n);
+        }
+        Tally {
+            bytes_sent: self.bytes_sent + o.bytes_sent,
+            user_copied_bytes: self.user_copied_bytes + o.user_copied_bytes,
+            syscalls,
+            eintr: self.eintr + o.eintr,
+            eagain: self.eagain + o.eagain,
+        }
+    }
+}
+
 /// A syscall a mode makes while sending. [`Syscall::name`] is the libc name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -326,6 +343,11 @@ impl SyscallTally {
 
     /// Counts one more call.
     pub fn count(&mut self, call: Syscall) {
+        self.add(call, 1);
+    }
+
+    /// Counts `n` more calls.
+    pub fn add(&mut self, call: Syscall, n: u64) {
         let slot = match call {
             Syscall::Pread => &mut self.pread,
             Syscall::Write => &mut self.write,
@@ -339,7 +361,7 @@ impl SyscallTally {
             Syscall::Pipe2 => &mut self.pipe2,
             Syscall::Fcntl => &mut self.fcntl,
         };
-        *slot += 1;
+        *slot += n;
     }
 
     /// Every syscall with its count, zeros included.
