@@ -47,6 +47,8 @@ pub enum Command {
   kcat -b 127.0.0.1:9092 -C -t demo -o beginning -e | head
   zc serve --log-dir /tmp/broker --transfer read-write --segment-bytes 1MiB
   zc serve --addr 0.0.0.0:9092 --advertise myhost:9092
+  zc serve --transfer mmap --inspect              # the broker reads (CRC, counts) what it sends
+  zc serve --transfer mmap --inspect --inspect-header route=dlq
 
 Fetch responses are written as header bytes followed by the record bytes straight from the
 segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
@@ -229,6 +231,16 @@ pub struct ServeArgs {
     /// os: leave write-back to the page cache (Kafka's default); always: fdatasync before acking.
     #[arg(long, value_enum, default_value = "os")]
     pub flush: FlushPolicy,
+
+    /// Read every batch a fetch sends (CRC-32C, record count) and report the totals in the
+    /// live stats, RocketMQ-style. Needs --transfer mmap or read-write: with sendfile and
+    /// splice the bytes never reach the broker's memory.
+    #[arg(long)]
+    pub inspect: bool,
+
+    /// With --inspect, also count the records carrying this header (KEY, or KEY=VALUE).
+    #[arg(long, value_name = "KEY[=VALUE]", requires = "inspect")]
+    pub inspect_header: Option<String>,
 }
 
 #[derive(Debug, Args)]
