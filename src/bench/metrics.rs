@@ -130,7 +130,11 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec> {
             key: "sink_cpu_per_gib",
             label: "sink CPU s/GiB",
             unit: "s/GiB",
-            source: "CLOCK_THREAD_CPUTIME_ID of the in-process sink thread".into(),
+            source: if consumers > 1 {
+                format!("CLOCK_THREAD_CPUTIME_ID of the {consumers} in-process sink threads, summed")
+            } else {
+                "CLOCK_THREAD_CPUTIME_ID of the in-process sink thread".into()
+            },
             per_run: Box::new(|r| match r.sink_cpu_ns {
                 Some(ns) => Reading::Value(ns as f64 / 1e9 / gib(r)),
                 None => Reading::unavailable(
