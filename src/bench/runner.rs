@@ -11,6 +11,18 @@
 //! pipe), dropping or warming the page cache, measuring residency, reading socket buffer
 //! sizes, and reporting progress.
 //!
+//! With `--consumers N` a run sends the whole log over N connections at once, to N sink
+//! threads: one sender thread per connection, each with its own probe (a probe counts only
+//! the thread that opened it), released together by a barrier. The run's record sums what
+//! every sender counted, so a figure per GiB is per GiB delivered to all consumers, and the
+//! timed region runs from the first sender's start to the last sink's trailer:
+//!
+//! ```text
+//!   runner thread ── drop cache, residency, N sinks, N connects ── barrier ── join ──
+//!   sender 1      ── open probe ──────────────────────────────────┤ start..send..stop
+//!   sender N      ── open probe ──────────────────────────────────┤ start..send..stop
+//! ```
+//!
 //! Runs are *interleaved*: each round runs every mode x chunk once, in an order rotated
 //! from round to round, so slow drift on the machine (other work, thermal, page cache
 //! pressure) hits every mode alike instead of whichever ran last.

@@ -1790,6 +1790,56 @@ pub(super) mod tests {
         );
     }
 
+    /// `--consumers 10`: a fan-out table first, and a summary with the measured copy
+    /// totals next to the article's 40 vs 11, which is labelled as a model.
+    #[test]
+    fn fan_out_states_measured_totals_apart_from_the_articles_model() {
+        let mut report = sample_report();
+        report.setup.consumers = 10;
+        report.setup.cache = CacheState::Cold;
+        for row in &mut report.rows {
+            let copies = row.median("user_copied_per_byte").unwrap();
+            row.metrics
+                .push(metric("storage_read_logs", "logs", stat(1.0, 0.99, 1.0)));
+            row.metrics.push(metric(
+                "user_copied_logs",
+                "logs",
+                stat(10.0 * copies, 10.0 * copies, 10.0 * copies),
+            ));
+        }
+        let text = render(&report, Some(80));
+        assert_fits(&text, 80);
+        assert!(
+            text.starts_with("MEASURED on this machine: 10 consumers at once, one page cache"),
+            "{text}"
+        );
+        let summary = summary(&report).join("\n");
+        assert!(
+            summary.contains(
+                "Copies of the log MEASURED (read from storage + copied through user space, \
+                 in log sizes): read-write 1.00 + 20.0 = 21.0, mmap 1.00 + 10.0 = 11.0, \
+                 sendfile 1.00 + 0 = 1.00."
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(
+                "The article's count, a MODEL, NOT MEASURED: classic 4 x 10 = 40 copies, \
+                 zero-copy 1 + 10 = 11."
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("read the log from storage about once"),
+            "{summary}"
+        );
+
+        // One consumer: no fan-out table, no fan-out paragraph.
+        report.setup.consumers = 1;
+        let text = render(&report, Some(80));
+        assert!(!text.contains("consumers at once"), "{text}");
+    }
+
     #[test]
     fn three_significant_digits() {
         assert_eq!(sig3(0.0), "0");
