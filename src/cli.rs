@@ -208,6 +208,13 @@ pub struct ServeArgs {
     #[arg(long, value_parser = parse_chunk, default_value = "256K")]
     pub chunk: usize,
 
+    /// TCP congestion control of each client connection (the direction fetches flow):
+    /// auto (cubic for loopback clients when allowed, since bbr paces loopback several-fold;
+    /// the system default for the others) or a name from
+    /// net.ipv4.tcp_available_congestion_control.
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub cc: CcChoice,
+
     /// Roll to a new segment before one would exceed this size (Kafka's segment.bytes).
     #[arg(long, value_parser = parse_size, default_value = "64MiB")]
     pub segment_bytes: u64,

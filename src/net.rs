@@ -22,6 +22,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
+use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::str::FromStr;
 
@@ -31,6 +32,8 @@ use nix::sys::socket::{
     AddressFamily, SockFlag, SockType, getsockopt, setsockopt, socket, sockopt,
 };
 use nix::unistd::Pid;
+
+use crate::error::UsageError;
 
 const DEFAULT_CC: &str = "/proc/sys/net/ipv4/tcp_congestion_control";
 const AVAILABLE_CC: &str = "/proc/sys/net/ipv4/tcp_available_congestion_control";
@@ -140,6 +143,45 @@ pub fn resolve_congestion(choice: &CcChoice, peer_is_loopback: bool) -> io::Resu
             name: system_default_congestion()?,
             warning: None,
         }),
+    }
+}
+
+/// [`resolve_congestion`] for a `--cc` flag: a name the kernel does not have is the user's
+/// mistake (a usage error, exit 2); anything else is an environment failure.
+pub fn resolve_cc_flag(choice: &CcChoice, peer_is_loopback: bool) -> anyhow::Result<Congestion> {
+    resolve_congestion(choice, peer_is_loopback).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            anyhow::Error::new(UsageError(format!("--cc: {e}")))
+        } else {
+            anyhow::Error::new(e).context("--cc: cannot choose a congestion control")
+        }
+    })
+}
+
+/// What a server sets on each connection it accepts: with `auto` the choice depends on
+/// where the client is (cubic on loopback, the system default for the rest), so both are
+/// resolved, and checked, once at start-up.
+#[derive(Clone, Debug)]
+pub struct PeerCongestion {
+    pub loopback: Congestion,
+    pub remote: Congestion,
+}
+
+impl PeerCongestion {
+    pub fn resolve(choice: &CcChoice) -> anyhow::Result<Self> {
+        Ok(PeerCongestion {
+            loopback: resolve_cc_flag(choice, true)?,
+            remote: resolve_cc_flag(choice, false)?,
+        })
+    }
+
+    /// The algorithm for a connection from `peer`.
+    pub fn for_peer(&self, peer: IpAddr) -> &str {
+        if peer.is_loopback() {
+            &self.loopback.name
+        } else {
+            &self.remote.name
+        }
     }
 }
 

@@ -900,6 +900,82 @@ fn acknowledged_records_survive_kill_9_and_a_torn_tail_is_recovered() {
     verify_log_dir(dir.path());
 }
 
+/// The congestion control of the broker's end of the connections on `port`, read back
+/// from the kernel with `ss -ti` (one name per connection).
+fn broker_side_congestion(port: &str) -> Vec<String> {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-tinH",
+            "state",
+            "established",
+            &format!("( sport = :{port} )"),
+        ])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each socket is a line of addresses, then an indented line that starts with the algorithm.
+    text.lines()
+        .filter(|l| l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn cc_sets_the_congestion_control_of_every_accepted_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    // reno: available in every kernel, and neither the usual default (bbr/cubic) nor auto's pick.
+    let mut broker = Broker::start(dir.path(), &["--cc", "reno"]);
+    let mut raw = Raw::connect(&broker.addr());
+    assert!(answers(&mut raw), "{}", broker.log());
+    let port = broker.addr().rsplit(':').next().unwrap().to_owned();
+    assert_eq!(broker_side_congestion(&port), ["reno"], "{}", broker.log());
+    assert!(
+        broker.log().contains("TCP congestion control reno"),
+        "{}",
+        broker.log()
+    );
+    drop(raw);
+    broker.stop();
+
+    let serve = common::zc_command(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--log-dir",
+        dir.path().to_str().unwrap(),
+        "--cc",
+        "no-such-cc",
+    ]);
+    let out = harness::run_bounded(serve, b"", Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"no-such-cc\" is not available"),
+        "{stderr}"
+    );
+}
+
+/// Regression: the idle timeout counted from the start of a request, not from its last
+/// byte, so a slow but steady client sending a request in pieces was cut off mid-request.
+#[test]
+fn a_slow_but_steady_request_is_answered_however_long_it_takes_in_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &["--idle-timeout", "1"]);
+    let mut slow = Raw::connect(&broker.addr());
+    let frame = encode_request(1, Some("slow"), 2, &api_versions());
+    // 6 pieces 400 ms apart: 2.4 s in all, more than twice the idle timeout, but never
+    // more than 0.4 s without a byte.
+    let pieces = frame.chunks(frame.len().div_ceil(6));
+    for piece in pieces {
+        slow.stream.write_all(piece).unwrap();
+        thread::sleep(Duration::from_millis(400));
+    }
+    let answer = slow.receive().expect("answered, not closed");
+    let (id, response) = decode_response::<ApiVersionsResponse>(&answer, 2).unwrap();
+    assert_eq!((id, response.error_code), (1, ErrorCode::None));
+    assert!(broker.stop().0.success());
+}
+
 // --- --inspect: the broker reads what it sends (mmap, read-write), or refuses ---------------
 
 /// `zc consume` reads the whole demo log through a broker that inspects every batch it

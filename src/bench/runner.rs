@@ -43,7 +43,6 @@ use super::metrics;
 use super::results::{BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup};
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
-use crate::error::UsageError;
 use crate::log::fixture;
 use crate::measure::{self, Probe, ProbeOptions, Reading, Sample, SystemCpu, ThreadCpu};
 use crate::net::{self, Congestion};
@@ -155,13 +154,7 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
             .with_context(|| format!("cannot pin the sender to CPU {}", pin.sender))?;
     }
     let peer_is_loopback = cfg.connect.is_none_or(|a| a.ip().is_loopback());
-    let congestion = net::resolve_congestion(&cfg.cc, peer_is_loopback).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            anyhow::Error::new(UsageError(format!("--cc: {e}")))
-        } else {
-            anyhow::Error::new(e).context("--cc: cannot choose a congestion control")
-        }
-    })?;
+    let congestion = net::resolve_cc_flag(&cfg.cc, peer_is_loopback)?;
     let listener = match cfg.connect {
         None => Some(
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0))

@@ -27,6 +27,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::handlers::{self, Context, Reply};
 use super::inspect::{InspectSpec, Inspector};
 use super::protocol::{self, Part};
+use crate::net::{self, PeerCongestion};
 use crate::transfer::{self, Mode, Transfer, Watched};
 
 /// How often blocked threads look at the shutdown flag.
@@ -52,6 +53,8 @@ pub struct FetchPath {
     /// `--inspect`: read every batch sent (needs a mode whose bytes reach user space;
     /// `zc serve` refuses the others before starting).
     pub inspect: Option<Arc<InspectSpec>>,
+    /// Set on every accepted connection: the pacing of the data the broker sends.
+    pub congestion: PeerCongestion,
 }
 
 /// The connection's transfer mode, and whether it watches the bytes it sends.
@@ -179,6 +182,10 @@ impl Connection {
             // Like Kafka: a response's last small segment must not wait for the ACK of the
             // previous one (Nagle), or every fetch pays a delayed-ACK round trip.
             .and_then(|()| stream.set_nodelay(true))
+            .and_then(|()| {
+                let cc = self.path.congestion.for_peer(self.peer.ip());
+                net::set_congestion(stream.as_fd(), cc)
+            })
             .and_then(|()| stream.set_read_timeout(Some(TICK)))
             // A client that stops reading must not hold a thread forever on header writes.
             .and_then(|()| stream.set_write_timeout(Some(self.limits.idle_timeout)));
@@ -234,22 +241,25 @@ impl Connection {
         Ok(Some(frame))
     }
 
-    /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout.
-    /// Returns false for a quiet end before the first byte (`between_requests`), an error
-    /// for anything else.
+    /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout (the
+    /// time since the last byte arrived, so a slow but steady client is not cut off).
+    /// Returns false when the client closes or, between requests, at shutdown or after
+    /// the idle timeout; an error for anything else.
     fn read_exact_or_quit(
         &self,
         stream: &mut TcpStream,
         buf: &mut [u8],
         between_requests: bool,
     ) -> Result<bool, String> {
-        let idle_deadline = Instant::now() + self.limits.idle_timeout;
+        let mut idle_deadline = Instant::now() + self.limits.idle_timeout;
         let mut filled = 0;
         while filled < buf.len() {
             match stream.read(&mut buf[filled..]) {
-                Ok(0) if filled == 0 && between_requests => return Ok(false),
                 Ok(0) => return Ok(false),
-                Ok(n) => filled += n,
+                Ok(n) => {
+                    filled += n;
+                    idle_deadline = Instant::now() + self.limits.idle_timeout;
+                }
                 Err(e)
                     if matches!(
                         e.kind(),

@@ -392,12 +392,16 @@ fn walk(
 ) -> Result<(u64, u64, bool), (i64, DataProblem)> {
     let (mut delivered, mut bytes) = (0u64, 0u64);
     let mut rest = records;
+    // The records of one batch, decoded while it is validated and delivered only once the
+    // whole batch proved good (one decoding pass, nothing delivered from a bad batch).
+    let mut decoded = Vec::new();
     while let Some(size) = whole_batch_len(rest) {
         let size = size.map_err(|problem| (*next_offset, problem))?;
         let (batch, tail) = rest.split_at(size);
         rest = tail;
         bytes += size as u64;
-        let header = validate(batch, *next_offset)?;
+        decoded.clear();
+        let header = validate(batch, *next_offset, &mut decoded)?;
         if header.last_offset() < *next_offset {
             continue; // wholly before our position
         }
@@ -408,8 +412,7 @@ fn walk(
             *next_offset = header.last_offset() + 1;
             continue;
         }
-        for record in batch::records(batch) {
-            let record = record.map_err(|e| (header.base_offset, DataProblem::Corrupt(e)))?;
+        for record in decoded.drain(..) {
             let offset = header.base_offset + i64::from(record.offset_delta);
             if offset < *next_offset {
                 continue;
@@ -470,13 +473,18 @@ fn whole_batch_len(rest: &[u8]) -> Option<Result<usize, DataProblem>> {
     (size <= rest.len()).then_some(Ok(size))
 }
 
-/// Validates one whole batch; refuses compressed ones (we would have to decompress them
-/// to see the records, and this tool does not).
-fn validate(batch: &[u8], next_offset: i64) -> Result<BatchHeader, (i64, DataProblem)> {
+/// Validates one whole batch, pushing its records to `records`; refuses compressed ones
+/// (we would have to decompress them to see the records, and this tool does not).
+fn validate<'a>(
+    batch: &'a [u8],
+    next_offset: i64,
+    records: &mut Vec<batch::Record<'a>>,
+) -> Result<BatchHeader, (i64, DataProblem)> {
     let base_offset = batch
         .first_chunk::<8>()
         .map_or(next_offset, |b| i64::from_be_bytes(*b));
-    let header = batch::validate(batch).map_err(|e| (base_offset, DataProblem::Corrupt(e)))?;
+    let header = batch::validate_with(batch, |record| records.push(record))
+        .map_err(|e| (base_offset, DataProblem::Corrupt(e)))?;
     if header.compression() != 0 {
         return Err((
             base_offset,

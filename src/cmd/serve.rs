@@ -17,6 +17,7 @@ use crate::cli::ServeArgs;
 use crate::error::UsageError;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
+use crate::net::PeerCongestion;
 use crate::transfer::Mode;
 
 /// Set by SIGINT/SIGTERM; read by every server thread.
@@ -49,6 +50,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     })?;
     let bound = listener.local_addr()?;
     let advertised = advertised(args.advertise.as_deref(), bound)?;
+    let congestion = PeerCongestion::resolve(&args.cc)?;
 
     // Without --log-dir, a private copy of the default log: producing must not change
     // the cached original.
@@ -85,7 +87,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
         eprintln!(
-            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}{}; Ctrl-C to stop",
+            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}{}, TCP congestion control {}; Ctrl-C to stop",
             advertised.0,
             advertised.1,
             log_dir.display(),
@@ -95,8 +97,15 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
                 ", every batch inspected"
             } else {
                 ""
-            }
+            },
+            describe(&congestion, bound),
         );
+    }
+    for warning in [&congestion.loopback.warning, &congestion.remote.warning]
+        .into_iter()
+        .flatten()
+    {
+        eprintln!("zc serve: warning: --cc {}: {warning}", args.cc);
     }
     // The signal flag is a static; the server's flag is shared state it can own.
     let forward = {
@@ -122,6 +131,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         mode: args.transfer,
         chunk: args.chunk,
         inspect: inspect.clone().map(Arc::new),
+        congestion,
     };
     let served = server::run(listener, ctx.clone(), path, limits, log);
     shutdown.store(true, SeqCst);
@@ -148,6 +158,19 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         eprintln!("zc serve: stopped; logs flushed and closed cleanly");
     }
     Ok(())
+}
+
+/// "cubic", or "cubic for loopback clients, bbr for the others" when they differ and
+/// clients can come from elsewhere.
+fn describe(cc: &PeerCongestion, bound: std::net::SocketAddr) -> String {
+    if cc.loopback.name == cc.remote.name || bound.ip().is_loopback() {
+        cc.loopback.name.clone()
+    } else {
+        format!(
+            "{} for loopback clients, {} for the others",
+            cc.loopback.name, cc.remote.name
+        )
+    }
 }
 
 /// The host:port clients are told to use: `--advertise`, or the bound address (with a

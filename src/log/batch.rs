@@ -178,6 +178,16 @@ impl std::error::Error for BatchError {}
 /// uncompressed batches, every record and the record count. Compressed batches are checked
 /// up to the CRC only (decompressing is not this tool's business).
 pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
+    validate_with(batch, |_| {})
+}
+
+/// [`validate`], handing each record to `on_record` as it is decoded, so a reader that
+/// wants the records decodes them once, not once to check and again to use. The batch is
+/// only valid if this returns `Ok`: records seen before an error must be discarded.
+pub fn validate_with<'a>(
+    batch: &'a [u8],
+    mut on_record: impl FnMut(Record<'a>),
+) -> Result<BatchHeader, BatchError> {
     let header = BatchHeader::parse(batch)?;
     if batch.len() != header.size() {
         return Err(BatchError::Truncated {
@@ -199,6 +209,7 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
             let record = record?;
             last_delta = i64::from(record.offset_delta);
             count += 1;
+            on_record(record);
         }
         if count != i64::from(header.records_count) {
             return Err(BatchError::CountMismatch {
