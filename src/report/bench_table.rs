@@ -553,7 +553,16 @@ pub(super) fn summary(report: &BenchReport) -> Vec<String> {
             let size = format_size(chunk as u64);
             let find = |mode: Mode| at.iter().copied().find(|r| r.mode == mode);
             match pair.map(|(base, best)| (find(base), find(best))) {
-                Some((Some(base), Some(best))) => compare(base, best, &at, &size),
+                Some((Some(base), Some(best))) => {
+                    let text = compare(base, best, &at, &size);
+                    match report.setup.consumers {
+                        1 => text,
+                        n => text.replace(
+                            "in the sending thread",
+                            &format!("in the {n} sending threads together"),
+                        ),
+                    }
+                }
                 // One side of the pair is missing at this size (a partial export): say
                 // what the other measured rather than switch to another pair.
                 Some((Some(one), None) | (None, Some(one))) => describe(one, &size),
