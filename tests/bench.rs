@@ -374,6 +374,19 @@ fn many_consumers_share_one_page_cache_and_every_count_covers_them_all() {
                 "{mode}"
             );
         }
+        // Regression: the run's wall time once ended at each sender's start + its probe's
+        // wall, which missed time a thread spent off the CPU before its probe started; the
+        // span then held more sender CPU time than the machine's CPUs could give it.
+        let cpus = report["setup"]["environment"]["cpus_online"].as_u64();
+        for run in r["runs"].as_array().unwrap() {
+            let wall = run["sample"]["wall_ns"].as_u64().unwrap();
+            if let (Some(cpus), Some(cpu)) = (cpus, run["sample"]["task_clock_ns"].as_u64()) {
+                assert!(
+                    cpu <= cpus * wall + 1_000_000,
+                    "{mode}: {cpu} ns of sender CPU in {wall} ns on {cpus} CPUs"
+                );
+            }
+        }
         let copied = median(r, "user_copied_logs").unwrap();
         assert_eq!(copied, 3.0 * copies_per_consumer, "{mode}");
         if let Some(read) = median(r, "storage_read_logs") {

@@ -482,11 +482,7 @@ impl Run<'_> {
     ) -> RunRecord {
         let consumers = lanes.len() as u64;
         let first = lanes.iter().map(|l| l.started).min().expect("a lane");
-        let last = lanes
-            .iter()
-            .map(|l| l.started + l.sample.wall)
-            .max()
-            .expect("a lane");
+        let last = lanes.iter().map(|l| l.ended).max().expect("a lane");
         let others: Vec<Sample> = lanes[1..].iter().map(|l| l.sample.clone()).collect();
         let system_cpu = system_cpu.unwrap_or_else(|| lanes[0].sample.system_cpu.clone());
         let tally = lanes
@@ -517,8 +513,11 @@ impl Run<'_> {
 /// What one consumer's connection brought back from a run.
 struct Lane {
     sample: Sample,
-    /// When the timed region began, to put concurrent lanes on one time line.
+    /// When the timed region began and ended, to put concurrent lanes on one time line.
+    /// (Not `started + sample.wall`: a thread can lose its CPU between reading the clock
+    /// and the probe's own start, and the span of all lanes must cover that too.)
     started: Instant,
+    ended: Instant,
     tally: Tally,
     chunk: usize,
     received: SinkReport,
@@ -544,6 +543,7 @@ fn lane(
     probe.start().context("cannot start the probe")?;
     let sent = send_log(fixture, sender, &mut stream);
     let sample = probe.stop().context("cannot stop the probe")?;
+    let ended = Instant::now();
     let cpu = net::current_cpu();
     let (send_buffer, _) = net::buffer_sizes(stream.as_fd())?;
     if sent.is_err() {
@@ -553,6 +553,7 @@ fn lane(
     Ok(Lane {
         sample,
         started,
+        ended,
         tally: *sender.tally(),
         chunk: sender.chunk(),
         received: sent?,
