@@ -1096,4 +1096,13 @@ fn inspect_is_refused_with_sendfile_and_splice_and_explains_why() {
         );
         assert!(!stderr.contains("listening"), "{mode}: {stderr}");
     }
+    // A header filter alone would filter nothing: it needs --inspect.
+    let out = harness::run_bounded(
+        common::zc_command(&["serve", "--inspect-header", "route=dlq"]),
+        b"",
+        Duration::from_secs(20),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--inspect"), "{stderr}");
 }
