@@ -23,7 +23,17 @@ use crate::units::{format_size, parse_size};
     long_about = "zc moves the same bytes from a file to a TCP socket four ways (read-write, mmap, \
                   sendfile, splice) and shows, with the kernel's own counters, what each way costs. \
                   The file is a segmented log in Apache Kafka's on-disk format.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:
+  zc explain sendfile                              # where the bytes go, drawn for a terminal
+  zc bench                                         # measure all four modes on the default log
+  zc bench --export results.json --export chart.svg && zc explain all --results results.json
+  zc serve                                         # a mini Kafka broker serving the same log
+  zc fixture info fixtures/demo-log                # the segments of a Kafka-format log
+
+Every subcommand has its own --help with examples. Shell completions: `zc completions
+bash`; man pages: `zc man`, or `zc man --out-dir DIR` for one page per subcommand. The
+docs/ directory has a page per mode and a 45-minute lesson plan."
 )]
 pub struct Cli {
     /// Hide progress bars and informational lines on stderr.
@@ -36,8 +46,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send a log to a TCP socket with each transfer mode and measure what each costs.
-    #[command(after_help = BENCH_EXAMPLES)]
+    /// Send a log to a TCP socket with each transfer mode and measure what each costs;
+    /// `zc bench write` measures the write path instead.
+    #[command(after_help = BENCH_EXAMPLES, args_conflicts_with_subcommands = true)]
     Bench(BenchArgs),
 
     /// A mini Kafka broker: real clients (kcat, kafka-python) produce and consume, and
@@ -61,7 +72,13 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     Sink(SinkArgs),
 
     /// Generate, verify and describe Kafka-format segmented logs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  zc fixture gen --out /tmp/log                      # 256 MiB in 64 MiB segments, deterministic
+  zc fixture verify /tmp/log                         # every CRC, offset and index entry
+  zc fixture info fixtures/demo-log                  # a table of segments"
+    )]
     Fixture(FixtureCommand),
 
     /// Send records to a topic of `zc serve` or a real Kafka broker: stdin lines, or generated.
@@ -71,6 +88,61 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     /// Print the record values of a topic partition, one per line, or measure the throughput.
     #[command(after_help = CONSUME_EXAMPLES)]
     Consume(ConsumeArgs),
+
+    /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
+    /// mode switches, the textbook totals, the caveats; measured figures beside them.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+
+    /// Print a shell completion script for zc.
+    #[command(after_help = "Examples:
+  zc completions bash > /etc/bash_completion.d/zc        # or ~/.local/share/bash-completion/completions/zc
+  zc completions zsh > \"${fpath[1]}/_zc\"
+  zc completions fish > ~/.config/fish/completions/zc.fish
+  source <(zc completions bash)                          # this shell only")]
+    Completions(CompletionsArgs),
+
+    /// Print zc's man page (roff), made from the same definition as --help.
+    #[command(after_help = "Examples:
+  zc man | man -l -                                      # read it now
+  zc man > /usr/local/share/man/man1/zc.1
+  zc man --out-dir /tmp/man && man -l /tmp/man/zc-bench.1   # one page per subcommand too")]
+    Man(ManArgs),
+}
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  zc explain                                       # all four modes, then their totals side by side
+  zc explain sendfile                              # one mode
+  zc bench --export results.json && zc explain all --results results.json
+  NO_COLOR=1 zc explain mmap | less                # colour only on a terminal, never with NO_COLOR
+
+The diagram needs 78 columns; a narrower terminal gets the same steps as a list. Nothing is
+measured here: the figures under MEASURED come from the --results file.";
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The mode to explain, or all of them.
+    #[arg(value_enum, default_value = "all")]
+    pub mode: ModeChoice,
+
+    /// A `zc bench --export FILE.json` result: its measured figures are shown beside the model.
+    #[arg(long, value_name = "FILE.json")]
+    pub results: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write zc.1 and one page per subcommand (zc-bench.1, ...) into DIR instead of
+    /// printing zc.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 const BENCH_EXAMPLES: &str = "Examples:
@@ -80,8 +152,10 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --cache cold --runs 3                   # every run reads the log from storage
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
+  zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
+  zc bench write                                   # the write path: append, fsync, per record, random
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
 labelled as not measured. Run as root for kernel-mode counters and syscall tracepoints.";
@@ -122,6 +196,10 @@ fn parse_chunk(text: &str) -> Result<usize, String> {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// `zc bench write`; without it, `zc bench` measures the send path as always.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+
     /// Transfer modes to measure (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     pub mode: Vec<ModeChoice>,
@@ -178,6 +256,95 @@ pub struct BenchArgs {
     /// in-process sinks): one page cache, many readers. Counts are summed over the senders.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub consumers: u32,
+
+    /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
+    /// .svg (a chart of throughput and CPU per GiB).
+    /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    #[arg(long, value_name = "FILE")]
+    pub export: Vec<PathBuf>,
+}
+
+/// What `zc bench` can measure besides sending (the default).
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Write the same records as a Kafka log four ways (append through the page cache,
+    /// append + fdatasync per batch, one write per record, random offsets) and measure
+    /// what each costs.
+    #[command(after_help = BENCH_WRITE_EXAMPLES)]
+    Write(BenchWriteArgs),
+}
+
+const BENCH_WRITE_EXAMPLES: &str = "Examples:
+  zc bench write                                   # all four ways, batches of 1, 16, 256 records
+  zc bench write --way append,per-record --batch 256 --size 64M
+  zc bench write --way append-fsync --batch 1,256 --max-seconds 2
+  zc bench write --dir /mnt/ssd --keep             # write there and leave the logs to inspect
+  zc bench write --export write.json --export write.md
+
+Each run writes the same records (the fixture's generator) into a fresh log in a temporary
+directory inside --dir, removed afterwards. The timed region is the loop of appends; the
+fdatasync right after it is timed on its own (`flush after`): the device work the page
+cache had deferred. Figures are medians over --runs (min-max shown); the textbook model is
+printed apart, labelled as not measured. Run as root for kernel-counted system calls.";
+
+#[derive(Debug, Args)]
+pub struct BenchWriteArgs {
+    /// Ways of writing to measure (comma-separated): append (Kafka's default: page cache,
+    /// no fsync), append-fsync (fdatasync after every batch), per-record (one write per
+    /// record, same bytes as append), random (the same batches at shuffled offsets of a
+    /// preallocated file).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "append,append-fsync,per-record,random"
+    )]
+    pub way: Vec<crate::bench::write::Way>,
+
+    /// Records per batch (comma-separated list to sweep), 1 to 100000.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,16,256",
+        value_name = "N"
+    )]
+    pub batch: Vec<u32>,
+
+    /// Bytes of log per run (whole batches of the largest --batch; at most 1 GiB). Units:
+    /// K, M, G (x1024).
+    #[arg(long, value_parser = parse_size, default_value = "16MiB")]
+    pub size: u64,
+
+    /// Bytes in each record value (keys are 16 bytes, like the default fixture's); at
+    /// least 16.
+    #[arg(long, value_parser = parse_size, default_value = "1000", value_name = "BYTES")]
+    pub record_size: u64,
+
+    /// Measured runs per way and batch size.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+
+    /// Unrecorded runs first, per way and batch size.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub warmup: u32,
+
+    /// Directory to write in (a fresh directory is made inside it and removed after);
+    /// default: the system's temporary directory ($TMPDIR, else /tmp).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Leave the last run's log of each way and batch size in place (the path is printed).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// A run stops after the batch that crosses this many seconds; its figures are then
+    /// per record written. Bounds fsync-per-record runs, which can take minutes.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub max_seconds: f64,
+
+    /// Open no perf counters or tracepoints (to measure the measurement's own cost).
+    #[arg(long)]
+    pub no_counters: bool,
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md.
     /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.

@@ -10,6 +10,7 @@
 //! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
 //! - [`broker`]: `zc serve`, a mini Kafka broker serving the log with the same modes.
 //! - [`client`]: the Kafka client behind `zc produce` and `zc consume`.
+//! - [`explain`]: `zc explain`, the classroom diagrams of each mode beside measured figures.
 
 pub mod bench;
 pub mod broker;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod error;
+pub mod explain;
 pub mod log;
 pub mod measure;
 pub mod net;

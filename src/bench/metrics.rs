@@ -11,20 +11,27 @@ use crate::measure::Reading;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// One per-run figure: a value, or why it is missing.
-type PerRun = Box<dyn Fn(&RunRecord) -> Reading<f64>>;
+/// One per-run figure: a value, or why it is missing. Generic over the kind of run, so
+/// `zc bench write` (`super::write`) derives its figures the same way.
+pub(crate) type PerRun<R> = Box<dyn Fn(&R) -> Reading<f64>>;
 
-struct Spec {
-    key: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    source: String,
-    per_run: PerRun,
+/// How to compute one metric from each run of a row.
+pub(crate) struct Spec<R> {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub source: String,
+    pub per_run: PerRun<R>,
 }
 
 /// The metrics of one row, in the order reporters expect.
 pub fn metrics(runs: &[RunRecord]) -> Vec<Metric> {
-    specs(runs)
+    build(runs, specs(runs))
+}
+
+/// Each spec summarised over `runs`: median, min and max, or why it is unavailable.
+pub(crate) fn build<R>(runs: &[R], specs: Vec<Spec<R>>) -> Vec<Metric> {
+    specs
         .into_iter()
         .map(|s| Metric {
             key: s.key,
@@ -36,7 +43,7 @@ pub fn metrics(runs: &[RunRecord]) -> Vec<Metric> {
         .collect()
 }
 
-fn summarise(runs: &[RunRecord], per_run: &PerRun) -> Reading<Stat> {
+fn summarise<R>(runs: &[R], per_run: &PerRun<R>) -> Reading<Stat> {
     let mut values = Vec::with_capacity(runs.len());
     for run in runs {
         match per_run(run) {
@@ -65,11 +72,11 @@ fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
 
 /// Whether every run has the preferred reading; decides the source for the whole row so
 /// that one row never mixes two sources.
-fn all_have<T>(runs: &[RunRecord], get: impl Fn(&RunRecord) -> Reading<T>) -> bool {
+pub(crate) fn all_have<R, T>(runs: &[R], get: impl Fn(&R) -> Reading<T>) -> bool {
     !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
 }
 
-fn specs(runs: &[RunRecord]) -> Vec<Spec> {
+fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
     let kernel_syscalls = all_have(runs, |r| r.sample.transfer_syscalls());
     let perf_clock = all_have(runs, |r| r.sample.task_clock.clone());
     let perf_sched = all_have(runs, |r| r.sample.sched_switches.clone());

@@ -1,9 +1,11 @@
 //! The benchmark: validated configuration, the runner that repeats transfers and returns
-//! plain data, the sink at the receiving end, and typed warnings. Nothing here prints.
+//! plain data, the sink at the receiving end, and typed warnings; [`write`] is the same
+//! for the write path (`zc bench write`). Nothing here prints.
 
 pub mod config;
-mod metrics;
+pub(crate) mod metrics;
 pub mod results;
 pub mod runner;
 pub mod sink;
 pub mod warnings;
+pub mod write;

@@ -6,13 +6,16 @@ use anyhow::{Context, Result};
 
 use crate::bench::config::BenchConfig;
 use crate::bench::runner::{self, Event, Fixture};
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, BenchCommand};
 use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
 use crate::report::{bench_table, export};
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
+    if let Some(BenchCommand::Write(write)) = args.command {
+        return super::bench_write::run(write, quiet);
+    }
     let cfg = BenchConfig {
         modes: args.mode.iter().flat_map(|m| m.modes()).collect(),
         chunks: args.chunk.clone(),
@@ -63,7 +66,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
 }
 
 /// An export path needs a known extension and an existing directory.
-fn check_export(path: &Path) -> Result<(), UsageError> {
+pub(super) fn check_export(path: &Path) -> Result<(), UsageError> {
     export::format_for(path).map_err(UsageError)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

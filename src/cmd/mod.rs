@@ -2,9 +2,12 @@
 //! result. This is the only layer (with `report`) that writes to stdout and stderr.
 
 mod bench;
+mod bench_write;
 mod consume;
+mod explain;
 mod fixture;
 mod produce;
+mod reference;
 mod serve;
 mod sink;
 
@@ -32,5 +35,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
         Command::Produce(args) => produce::run(args, cli.quiet),
         Command::Consume(args) => consume::run(args, cli.quiet),
+        Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => reference::completions(args),
+        Command::Man(args) => reference::man(args, cli.quiet),
     }
 }

@@ -440,6 +440,17 @@ impl<'a> BatchBuilder<'a> {
         self.count += 1;
     }
 
+    /// Bytes of the batch so far (header included): after an `append`, where that
+    /// record ends. `zc bench write --way per-record` cuts its writes there.
+    pub fn len(&self) -> usize {
+        self.out.len() - self.start
+    }
+
+    /// True before the first record (the header is reserved from the start).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// Fills in the header and the CRC; returns the batch size in bytes.
     pub fn finish(self) -> usize {
         let batch = &mut self.out[self.start..];

@@ -286,11 +286,8 @@ fn write_partition(
         ..LogConfig::default()
     };
     let mut log = PartitionLog::create(dir, config)?;
-    let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
-    let letters = Letters::new(spec.value_size, &mut rng);
+    let mut generator = RecordGen::new(spec, partition);
     let mut batch = Vec::with_capacity(spec.batch_bytes() as usize);
-    let mut key = vec![0u8; spec.key_size];
-    let mut value = vec![0u8; spec.value_size];
     let (mut records, mut bytes) = (0u64, 0u64);
     loop {
         let count = match limit {
@@ -301,16 +298,7 @@ fn write_partition(
             break;
         }
         batch.clear();
-        let base = log.log_end_offset();
-        // Built as a producer builds it, with base offset 0: appending assigns the offsets.
-        let mut builder = BatchBuilder::new(&mut batch, 0);
-        for offset in base..base + count as i64 {
-            fill_value(&mut value, partition, offset, &letters, &mut rng);
-            fill_key(&mut key, offset);
-            let key = (spec.key_size > 0).then_some(&key[..]);
-            builder.append(BASE_TIMESTAMP + offset, key, Some(&value), &[]);
-        }
-        builder.finish();
+        generator.batch(&mut batch, log.log_end_offset(), count, None);
         if let Amount::Bytes(max) = limit
             && bytes + batch.len() as u64 > max
         {
@@ -323,6 +311,61 @@ fn write_partition(
     }
     log.close()?;
     Ok((records, bytes))
+}
+
+/// The fixture's records, in offset order: the one generator behind `zc fixture gen` and
+/// `zc bench write`, so both write the same bytes for the same arguments.
+pub struct RecordGen {
+    partition: u32,
+    rng: SplitMix64,
+    letters: Letters,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl RecordGen {
+    /// The generator of partition `partition` of `spec` (only its sizes and seed matter).
+    pub fn new(spec: &GenSpec, partition: u32) -> Self {
+        let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
+        let letters = Letters::new(spec.value_size, &mut rng);
+        RecordGen {
+            partition,
+            rng,
+            letters,
+            key: vec![0u8; spec.key_size],
+            value: vec![0u8; spec.value_size],
+        }
+    }
+
+    /// Appends one batch holding records `first..first + count` to `out`, built as a
+    /// producer builds it (base offset 0: appending assigns the offsets). With
+    /// `record_ends`, pushes where each record ends, relative to the batch's start (the
+    /// first one includes the 61-byte header).
+    pub fn batch(
+        &mut self,
+        out: &mut Vec<u8>,
+        first: i64,
+        count: u64,
+        mut record_ends: Option<&mut Vec<usize>>,
+    ) -> usize {
+        let mut builder = BatchBuilder::new(out, 0);
+        for offset in first..first + count as i64 {
+            fill_value(
+                &mut self.value,
+                self.partition,
+                offset,
+                &self.letters,
+                &mut self.rng,
+            );
+            fill_key(&mut self.key, offset);
+            let key = (!self.key.is_empty()).then_some(&self.key[..]);
+            builder.append(BASE_TIMESTAMP + offset, key, Some(&self.value), &[]);
+            if let Some(ends) = record_ends.as_deref_mut() {
+                ends.push(builder.len());
+            }
+        }
+        builder.finish()
+    }
 }
 
 /// Pseudo-random letters to cut values from. Drawing every byte of every value from the
@@ -386,14 +429,14 @@ const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 /// SplitMix64 (Steele, Lea, Flood 2014). Written out rather than taken from a crate on
 /// purpose: the fixture's bytes are a contract pinned by a byte-identity test, so the
 /// generator must be a fixed, published function that no dependency update can change.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         SplitMix64(seed)
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -195,6 +195,11 @@ impl Segment {
     /// `bytes` and its header. With `sync`, the `.log` is `fdatasync`ed before returning.
     /// Returns the position the bytes were written at.
     ///
+    /// `write_ends` cuts the bytes into several positional writes, each ending at one of
+    /// these positions within `bytes` (ascending; the rest goes in a last write). Empty
+    /// means one write, which is what the broker and `zc fixture gen` do; `zc bench write
+    /// --way per-record` passes record boundaries to show what one write per record costs.
+    ///
     /// All or nothing: the committed size moves only once every byte is written (and
     /// synced), so on an error no reader has seen any of it and the next append writes
     /// over it.
@@ -203,6 +208,7 @@ impl Segment {
         bytes: &[u8],
         batches: &[(usize, BatchHeader)],
         sync: bool,
+        write_ends: &[usize],
     ) -> io::Result<u64> {
         let Some(appender) = self.appender.as_mut() else {
             return Err(io::Error::other(format!(
@@ -225,9 +231,7 @@ impl Segment {
         }
         // A positional write: the file offset of the shared handle is never used, so a
         // sender that moves it cannot make an append land in the wrong place.
-        let written = self
-            .log
-            .write_all_at(bytes, start)
+        let written = write_in_pieces(&self.log, bytes, start, write_ends)
             .and_then(|()| if sync { self.log.sync_data() } else { Ok(()) });
         if let Err(e) = written {
             // Some of the bytes may be in the file past the committed size, or all of them
@@ -449,6 +453,20 @@ fn write_entries<E: Copy, const N: usize>(
     // than appending a second copy.
     file.write_all_at(&bytes, (*written * N) as u64)?;
     *written = entries.len();
+    Ok(())
+}
+
+/// `bytes` at `start` with one positional write per piece: pieces end at `write_ends`
+/// (positions within `bytes`, ascending), the last one at the end of `bytes`.
+fn write_in_pieces(log: &File, bytes: &[u8], start: u64, write_ends: &[usize]) -> io::Result<()> {
+    let mut from = 0;
+    for &end in write_ends.iter().chain(std::iter::once(&bytes.len())) {
+        let end = end.min(bytes.len());
+        if end > from {
+            log.write_all_at(&bytes[from..end], start + from as u64)?;
+            from = end;
+        }
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@
 //! - `procfs.rs`: bytes moved (`/proc/thread-self/io`), machine-wide busy CPU
 //!   (`/proc/stat`), provenance facts;
 //! - `residency.rs`: page-cache residency (`mincore`) and cache dropping;
+//! - `block.rs`: bytes the block layer wrote to a device (whole device, everyone's);
 //! - `environment.rs`: the machine, for provenance.
 //!
 //! **Counters never lie.** Every value that may be missing is a [`Reading`]:
@@ -43,6 +44,7 @@
 //!
 //! Nothing in this module prints.
 
+mod block;
 mod environment;
 mod perf;
 mod procfs;
@@ -56,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Serialize, Serializer};
 
+pub use block::{BlockDevice, DeviceWrites, filesystem_type, writeback_settings};
 pub use environment::{Environment, environment};
 pub use procfs::{IoDelta, SystemCpu, cpu_model, cpus_online, kernel_release, perf_event_paranoid};
 pub use residency::{Residency, drop_from_cache, residency};

@@ -31,9 +31,9 @@ use super::Reading;
 use super::perf::{EventClass, EventGroup, EventSpec, GroupSnapshot, Leader};
 use super::procfs::is_root;
 
-/// The syscalls the transfer modes use, each with its own tracepoint.
+/// The syscalls the transfer modes and `zc bench write` use, each with its own tracepoint.
 /// (`sendfile64` is the name of sendfile's tracepoint on 64-bit kernels.)
-pub const TRACED_SYSCALLS: [(&str, &str); 10] = [
+pub const TRACED_SYSCALLS: [(&str, &str); 14] = [
     ("read", "sys_enter_read"),
     ("pread64", "sys_enter_pread64"),
     ("write", "sys_enter_write"),
@@ -44,6 +44,12 @@ pub const TRACED_SYSCALLS: [(&str, &str); 10] = [
     ("madvise", "sys_enter_madvise"),
     ("poll", "sys_enter_poll"),
     ("ppoll", "sys_enter_ppoll"),
+    // The write path: appends are positional writes, made durable with fdatasync (or
+    // fsync), into files that `--way random` preallocates with fallocate.
+    ("pwrite64", "sys_enter_pwrite64"),
+    ("fdatasync", "sys_enter_fdatasync"),
+    ("fsync", "sys_enter_fsync"),
+    ("fallocate", "sys_enter_fallocate"),
 ];
 
 /// Where tracefs is, and whether this process had to mount it.

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::bench::results::{BenchReport, CacheState, Row, Setup, Stat};
+use crate::bench::results::{BenchReport, CacheState, Metric, Row, Setup, Stat};
 use crate::bench::warnings::Warning;
 use crate::measure::Reading;
 use crate::transfer::Mode;
@@ -52,9 +52,27 @@ pub(super) const SWITCHES_LEGEND: &str = "mode switches = user<->kernel transiti
 
 /// A measured column: the metric key it shows and its (abbreviated) header.
 #[derive(Clone, Copy)]
-struct Column {
-    key: &'static str,
-    header: &'static str,
+pub(super) struct Column {
+    pub key: &'static str,
+    pub header: &'static str,
+}
+
+/// One table row of measured figures: the cells that name it (mode and chunk here; way
+/// and batch in `zc bench write`) and its metrics. The measured tables are drawn from
+/// these, so every report of zc draws them the same way.
+pub(super) struct Named<'a> {
+    pub names: Vec<String>,
+    pub metrics: &'a [Metric],
+}
+
+/// The rows of `zc bench`, named by mode and chunk size.
+fn named(rows: &[Row]) -> Vec<Named<'_>> {
+    rows.iter()
+        .map(|row| Named {
+            names: vec![row.mode.name().to_owned(), format_size(row.chunk as u64)],
+            metrics: &row.metrics,
+        })
+        .collect()
 }
 
 const THROUGHPUT_AND_CPU: [Column; 4] = [
@@ -155,7 +173,8 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
     let width = width.or_else(|| Table::new().width());
     let wrap_at = width.map(usize::from);
     let page = Page {
-        rows: &report.rows,
+        names: &["mode", "chunk"],
+        rows: named(&report.rows),
         width,
         wrap_at,
     };
@@ -253,7 +272,7 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
 }
 
 /// `1 run`, `5 runs`: English needs the count to pick the word.
-pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {
@@ -262,19 +281,21 @@ pub(super) fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 /// What every measured section needs: the rows and the room to draw them in.
-struct Page<'a> {
-    rows: &'a [Row],
-    width: Option<u16>,
-    wrap_at: Option<usize>,
+pub(super) struct Page<'a> {
+    /// Headers of the naming columns, e.g. `mode`, `chunk`.
+    pub names: &'a [&'a str],
+    pub rows: Vec<Named<'a>>,
+    pub width: Option<u16>,
+    pub wrap_at: Option<usize>,
 }
 
 impl Page<'_> {
     /// A measured section: its title, one table row per mode x chunk with `columns`,
     /// `notes` beneath the table, then the reason for each kind of `n/a` cell, once (a
     /// reason a note already gives is not repeated).
-    fn section(&self, title: &str, columns: &[Column], notes: &[String]) -> String {
+    pub(super) fn section(&self, title: &str, columns: &[Column], notes: &[String]) -> String {
         let mut out = wrap(title, self.wrap_at, "", "");
-        let (table, reasons) = measured_table(self.rows, columns, self.width);
+        let (table, reasons) = measured_table(self.names, &self.rows, columns, self.width);
         out.push_str(&table);
         for note in notes {
             out.push_str(&wrap(note, self.wrap_at, "", "  "));
@@ -289,7 +310,7 @@ impl Page<'_> {
 }
 
 /// A table in the style of the other zc tables, shrinking to `width` when given.
-fn table(header: Vec<Cell>, width: Option<u16>) -> Table {
+pub(super) fn table(header: Vec<Cell>, width: Option<u16>) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -300,46 +321,64 @@ fn table(header: Vec<Cell>, width: Option<u16>) -> Table {
     t
 }
 
-fn right(v: impl ToString) -> Cell {
+pub(super) fn right(v: impl ToString) -> Cell {
     Cell::new(v.to_string()).set_alignment(CellAlignment::Right)
 }
 
-/// One row per mode x chunk; returns the table and the distinct reasons of its n/a cells.
-fn measured_table(rows: &[Row], columns: &[Column], width: Option<u16>) -> (String, Vec<String>) {
-    let mut header = vec![Cell::new("mode"), right("chunk")];
+/// One table row per named row (the first name left-aligned, the others right-aligned);
+/// returns the table and the distinct reasons of its n/a cells.
+fn measured_table(
+    names: &[&str],
+    rows: &[Named<'_>],
+    columns: &[Column],
+    width: Option<u16>,
+) -> (String, Vec<String>) {
+    let align = |i: usize, text: &str| {
+        if i == 0 { Cell::new(text) } else { right(text) }
+    };
+    let mut header: Vec<Cell> = names.iter().enumerate().map(|(i, n)| align(i, n)).collect();
     header.extend(columns.iter().map(|c| right(c.header)));
     let mut t = table(header, width);
     let mut reasons = Vec::new();
     for row in rows {
-        let mut cells = vec![
-            Cell::new(row.mode.name()),
-            right(format_size(row.chunk as u64)),
-        ];
+        let mut cells: Vec<Cell> = row
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| align(i, n))
+            .collect();
         for column in columns {
-            cells.push(right(cell_text(row, column.key, &mut reasons)));
+            cells.push(right(cell_text(row.metrics, column.key, &mut reasons)));
         }
         t.add_row(cells);
     }
     (format!("{t}\n"), reasons)
 }
 
+/// The metric `key` among `metrics`.
+fn find<'a>(metrics: &'a [Metric], key: &str) -> Option<&'a Metric> {
+    metrics.iter().find(|m| m.key == key)
+}
+
 /// The text of one measured cell: the median, beneath it `min–max` when the runs
 /// disagreed, and beneath that the fallback marker when the figure is not from the
 /// preferred counter. Unavailable figures become `n/a` and their reason goes to `reasons`.
-fn cell_text(row: &Row, key: &str, reasons: &mut Vec<String>) -> String {
+fn cell_text(metrics: &[Metric], key: &str, reasons: &mut Vec<String>) -> String {
     let mut lines = Vec::new();
-    match reading(row, key) {
+    match reading(metrics, key) {
         Ok(stat) => {
             lines.push(stat_lines(key, stat));
             // Major faults are 0 with a warm cache; show them only when there were some
             // rather than adding medians of two different counters.
             if key == "minor_faults_per_gib"
-                && let Some(major) = row.median("major_faults_per_gib")
+                && let Some(major) = find(metrics, "major_faults_per_gib")
+                    .and_then(|m| m.value.value())
+                    .map(|s| s.median)
                 && major > 0.0
             {
                 lines.push(format!("+{} major", sig3(major)));
             }
-            if let Some(mark) = row.metric(key).and_then(|m| fallback_marker(&m.source)) {
+            if let Some(mark) = find(metrics, key).and_then(|m| fallback_marker(&m.source)) {
                 lines.push(mark.to_owned());
             }
         }
@@ -347,9 +386,10 @@ fn cell_text(row: &Row, key: &str, reasons: &mut Vec<String>) -> String {
             note_reason(reasons, why);
             // The kernel's count is the honest one, but when tracepoints are refused the
             // program's own count still shows the difference between the modes.
-            match reading(row, "syscalls_self_per_gib") {
-                Ok(own) if key == "syscalls_per_gib" => {
-                    lines.push(stat_lines("syscalls_self_per_gib", own));
+            let own_key = key.replace("syscalls_", "syscalls_self_");
+            match reading(metrics, &own_key) {
+                Ok(own) if key.starts_with("syscalls_") && own_key != key => {
+                    lines.push(stat_lines(&own_key, own));
                     lines.push("(own count)".to_owned());
                 }
                 _ => lines.push("n/a".to_owned()),
@@ -376,8 +416,8 @@ pub(super) fn fallback_marker(source: &str) -> Option<&'static str> {
 }
 
 /// The figure for `key`, or the reason there is none.
-fn reading<'a>(row: &'a Row, key: &str) -> Result<&'a Stat, &'a str> {
-    match row.metric(key).map(|m| &m.value) {
+fn reading<'a>(metrics: &'a [Metric], key: &str) -> Result<&'a Stat, &'a str> {
+    match find(metrics, key).map(|m| &m.value) {
         Some(Reading::Value(stat)) => Ok(stat),
         Some(Reading::Unavailable(why)) => Err(why),
         None => Err(NOT_MEASURED),
@@ -406,7 +446,7 @@ pub(super) fn stat_parts(key: &str, stat: &Stat) -> (String, Option<String>) {
 }
 
 /// `3.21` alone, or `3.21` with `3.10–3.30` on the line beneath.
-fn stat_lines(key: &str, stat: &Stat) -> String {
+pub(super) fn stat_lines(key: &str, stat: &Stat) -> String {
     match stat_parts(key, stat) {
         (median, None) => median,
         (median, Some(range)) => format!("{median}\n{range}"),
@@ -415,7 +455,7 @@ fn stat_lines(key: &str, stat: &Stat) -> String {
 
 /// One figure as people read it: bytes in binary units (`4.2 MiB`, like the chunk sizes),
 /// shares as percentages (`100%`, `0.0201%`), anything else to three significant digits.
-pub(super) fn format_value(key: &str, x: f64) -> String {
+pub(crate) fn format_value(key: &str, x: f64) -> String {
     match key {
         "storage_read_bytes" if x.is_finite() => format_size(x.max(0.0).round() as u64),
         "residency_before" => percent(x),
@@ -715,7 +755,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 /// and "1.0x fewer" would read as a finding when it is a tie.
 const SAME_WITHIN: f64 = 0.05;
 
-fn times(r: f64) -> String {
+pub(super) fn times(r: f64) -> String {
     if r < 9.95 {
         format!("{r:.1}x")
     } else {
@@ -871,7 +911,7 @@ fn describe(row: &Row, size: &str) -> String {
 }
 
 /// `a`, `a and b`, `a, b and c`.
-fn join_and(items: &[String]) -> String {
+pub(super) fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -1054,7 +1094,9 @@ fn placed(role: &str, verb: &str, cpus: &BTreeSet<usize>) -> String {
 }
 
 /// `counters: available: a, b` then one `n/a` line per distinct reason with its counters.
-fn counter_facts(counters: &[(&'static str, Reading<()>)]) -> Vec<(&'static str, String)> {
+pub(super) fn counter_facts(
+    counters: &[(&'static str, Reading<()>)],
+) -> Vec<(&'static str, String)> {
     let available: Vec<&str> = counters
         .iter()
         .filter(|(_, r)| r.value().is_some())
@@ -1083,7 +1125,7 @@ fn counter_facts(counters: &[(&'static str, Reading<()>)]) -> Vec<(&'static str,
     facts
 }
 
-fn reading_text<T: ToString>(r: &Reading<T>) -> String {
+pub(super) fn reading_text<T: ToString>(r: &Reading<T>) -> String {
     match r {
         Reading::Value(v) => v.to_string(),
         Reading::Unavailable(why) => format!("n/a ({why})"),
@@ -1095,7 +1137,7 @@ fn reading_text<T: ToString>(r: &Reading<T>) -> String {
 /// Greedy word wrap to `width` columns (no wrapping when `None`), each line ending in `\n`.
 /// `first` prefixes the first line, `rest` the continuation lines. A word longer than a
 /// line (a path) is cut, so that no line ever exceeds `width`.
-fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
+pub(crate) fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
     let Some(width) = width else {
         return format!("{first}{text}\n");
     };
@@ -1131,9 +1173,9 @@ fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> String {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::bench::results::{FixtureInfo, Metric, SCHEMA};
+    use crate::bench::results::{FixtureInfo, SCHEMA};
     use crate::bench::sink::SinkKind;
     use crate::bench::warnings::Warning;
     use crate::measure::Environment;
@@ -1237,7 +1279,7 @@ pub(super) mod tests {
 
     /// Three modes at 64 KiB, two warnings (one only repeating a counter's reason),
     /// hardware counters unavailable.
-    pub(in crate::report) fn sample_report() -> BenchReport {
+    pub(crate) fn sample_report() -> BenchReport {
         BenchReport {
             schema: SCHEMA,
             setup: Setup {

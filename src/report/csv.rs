@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::results::{BenchReport, Row};
+use crate::bench::results::{BenchReport, Metric, Row};
 use crate::measure::Reading;
 
 const HEADER: &str =
@@ -36,32 +36,62 @@ pub fn render(report: &BenchReport) -> Vec<u8> {
     out.push_str(HEADER);
     out.push('\n');
     for row in &report.rows {
-        for m in &row.metrics {
-            // Every metric is measured; the model figures follow as their own lines.
-            let origin = "measured";
-            let (numbers, reason) = match &m.value {
-                Reading::Value(s) => (
-                    [
-                        number(s.median),
-                        number(s.min),
-                        number(s.max),
-                        s.runs.to_string(),
-                    ],
-                    "",
-                ),
-                Reading::Unavailable(why) => (Default::default(), why.as_str()),
-            };
-            line(
-                &mut out,
-                row,
-                &[m.key, m.label, m.unit, origin, &m.source],
-                &numbers,
-                reason,
-            );
-        }
+        let names = names(&[row.mode.name(), &row.chunk.to_string()]);
+        metric_lines(&mut out, &names, &row.metrics);
         model_lines(&mut out, row);
     }
     out.into_bytes()
+}
+
+/// The naming fields of a line (`mode,chunk` here, `way,batch` for `zc bench write`),
+/// quoted where needed and joined.
+pub(super) fn names(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|f| field(f))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One line per measured metric, each starting with `names`.
+pub(super) fn metric_lines(out: &mut String, names: &str, metrics: &[Metric]) {
+    for m in metrics {
+        // Every metric is measured; model figures are written as their own lines.
+        let origin = "measured";
+        let (numbers, reason) = match &m.value {
+            Reading::Value(s) => (
+                [
+                    number(s.median),
+                    number(s.min),
+                    number(s.max),
+                    s.runs.to_string(),
+                ],
+                "",
+            ),
+            Reading::Unavailable(why) => (Default::default(), why.as_str()),
+        };
+        line(
+            out,
+            names,
+            &[m.key, m.label, m.unit, origin, &m.source],
+            &numbers,
+            reason,
+        );
+    }
+}
+
+/// One textbook-model figure as a line with origin `model`: one exact figure, so median
+/// = min = max, and no runs.
+pub(super) fn model_line(out: &mut String, names: &str, text: [&str; 4], value: &str) {
+    let [key, label, unit, source] = text;
+    let v = value.to_owned();
+    line(
+        out,
+        names,
+        &[key, label, unit, "model", source],
+        &[v.clone(), v.clone(), v, String::new()],
+        "",
+    );
 }
 
 /// The textbook model of the row's mode, one figure per line, origin `model`. The model's
@@ -101,22 +131,15 @@ fn model_lines(out: &mut String, row: &Row) {
             model.user_copies_per_byte,
         ),
     ];
+    let names = names(&[row.mode.name(), &row.chunk.to_string()]);
     for (key, label, unit, value) in figures {
-        let v = value.to_string();
-        // A prediction is one exact figure: median = min = max, and no runs.
-        line(
-            out,
-            row,
-            &[key, label, unit, "model", &source],
-            &[v.clone(), v.clone(), v, String::new()],
-            "",
-        );
+        model_line(out, &names, [key, label, unit, &source], &value.to_string());
     }
 }
 
-/// Appends one line: mode, chunk, the five descriptive fields, the four numbers, the reason.
-fn line(out: &mut String, row: &Row, text: &[&str; 5], numbers: &[String; 4], reason: &str) {
-    let _ = write!(out, "{},{}", field(row.mode.name()), row.chunk);
+/// Appends one line: the names, the five descriptive fields, the four numbers, the reason.
+fn line(out: &mut String, names: &str, text: &[&str; 5], numbers: &[String; 4], reason: &str) {
+    let _ = write!(out, "{names}");
     for t in text {
         let _ = write!(out, ",{}", field(t));
     }

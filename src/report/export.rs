@@ -1,4 +1,4 @@
-//! `zc bench --export FILE`: picks the format from the file's extension and writes the
+//! `zc bench --export FILE` (and `zc bench write --export FILE`): picks the format from the file's extension and writes the
 //! report so that the file is always whole.
 //!
 //! The runner calls [`write()`] after every round of runs, so a crash or a Ctrl-C late in a
@@ -35,6 +35,8 @@ pub enum Format {
     Csv,
     /// `.md` or `.markdown`: tables to paste into docs (see [`super::markdown`]).
     Markdown,
+    /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::chart`]).
+    Svg,
 }
 
 impl fmt::Display for Format {
@@ -43,11 +45,12 @@ impl fmt::Display for Format {
             Format::Json => "JSON",
             Format::Csv => "CSV",
             Format::Markdown => "Markdown",
+            Format::Svg => "SVG chart",
         })
     }
 }
 
-const ACCEPTED: &str = ".json, .csv, .md or .markdown";
+const ACCEPTED: &str = ".json, .csv, .md, .markdown or .svg";
 
 /// The format for `path`, from its extension (any case). The error names what was found
 /// and what is accepted, ready to show to the user.
@@ -62,6 +65,7 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "csv" => Ok(Format::Csv),
         "md" | "markdown" => Ok(Format::Markdown),
+        "svg" => Ok(Format::Svg),
         _ => Err(format!(
             "cannot export to {}: unknown extension .{}; use {ACCEPTED}",
             path.display(),
@@ -70,20 +74,29 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
     }
 }
 
-/// The report in `format`, as the bytes of the file.
-pub fn render(report: &BenchReport, format: Format) -> Vec<u8> {
-    match format {
-        Format::Json => super::json::render(report),
-        Format::Csv => super::csv::render(report),
-        Format::Markdown => super::markdown::render(report),
+/// A result that can be exported: `zc bench`'s and `zc bench write`'s.
+pub trait Exportable {
+    /// The result in `format`, as the bytes of the file; an error for a format this kind
+    /// of result has no rendering in.
+    fn render(&self, format: Format) -> anyhow::Result<Vec<u8>>;
+}
+
+impl Exportable for BenchReport {
+    fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {
+        Ok(match format {
+            Format::Json => super::json::render(self),
+            Format::Csv => super::csv::render(self),
+            Format::Markdown => super::markdown::render(self),
+            Format::Svg => super::chart::render(self)?,
+        })
     }
 }
 
 /// Writes `report` to `path` in the format its extension names, replacing any existing
 /// file atomically (see the module docs).
-pub fn write(report: &BenchReport, path: &Path) -> anyhow::Result<()> {
+pub fn write(report: &impl Exportable, path: &Path) -> anyhow::Result<()> {
     let format = format_for(path).map_err(anyhow::Error::msg)?;
-    let bytes = render(report, format);
+    let bytes = report.render(format)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -126,6 +139,7 @@ mod tests {
         assert_eq!(format_for(Path::new("dir/r.CSV")), Ok(Format::Csv));
         assert_eq!(format_for(Path::new("r.md")), Ok(Format::Markdown));
         assert_eq!(format_for(Path::new("r.markdown")), Ok(Format::Markdown));
+        assert_eq!(format_for(Path::new("chart.SVG")), Ok(Format::Svg));
         let err = format_for(Path::new("r.txt")).unwrap_err();
         assert!(err.contains(".txt") && err.contains(ACCEPTED), "{err}");
         let err = format_for(Path::new("results")).unwrap_err();
@@ -142,7 +156,7 @@ mod tests {
         std::fs::write(&path, "old contents").expect("seed");
         write(&sample_report(), &path).expect("write");
         let written = std::fs::read(&path).expect("read back");
-        assert_eq!(written, render(&sample_report(), Format::Json));
+        assert_eq!(written, sample_report().render(Format::Json).unwrap());
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())

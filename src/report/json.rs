@@ -10,11 +10,16 @@ use crate::bench::results::BenchReport;
 
 /// Pretty JSON of `report`, newline-terminated (a text file ends with a newline).
 pub fn render(report: &BenchReport) -> Vec<u8> {
+    render_any(report)
+}
+
+/// Any serializable report (`zc bench write`'s too) as pretty JSON with a final newline.
+pub fn render_any(report: &impl serde::Serialize) -> Vec<u8> {
     // serde_json fails only on maps with non-string keys or on a Serialize impl that
-    // reports an error; the report has neither (its maps are keyed by counter names), so a
-    // failure here is a bug in the result types, not a condition to handle.
-    let mut out = serde_json::to_vec_pretty(report)
-        .expect("BenchReport serializes: all map keys are strings");
+    // reports an error; the reports have neither (their maps are keyed by counter names),
+    // so a failure here is a bug in the result types, not a condition to handle.
+    let mut out =
+        serde_json::to_vec_pretty(report).expect("reports serialize: all map keys are strings");
     out.push(b'\n');
     out
 }

@@ -15,7 +15,7 @@
 //! per-metric `source` column says where each figure came from, and a figure from a
 //! fallback source carries the terminal's mark, `(rusage)` or `(own count)`.
 
-use crate::bench::results::{BenchReport, Row};
+use crate::bench::results::{BenchReport, Metric, Row};
 use crate::measure::Reading;
 
 use super::bench_table::{
@@ -87,17 +87,29 @@ pub fn render(report: &BenchReport) -> Vec<u8> {
 /// One row per metric (in the order the runner produced them), one column per mode, then
 /// where the figures come from; the reasons for `n/a` cells follow, numbered.
 fn measured_table(at: &[&Row]) -> String {
+    let columns: Vec<(String, &[Metric])> = at
+        .iter()
+        .map(|r| (r.mode.to_string(), &r.metrics[..]))
+        .collect();
+    metric_table(&columns)
+}
+
+/// One row per metric (in the order of the first column that has it), one column per
+/// `(name, metrics)`, then the sources; the reasons for `n/a` cells follow, numbered.
+/// `zc bench` names its columns by mode, `zc bench write` by way.
+pub(super) fn metric_table(columns: &[(String, &[Metric])]) -> String {
     let mut keys: Vec<&str> = Vec::new();
-    for row in at {
-        for m in &row.metrics {
+    for (_, metrics) in columns {
+        for m in metrics.iter() {
             if !keys.contains(&m.key) {
                 keys.push(m.key);
             }
         }
     }
+    let at = columns;
     let mut out = String::from("| metric | unit |");
-    for row in at {
-        out.push_str(&format!(" {} |", row.mode));
+    for (name, _) in at {
+        out.push_str(&format!(" {} |", cell(name)));
     }
     out.push_str(" source |\n|---|---|");
     out.push_str(&"--:|".repeat(at.len()));
@@ -107,8 +119,8 @@ fn measured_table(at: &[&Row]) -> String {
     for key in keys {
         let first = at
             .iter()
-            .find_map(|r| r.metric(key))
-            .expect("key from a row");
+            .find_map(|(_, metrics)| find(metrics, key))
+            .expect("key from a column");
         let label = first.label.to_owned();
         out.push_str(&format!(
             "| {} | {} |",
@@ -116,8 +128,8 @@ fn measured_table(at: &[&Row]) -> String {
             cell(display_unit(key, first.unit))
         ));
         let mut sources: Vec<&str> = Vec::new();
-        for row in at {
-            let text = match row.metric(key) {
+        for (_, metrics) in at {
+            let text = match find(metrics, key) {
                 Some(m) => {
                     if !sources.contains(&m.source.as_str()) {
                         sources.push(&m.source);
@@ -163,8 +175,12 @@ fn display_unit<'a>(key: &str, unit: &'a str) -> &'a str {
     }
 }
 
+fn find<'a>(metrics: &'a [Metric], key: &str) -> Option<&'a Metric> {
+    metrics.iter().find(|m| m.key == key)
+}
+
 /// `n/a [k]`, numbering each distinct reason once.
-fn na(reasons: &mut Vec<String>, why: &str) -> String {
+pub(super) fn na(reasons: &mut Vec<String>, why: &str) -> String {
     let k = match reasons.iter().position(|r| r == why) {
         Some(i) => i + 1,
         None => {
@@ -176,7 +192,7 @@ fn na(reasons: &mut Vec<String>, why: &str) -> String {
 }
 
 /// Text safe inside a table cell: a `|` would end the cell and a line break the row.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

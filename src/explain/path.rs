@@ -1,0 +1,336 @@
+//! The path of one chunk, per mode, as data: which syscalls are made, and inside each one
+//! which step moves the bytes from where to where, and who does the moving (a DMA engine,
+//! the CPU, or nobody: page references change hands).
+//!
+//! The diagram, the numbered step list and the totals are all drawn from this one list, and
+//! a test checks the totals against [`Mode::model`], so the picture a student sees cannot
+//! drift from the numbers the reports print as "model".
+
+use crate::transfer::Mode;
+
+/// Where bytes can be. The first two columns of the diagram are user space, the rest are
+/// the kernel and the devices it drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Disk,
+    PageCache,
+    /// A buffer the program allocated (`read-write`).
+    UserBuffer,
+    /// The file's page-cache pages, mapped into the program's address space (`mmap`).
+    Mapping,
+    /// A pipe: a ring of page references (`splice`).
+    Pipe,
+    SocketBuffer,
+    Nic,
+}
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Disk => "disk",
+            Place::PageCache => "page cache",
+            Place::UserBuffer => "user buffer",
+            Place::Mapping => "our mapping",
+            Place::Pipe => "pipe",
+            Place::SocketBuffer => "socket buffer",
+            Place::Nic => "NIC",
+        }
+    }
+
+    /// Whether the program can touch these bytes with ordinary loads and stores.
+    pub fn user_space(self) -> bool {
+        matches!(self, Place::UserBuffer | Place::Mapping)
+    }
+}
+
+/// Who moves the bytes in a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mover {
+    /// A device copies to or from memory by itself (direct memory access); the CPU only
+    /// sets it up.
+    Dma,
+    /// The CPU copies every byte (`memcpy` inside the kernel).
+    Cpu,
+    /// No byte moves: references to the same page-cache pages are handed on.
+    PageRefs,
+}
+
+impl Mover {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mover::Dma => "DMA",
+            Mover::Cpu => "CPU",
+            Mover::PageRefs => "refs",
+        }
+    }
+}
+
+/// One movement of the chunk's bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub mover: Mover,
+    pub from: Place,
+    pub to: Place,
+    /// What happens, in a few words, for the numbered list under the diagram.
+    pub what: &'static str,
+    /// A CPU copy that scatter-gather DMA removes (the socket takes page references and the
+    /// NIC gathers from the page cache).
+    pub sg_removes: bool,
+}
+
+impl Step {
+    /// Whether the step crosses the user/kernel boundary (a copy into or out of user space).
+    pub fn crosses(&self) -> bool {
+        self.from.user_space() != self.to.user_space()
+    }
+}
+
+/// A line in the life of a chunk.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// The program enters the kernel with this call (one mode switch), the steps inside run,
+    /// and it returns (another mode switch).
+    Call {
+        call: &'static str,
+        /// Made once per segment, not once per chunk: outside the per-chunk model.
+        once: bool,
+        steps: &'static [Step],
+        /// Something the kernel does in the call that moves no bytes.
+        note: Option<&'static str>,
+    },
+}
+
+/// The life of one chunk in `mode`: the calls, in order, with their steps.
+pub fn events(mode: Mode) -> &'static [Event] {
+    match mode {
+        Mode::ReadWrite => &READ_WRITE,
+        Mode::Mmap => &MMAP,
+        Mode::Sendfile => &SENDFILE,
+        Mode::Splice => &SPLICE,
+    }
+}
+
+const DISK_TO_CACHE: Step = Step {
+    mover: Mover::Dma,
+    from: Place::Disk,
+    to: Place::PageCache,
+    what: "the disk controller writes the file's blocks into page-cache pages (only on a \
+           cache miss: with a warm cache this happened long before)",
+    sg_removes: false,
+};
+
+const SOCKET_TO_NIC: Step = Step {
+    mover: Mover::Dma,
+    from: Place::SocketBuffer,
+    to: Place::Nic,
+    what: "the NIC reads the packets out of memory by itself, after the call has returned \
+           (on loopback there is no NIC: the kernel hands them to the receiving socket)",
+    sg_removes: false,
+};
+
+const READ_WRITE: [Event; 2] = [
+    Event::Call {
+        call: "pread(file, buf, chunk)",
+        once: false,
+        steps: &[
+            DISK_TO_CACHE,
+            Step {
+                mover: Mover::Cpu,
+                from: Place::PageCache,
+                to: Place::UserBuffer,
+                what: "the kernel copies the chunk from the page cache into our buffer",
+                sg_removes: false,
+            },
+        ],
+        note: None,
+    },
+    Event::Call {
+        call: "write(sock, buf, chunk)",
+        once: false,
+        steps: &[
+            Step {
+                mover: Mover::Cpu,
+                from: Place::UserBuffer,
+                to: Place::SocketBuffer,
+                what: "the kernel copies our buffer into the socket buffer",
+                sg_removes: false,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: None,
+    },
+];
+
+const MMAP: [Event; 2] = [
+    Event::Call {
+        call: "mmap(file)",
+        once: true,
+        steps: &[],
+        note: Some("maps the page cache: no copy"),
+    },
+    Event::Call {
+        call: "write(sock, map+off, chunk)",
+        once: false,
+        steps: &[
+            Step {
+                what: "on the first touch of each page inside write, a page fault; on a cache \
+                       miss the disk controller fills the page",
+                ..DISK_TO_CACHE
+            },
+            Step {
+                mover: Mover::Cpu,
+                from: Place::Mapping,
+                to: Place::SocketBuffer,
+                what: "the kernel copies from our mapping (the page cache itself) into the \
+                       socket buffer",
+                sg_removes: false,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: None,
+    },
+];
+
+const SENDFILE: [Event; 1] = [Event::Call {
+    call: "sendfile(sock, file, chunk)",
+    once: false,
+    steps: &[
+        DISK_TO_CACHE,
+        Step {
+            mover: Mover::Cpu,
+            from: Place::PageCache,
+            to: Place::SocketBuffer,
+            what: "the kernel copies page cache to socket buffer; with scatter-gather DMA \
+                   (Linux TCP on any SG-capable device, loopback included) it attaches \
+                   references to the pages instead and copies nothing",
+            sg_removes: true,
+        },
+        SOCKET_TO_NIC,
+    ],
+    note: None,
+}];
+
+const SPLICE: [Event; 2] = [
+    Event::Call {
+        call: "splice(file, pipe, chunk)",
+        once: false,
+        steps: &[
+            DISK_TO_CACHE,
+            Step {
+                mover: Mover::PageRefs,
+                from: Place::PageCache,
+                to: Place::Pipe,
+                what: "references to the page-cache pages go into the pipe; no byte is copied",
+                sg_removes: false,
+            },
+        ],
+        note: None,
+    },
+    Event::Call {
+        call: "splice(pipe, sock, chunk)",
+        once: false,
+        steps: &[
+            Step {
+                mover: Mover::PageRefs,
+                from: Place::Pipe,
+                to: Place::SocketBuffer,
+                what: "the pipe's page references move to the socket; no byte is copied on an \
+                       SG-capable device (TCP copies once without scatter-gather)",
+                sg_removes: false,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: None,
+    },
+];
+
+/// Totals drawn from the events: what the diagram shows, counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    pub dma_copies: u32,
+    pub cpu_copies: u32,
+    /// CPU copies that scatter-gather DMA removes.
+    pub sg_removable: u32,
+    /// Copies into or out of user space.
+    pub user_crossings: u32,
+    /// Calls made for every chunk.
+    pub calls_per_chunk: u32,
+    /// Calls made once per segment (the textbook counts them as if the file were one chunk).
+    pub calls_once: u32,
+}
+
+impl Counted {
+    pub fn of(mode: Mode) -> Counted {
+        let mut c = Counted {
+            dma_copies: 0,
+            cpu_copies: 0,
+            sg_removable: 0,
+            user_crossings: 0,
+            calls_per_chunk: 0,
+            calls_once: 0,
+        };
+        for Event::Call { once, steps, .. } in events(mode) {
+            if *once {
+                c.calls_once += 1;
+            } else {
+                c.calls_per_chunk += 1;
+            }
+            for step in *steps {
+                match step.mover {
+                    Mover::Dma => c.dma_copies += 1,
+                    Mover::Cpu => c.cpu_copies += 1,
+                    Mover::PageRefs => {}
+                }
+                c.sg_removable += u32::from(step.sg_removes);
+                c.user_crossings += u32::from(step.crosses());
+            }
+        }
+        c
+    }
+
+    /// The textbook's whole-file count of mode switches: 2 per call, the once-per-file
+    /// calls included (mmap: 2 per chunk plus the mmap call's 2 = 4).
+    pub fn textbook_switches(&self) -> u32 {
+        2 * (self.calls_per_chunk + self.calls_once)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The picture and the model (src/transfer) must tell the same story.
+    #[test]
+    fn diagram_counts_agree_with_the_transfer_model() {
+        for mode in Mode::ALL {
+            let m = mode.model();
+            let c = Counted::of(mode);
+            assert_eq!(c.dma_copies, m.dma_copies, "{mode}: DMA copies");
+            assert_eq!(c.cpu_copies, m.cpu_copies, "{mode}: CPU copies");
+            assert_eq!(c.calls_per_chunk, m.syscalls_per_chunk, "{mode}: syscalls");
+            assert_eq!(2 * c.calls_per_chunk, m.mode_switches, "{mode}: switches");
+            assert_eq!(
+                c.user_crossings, m.user_copies_per_byte,
+                "{mode}: crossings"
+            );
+        }
+    }
+
+    /// The figures the articles print: read-write 4 copies / 4 switches, mmap 3 / 4,
+    /// sendfile 3 / 2 (2 copies with scatter-gather), splice 2 copies / 4 switches.
+    #[test]
+    fn textbook_totals_are_the_articles_figures() {
+        let totals = |mode| {
+            let c = Counted::of(mode);
+            (
+                c.dma_copies + c.cpu_copies,
+                c.dma_copies + c.cpu_copies - c.sg_removable,
+                c.textbook_switches(),
+            )
+        };
+        assert_eq!(totals(Mode::ReadWrite), (4, 4, 4));
+        assert_eq!(totals(Mode::Mmap), (3, 3, 4));
+        assert_eq!(totals(Mode::Sendfile), (3, 2, 2));
+        assert_eq!(totals(Mode::Splice), (2, 2, 4));
+    }
+}
