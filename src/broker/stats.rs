@@ -26,6 +26,7 @@ pub struct Stats {
     pub inspected_records: AtomicU64,
     pub inspected_corrupt: AtomicU64,
     pub inspected_matches: AtomicU64,
+    pub inspected_compressed: AtomicU64,
 }
 
 impl Stats {
@@ -36,6 +37,8 @@ impl Stats {
         self.inspected_corrupt.fetch_add(found.corrupt, Relaxed);
         self.inspected_matches
             .fetch_add(found.header_matches, Relaxed);
+        self.inspected_compressed
+            .fetch_add(found.compressed, Relaxed);
     }
 
     /// Adds what one fetch response cost: `tally` from the transfer mode, plus the header
@@ -60,6 +63,7 @@ impl Stats {
             inspected_records: self.inspected_records.load(Relaxed),
             inspected_corrupt: self.inspected_corrupt.load(Relaxed),
             inspected_matches: self.inspected_matches.load(Relaxed),
+            inspected_compressed: self.inspected_compressed.load(Relaxed),
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Snapshot {
     pub inspected_records: u64,
     pub inspected_corrupt: u64,
     pub inspected_matches: u64,
+    pub inspected_compressed: u64,
 }
 
 impl Snapshot {
@@ -172,6 +177,16 @@ mod tests {
                 "| inspected 3 batches, 60 records, 1 corrupt, 7 records with header route=dlq (totals)"
             ),
             "{line}"
+        );
+        let d = Snapshot {
+            inspected_compressed: 2,
+            ..c
+        };
+        assert!(
+            d.inspected(Some("route=dlq"))
+                .ends_with("7 records with header route=dlq (not searched: 2 compressed batches)"),
+            "{}",
+            d.inspected(Some("route=dlq"))
         );
     }
 }
