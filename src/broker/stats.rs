@@ -95,6 +95,13 @@ impl Snapshot {
                 ", {} records with header {h}",
                 self.inspected_matches
             ));
+            // Their records are compressed: counted and CRC-checked, but not searched.
+            if self.inspected_compressed > 0 {
+                text.push_str(&format!(
+                    " (not searched: {} compressed batches)",
+                    self.inspected_compressed
+                ));
+            }
         }
         text
     }
