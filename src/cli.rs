@@ -58,6 +58,8 @@ pub enum Command {
   kcat -b 127.0.0.1:9092 -C -t demo -o beginning -e | head
   zc serve --log-dir /tmp/broker --transfer read-write --segment-bytes 1MiB
   zc serve --addr 0.0.0.0:9092 --advertise myhost:9092
+  zc serve --transfer mmap --inspect              # the broker reads (CRC, counts) what it sends
+  zc serve --transfer mmap --inspect --inspect-header route=dlq
 
 Fetch responses are written as header bytes followed by the record bytes straight from the
 segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
@@ -152,6 +154,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --export results.json --export results.md
   zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
+  zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
   zc bench write                                   # the write path: append, fsync, per record, random
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
@@ -248,6 +251,11 @@ pub struct BenchArgs {
     /// Open no perf counters or tracepoints (to measure the measurement's own cost).
     #[arg(long)]
     pub no_counters: bool,
+
+    /// Send the log to this many consumers at once (N connections, N sender threads, N
+    /// in-process sinks): one page cache, many readers. Counts are summed over the senders.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub consumers: u32,
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
     /// .svg (a chart of throughput and CPU per GiB).
@@ -397,6 +405,16 @@ pub struct ServeArgs {
     /// os: leave write-back to the page cache (Kafka's default); always: fdatasync before acking.
     #[arg(long, value_enum, default_value = "os")]
     pub flush: FlushPolicy,
+
+    /// Read every batch a fetch sends (CRC-32C, record count) and report the totals in the
+    /// live stats, RocketMQ-style. Needs --transfer mmap or read-write: with sendfile and
+    /// splice the bytes never reach the broker's memory.
+    #[arg(long)]
+    pub inspect: bool,
+
+    /// With --inspect, also count the records carrying this header (KEY, or KEY=VALUE).
+    #[arg(long, value_name = "KEY[=VALUE]", requires = "inspect")]
+    pub inspect_header: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -57,7 +57,7 @@ fn median(row: &Value, key: &str) -> Option<f64> {
 #[test]
 fn every_mode_delivers_the_log_intact_with_verify() {
     let report = bench_json(&["--verify", "--sink", "read"]);
-    assert_eq!(report["schema"], 1);
+    assert_eq!(report["schema"], 2);
     assert_eq!(report["setup"]["verify"], true);
     for mode in ["read-write", "mmap", "sendfile", "splice"] {
         let r = row(&report, mode);
@@ -153,6 +153,8 @@ fn bad_arguments_are_usage_errors_listing_what_is_valid() {
         (&["--sink", "nowhere"][..], "splice"),
         (&["--export", "out.xlsx"][..], ".json"),
         (&["--runs", "0"][..], "runs"),
+        (&["--consumers", "0"][..], "--consumers 0 is out of range"),
+        (&["--consumers", "65"][..], "use 1 to 64"),
     ] {
         let mut a = vec!["bench", "--fixture", "fixtures/demo-log"];
         a.extend(args);
@@ -343,4 +345,71 @@ fn refused_perf_counters_fall_back_and_say_why() {
             "perf_event_paranoid={paranoid}: kernel counters allowed, only the run is checked"
         );
     }
+}
+
+/// `--consumers 3`: every consumer gets the whole log intact, the counts cover all three
+/// senders, and the page cache is shared: with a cold cache the log is read from storage
+/// about once, not three times.
+#[test]
+fn many_consumers_share_one_page_cache_and_every_count_covers_them_all() {
+    let report = bench_json(&[
+        "--consumers",
+        "3",
+        "--cache",
+        "cold",
+        "--verify",
+        "--mode",
+        "read-write,mmap,sendfile",
+    ]);
+    assert_eq!(report["setup"]["consumers"], 3);
+    let log = report["setup"]["fixture"]["bytes"].as_u64().unwrap();
+    for (mode, copies_per_consumer) in [("read-write", 2.0), ("mmap", 1.0), ("sendfile", 0.0)] {
+        let r = row(&report, mode);
+        for run in r["runs"].as_array().unwrap() {
+            assert_eq!(run["consumers"], 3, "{mode}");
+            assert_eq!(run["bytes"].as_u64().unwrap(), 3 * log, "{mode}");
+            assert_eq!(
+                run["tally"]["bytes_sent"].as_u64().unwrap(),
+                3 * log,
+                "{mode}"
+            );
+        }
+        // Regression: the run's wall time once ended at each sender's start + its probe's
+        // wall, which missed time a thread spent off the CPU before its probe started; the
+        // span then held more sender CPU time than the machine's CPUs could give it.
+        let cpus = report["setup"]["environment"]["cpus_online"].as_u64();
+        for run in r["runs"].as_array().unwrap() {
+            let wall = run["sample"]["wall_ns"].as_u64().unwrap();
+            if let (Some(cpus), Some(cpu)) = (cpus, run["sample"]["task_clock_ns"].as_u64()) {
+                assert!(
+                    cpu <= cpus * wall + 1_000_000,
+                    "{mode}: {cpu} ns of sender CPU in {wall} ns on {cpus} CPUs"
+                );
+            }
+        }
+        let copied = median(r, "user_copied_logs").unwrap();
+        assert_eq!(copied, 3.0 * copies_per_consumer, "{mode}");
+        if let Some(read) = median(r, "storage_read_logs") {
+            assert!(read <= 1.5, "{mode}: read {read} log sizes from storage");
+        }
+    }
+}
+
+#[test]
+fn many_consumers_to_a_remote_sink_are_refused() {
+    let run = zc(&[
+        "bench",
+        "--consumers",
+        "2",
+        "--connect",
+        "127.0.0.1:9",
+        "--fixture",
+        demo(),
+    ])
+    .code(2);
+    assert!(
+        run.stderr.contains("one connection at a time"),
+        "{}",
+        run.stderr
+    );
 }

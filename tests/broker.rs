@@ -975,3 +975,134 @@ fn a_slow_but_steady_request_is_answered_however_long_it_takes_in_total() {
     assert_eq!((id, response.error_code), (1, ErrorCode::None));
     assert!(broker.stop().0.success());
 }
+
+// --- --inspect: the broker reads what it sends (mmap, read-write), or refuses ---------------
+
+/// `zc consume` reads the whole demo log through a broker that inspects every batch it
+/// sends: the broker's totals are the demo log's real counts (fixtures/README.md).
+#[test]
+fn inspect_counts_every_batch_and_record_of_the_demo_log_in_mmap_and_read_write() {
+    for mode in ["mmap", "read-write"] {
+        let dir = tempfile::tempdir().unwrap();
+        common::copy_dir(&common::demo_fixture(), dir.path());
+        let mut broker = Broker::start(dir.path(), &["--transfer", mode, "--inspect"]);
+        let consume =
+            common::zc_command(&["consume", "-b", &broker.addr(), "-t", "demo", "--bench"]);
+        let out = run_ok(consume, b"");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("19060 records"),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let (status, log) = broker.stop();
+        assert!(status.success(), "{mode}: {log}");
+        assert!(
+            log.contains(
+                "zc serve: inspected 953 batches, 19060 records, 0 corrupt in all the fetches served"
+            ),
+            "{mode}: {log}"
+        );
+    }
+}
+
+/// A batch damaged on disk (one flipped byte in a record) is served as it is, and the
+/// inspecting broker reports it: which batch, what is wrong, and one corrupt in its totals.
+#[test]
+fn inspect_reports_a_corrupt_batch_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::demo_fixture(), dir.path());
+    let segment = dir.path().join("demo-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[500] ^= 0x01; // inside the first batch's records
+    std::fs::write(&segment, bytes).unwrap();
+    let mut broker = Broker::start(dir.path(), &["--transfer", "mmap", "--inspect"]);
+    let mut raw = Raw::connect(&broker.addr());
+    raw.frame(11, &harness::fetch("demo", 0, 64 << 20));
+    let (status, log) = broker.stop();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("inspect: batch at offset 0: CRC-32C mismatch"),
+        "{log}"
+    );
+    // One fetch answers from one segment: the first holds 238 batches of 20 records.
+    assert!(
+        log.contains("inspected 237 batches, 4740 records, 1 corrupt"),
+        "{log}"
+    );
+}
+
+/// `--inspect-header KEY=VALUE` counts the records carrying that header.
+#[test]
+fn inspect_header_counts_the_records_with_that_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(
+        dir.path(),
+        &[
+            "--transfer",
+            "read-write",
+            "--inspect",
+            "--inspect-header",
+            "route=dlq",
+        ],
+    );
+    let mut records = Vec::new();
+    let mut builder = zc::log::batch::BatchBuilder::new(&mut records, 0);
+    for route in ["dlq", "main", "dlq", "dlq", "main"] {
+        builder.append(
+            1_700_000_000_000,
+            None,
+            Some(b"v"),
+            &[(b"route", Some(route.as_bytes()))],
+        );
+    }
+    builder.append(1_700_000_000_000, None, Some(b"no headers"), &[]);
+    builder.finish();
+    let mut raw = Raw::connect(&broker.addr());
+    assert_eq!(raw.produce("routed", &records).error_code, ErrorCode::None);
+    let (_, _, fetched) = raw.fetch("routed", 0);
+    assert_eq!(fetched.len(), 6);
+    let (status, log) = broker.stop();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("inspected 1 batches, 6 records, 0 corrupt, 3 records with header route=dlq"),
+        "{log}"
+    );
+}
+
+/// With sendfile and splice the bytes never reach the broker's memory: `--inspect` is a
+/// usage error that says so, before anything is opened.
+#[test]
+fn inspect_is_refused_with_sendfile_and_splice_and_explains_why() {
+    for mode in ["sendfile", "splice"] {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = common::zc_command(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log-dir",
+            dir.path().to_str().unwrap(),
+            "--transfer",
+            mode,
+            "--inspect",
+        ]);
+        let out = harness::run_bounded(serve, b"", Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--inspect cannot work with --transfer {mode}"))
+                && stderr.contains("never reach the broker's memory")
+                && stderr.contains("--transfer mmap"),
+            "{mode}: {stderr}"
+        );
+        assert!(!stderr.contains("listening"), "{mode}: {stderr}");
+    }
+    // A header filter alone would filter nothing: it needs --inspect.
+    let out = harness::run_bounded(
+        common::zc_command(&["serve", "--inspect-header", "route=dlq"]),
+        b"",
+        Duration::from_secs(20),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--inspect"), "{stderr}");
+}

@@ -12,6 +12,10 @@ use crate::transfer::Mode;
 /// in syscall count; it also bounds the user buffer read-write allocates.
 pub const MAX_CHUNK: usize = 64 << 20;
 
+/// Largest `--consumers`: each consumer is a sender thread and a sink thread, and on a
+/// small machine hundreds of them would measure the scheduler rather than the data path.
+pub const MAX_CONSUMERS: u32 = 64;
+
 #[derive(Clone, Debug)]
 pub struct BenchConfig {
     pub modes: Vec<Mode>,
@@ -27,6 +31,9 @@ pub struct BenchConfig {
     pub pin: Option<Pin>,
     /// False with `--no-counters`: no perf counters or tracepoints, to measure their cost.
     pub counters: bool,
+    /// Consumers served at once: every run sends the whole log over this many
+    /// connections concurrently, one sender thread each (`--consumers`).
+    pub consumers: u32,
 }
 
 impl BenchConfig {
@@ -42,6 +49,20 @@ impl BenchConfig {
                 "--chunk {c} is out of range: use 1 byte to {} (e.g. 4K,64K,1M)",
                 crate::units::format_size(MAX_CHUNK as u64)
             )));
+        }
+        if self.consumers == 0 || self.consumers > MAX_CONSUMERS {
+            return Err(UsageError(format!(
+                "--consumers {} is out of range: use 1 to {MAX_CONSUMERS}",
+                self.consumers
+            )));
+        }
+        if self.consumers > 1 && self.connect.is_some() {
+            return Err(UsageError(
+                "--consumers above 1 needs the in-process sinks: `zc sink` serves one \
+                 connection at a time, so the consumers would take turns instead of \
+                 reading concurrently; drop --connect"
+                    .into(),
+            ));
         }
         if self.runs == 0 {
             return Err(UsageError("--runs must be at least 1".into()));

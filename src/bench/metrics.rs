@@ -61,6 +61,11 @@ fn gib(run: &RunRecord) -> f64 {
     run.bytes as f64 / GIB
 }
 
+/// The size of the log: a run delivers it once to each consumer.
+fn log_bytes(run: &RunRecord) -> f64 {
+    run.bytes as f64 / f64::from(run.consumers.max(1))
+}
+
 fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
     value.map(|v| v as f64 / gib(run))
 }
@@ -90,12 +95,24 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
         }
     };
 
+    // With several consumers every per-thread figure is the sum over the sender threads.
+    let consumers = runs.first().map_or(1, |r| r.consumers);
+    let senders = if consumers > 1 {
+        format!("the {consumers} sender threads, summed")
+    } else {
+        "the sender".to_owned()
+    };
+
     vec![
         Spec {
             key: "throughput",
             label: "GiB/s",
             unit: "GiB/s",
-            source: "bytes acknowledged by the sink / wall time from first call to sink's trailer".into(),
+            source: if consumers > 1 {
+                format!("bytes acknowledged by all {consumers} sinks / wall time from the first sender's first call to the last sink's trailer")
+            } else {
+                "bytes acknowledged by the sink / wall time from first call to sink's trailer".into()
+            },
             per_run: Box::new(|r| Reading::Value(gib(r) / r.sample.wall.as_secs_f64())),
         },
         Spec {
@@ -103,9 +120,9 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             label: "sender CPU s/GiB",
             unit: "s/GiB",
             source: if perf_clock {
-                "perf task-clock of the sender thread, user + kernel".into()
+                format!("perf task-clock of {senders}, user + kernel")
             } else {
-                "getrusage(RUSAGE_THREAD) user + system (perf task-clock unavailable)".into()
+                format!("getrusage(RUSAGE_THREAD) user + system of {senders} (perf task-clock unavailable)")
             },
             per_run: Box::new(move |r| {
                 let cpu = if perf_clock {
@@ -120,7 +137,11 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             key: "sink_cpu_per_gib",
             label: "sink CPU s/GiB",
             unit: "s/GiB",
-            source: "CLOCK_THREAD_CPUTIME_ID of the in-process sink thread".into(),
+            source: if consumers > 1 {
+                format!("CLOCK_THREAD_CPUTIME_ID of the {consumers} in-process sink threads, summed")
+            } else {
+                "CLOCK_THREAD_CPUTIME_ID of the in-process sink thread".into()
+            },
             per_run: Box::new(|r| match r.sink_cpu_ns {
                 Some(ns) => Reading::Value(ns as f64 / 1e9 / gib(r)),
                 None => Reading::unavailable(
@@ -235,8 +256,33 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             key: "storage_read_bytes",
             label: "read from storage",
             unit: "bytes",
-            source: "/proc/thread-self/io read_bytes of the sender".into(),
+            source: format!("/proc/thread-self/io read_bytes of {senders}"),
             per_run: Box::new(|r| r.sample.io.clone().map(|io| io.read_bytes as f64)),
+        },
+        Spec {
+            key: "storage_read_logs",
+            label: "read from storage, in log sizes",
+            unit: "logs",
+            source: format!(
+                "/proc/thread-self/io read_bytes of {senders} / the log's size: about 1 with \
+                 a cold cache however many consumers share the page cache, about 0 warm"
+            ),
+            per_run: Box::new(|r| {
+                r.sample
+                    .io
+                    .clone()
+                    .map(|io| io.read_bytes as f64 / log_bytes(r))
+            }),
+        },
+        Spec {
+            key: "user_copied_logs",
+            label: "copied through user space, in log sizes",
+            unit: "logs",
+            source: format!(
+                "self-counted from the return values of calls that touched user buffers, \
+                 {senders}, / the log's size"
+            ),
+            per_run: Box::new(|r| Reading::Value(r.tally.user_copied_bytes as f64 / log_bytes(r))),
         },
         Spec {
             key: "cycles_per_gib",

@@ -75,19 +75,25 @@ pub struct Metric {
 pub struct RunRecord {
     /// 0-based index among the measured runs (warm-up runs are not recorded).
     pub run: u32,
+    /// Consumers served at once in this run (`--consumers`), each sent the whole log.
+    pub consumers: u32,
+    /// Bytes delivered: the log's size times `consumers`.
     pub bytes: u64,
     /// Calls of at most one chunk the log needs (each segment is sent on its own).
     pub chunks: u64,
-    /// The sender's probe: counters, rusage, /proc io, system CPU, wall time.
+    /// The sender's probe: counters, rusage, /proc io, system CPU, wall time. With several
+    /// consumers, the sum over their sender threads, `wall` from the first start to the
+    /// last end (`Sample::sum_of_threads`).
     pub sample: Sample,
-    /// The sender's own count of its calls and of the bytes it copied through user space.
+    /// The sender's own count of its calls and of the bytes it copied through user space
+    /// (summed over the sender threads).
     pub tally: Tally,
-    /// CPU time of the in-process sink thread in nanoseconds (None for a remote sink).
+    /// CPU time of the in-process sink thread(s) in nanoseconds (None for a remote sink).
     pub sink_cpu_ns: Option<u64>,
     /// Share of the fixture in the page cache right before the run (mincore), or why
     /// it cannot be seen.
     pub residency_before: Reading<f64>,
-    /// CPUs the sender and the sink ran on at the end of the run.
+    /// CPUs the sender and the sink ran on at the end of the run (the first consumer's).
     pub sender_cpu: Option<usize>,
     pub sink_cpu_id: Option<usize>,
 }
@@ -151,6 +157,8 @@ pub struct Setup {
     pub chunks: Vec<usize>,
     pub runs: u32,
     pub warmup: u32,
+    /// Consumers served at once in every run (`--consumers`).
+    pub consumers: u32,
     /// The TCP congestion control in force, read back from the socket.
     pub congestion: String,
     /// SO_SNDBUF of the sender and SO_RCVBUF of the sink, as the kernel reported them
@@ -170,5 +178,6 @@ pub struct BenchReport {
     pub warnings: Vec<Warning>,
 }
 
-/// Current [`BenchReport::schema`].
-pub const SCHEMA: u32 = 1;
+/// Current [`BenchReport::schema`]. 2: `--consumers` (`setup.consumers`,
+/// `runs[].consumers`; a run's `bytes`, counters and tally cover every consumer).
+pub const SCHEMA: u32 = 2;

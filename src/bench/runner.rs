@@ -11,6 +11,18 @@
 //! pipe), dropping or warming the page cache, measuring residency, reading socket buffer
 //! sizes, and reporting progress.
 //!
+//! With `--consumers N` a run sends the whole log over N connections at once, to N sink
+//! threads: one sender thread per connection, each with its own probe (a probe counts only
+//! the thread that opened it), released together by a barrier. The run's record sums what
+//! every sender counted, so a figure per GiB is per GiB delivered to all consumers, and the
+//! timed region runs from the first sender's start to the last sink's trailer:
+//!
+//! ```text
+//!   runner thread ── drop cache, residency, N sinks, N connects ── barrier ── join ──
+//!   sender 1      ── open probe ──────────────────────────────────┤ start..send..stop
+//!   sender N      ── open probe ──────────────────────────────────┤ start..send..stop
+//! ```
+//!
 //! Runs are *interleaved*: each round runs every mode x chunk once, in an order rotated
 //! from round to round, so slow drift on the machine (other work, thermal, page cache
 //! pressure) hits every mode alike instead of whichever ran last.
@@ -20,7 +32,9 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::sync::Barrier;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -30,9 +44,9 @@ use super::results::{BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEM
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
 use crate::log::fixture;
-use crate::measure::{self, Probe, ProbeOptions, Reading, ThreadCpu};
+use crate::measure::{self, Probe, ProbeOptions, Reading, Sample, SystemCpu, ThreadCpu};
 use crate::net::{self, Congestion};
-use crate::transfer::{self, Mode, Transfer};
+use crate::transfer::{self, Mode, Tally, Transfer};
 
 /// Runs whose throughput varies more than this share of the median are flagged as noisy.
 const NOISY_SPREAD: f64 = 0.25;
@@ -171,10 +185,16 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
             }
         }
     }
+    // One sender per consumer for each mode x chunk: each owns its buffer or pipe.
     let mut senders = combos
         .iter()
         .map(|&(m, c)| {
-            transfer::sender(m, c).with_context(|| format!("cannot set up {m} with chunk {c}"))
+            (0..cfg.consumers)
+                .map(|_| {
+                    transfer::sender(m, c)
+                        .with_context(|| format!("cannot set up {m} with chunk {c}"))
+                })
+                .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
     let mut probe = Probe::open(&ProbeOptions {
@@ -201,7 +221,7 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
                 expected_checksum,
             };
             let (record, buffers) = run
-                .once(&mut probe, senders[i].as_mut())
+                .once(&mut probe, &mut senders[i])
                 .with_context(|| format!("{mode} run with chunk {chunk} failed"))?;
             done += 1;
             on(Event::Progress { done, total });
@@ -267,14 +287,19 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// One transfer of the whole log, bracketed by the probe. Returns the record (with
-    /// `run` still 0) and the socket buffer sizes at the end.
+    /// One transfer of the whole log to every consumer, bracketed by the probes. Returns
+    /// the record (with `run` still 0) and the socket buffer sizes at the end.
+    ///
+    /// One consumer: the calling thread sends, counted by the runner's `probe`. Several:
+    /// each consumer gets its own sender thread with its own probe (a probe counts only
+    /// the thread that opened it), they start together at a barrier, and the record sums
+    /// what every thread counted (see [`Sample::sum_of_threads`]).
     fn once(
         &self,
         probe: &mut Probe,
-        sender: &mut (dyn Transfer + Send),
+        senders: &mut [Box<dyn Transfer + Send>],
     ) -> Result<(RunRecord, Buffers)> {
-        let bytes = self.fixture.bytes();
+        let consumers = senders.len();
         let paths: Vec<&PathBuf> = self.fixture.segments.iter().map(|s| &s.path).collect();
         // --- set-up, outside the timed region ---
         if self.cfg.cache == CacheState::Cold {
@@ -287,16 +312,78 @@ impl Run<'_> {
             Ok(r) => Reading::Value(r.fraction()),
             Err(e) => Reading::unavailable(e.to_string()),
         };
-        let sink_thread = match self.listener {
-            Some(l) => Some(spawn_sink(
-                l.try_clone()?,
-                self.cfg,
-                self.congestion,
-                sender.chunk(),
-            )),
-            None => None,
+        let chunk = senders[0].chunk();
+        let mut sink_threads = Vec::new();
+        if let Some(l) = self.listener {
+            for _ in 0..consumers {
+                sink_threads.push(spawn_sink(l.try_clone()?, self.cfg, self.congestion, chunk));
+            }
+        }
+        let mut streams = Vec::with_capacity(consumers);
+        for _ in 0..consumers {
+            streams.push(self.connect()?);
+        }
+
+        // --- the timed region(s) ---
+        let (lanes, system_cpu) = if consumers == 1 {
+            let stream = streams.pop().expect("one stream");
+            (
+                vec![lane(self.fixture, probe, senders[0].as_mut(), stream, None)],
+                None,
+            )
+        } else {
+            self.lanes_in_threads(senders, streams)
         };
-        let mut stream = TcpStream::connect(self.addr)
+
+        // --- after: collect, check ---
+        let sinks: Vec<Result<InProcessSink>> = sink_threads
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| anyhow!("a sink thread panicked"))?
+                    .context("the in-process sink failed")
+            })
+            .collect();
+        let sink_errors: Vec<String> = sinks
+            .iter()
+            .filter_map(|s| s.as_ref().err().map(|e| format!("{e:#}")))
+            .collect();
+        let mut done = Vec::with_capacity(consumers);
+        for lane in lanes {
+            match lane {
+                Ok(l) => done.push(l),
+                Err(e) if sink_errors.is_empty() => return Err(e),
+                Err(e) => return Err(e.context(sink_errors.join("; "))),
+            }
+        }
+        if let Some(first) = sink_errors.first() {
+            bail!("{first}");
+        }
+        let sinks: Vec<InProcessSink> = sinks.into_iter().collect::<Result<_>>()?;
+        for s in &sinks {
+            if s.congestion != self.congestion {
+                bail!(
+                    "the two ends disagree on congestion control: sender {}, sink {}",
+                    self.congestion,
+                    s.congestion
+                );
+            }
+        }
+        for lane in &done {
+            self.check_received(&lane.received)?;
+        }
+        let record = self.record(done.as_slice(), &sinks, residency, system_cpu);
+        let buffers = Buffers {
+            send: done[0].send_buffer,
+            receive: sinks.first().map(|s| s.receive_buffer),
+        };
+        Ok((record, buffers))
+    }
+
+    /// A connection to the sink, with the run's congestion control set and read back.
+    fn connect(&self) -> Result<TcpStream> {
+        let stream = TcpStream::connect(self.addr)
             .with_context(|| format!("cannot connect to the sink at {}", self.addr))?;
         net::set_congestion(stream.as_fd(), self.congestion)
             .with_context(|| format!("cannot set congestion control {}", self.congestion))?;
@@ -307,41 +394,64 @@ impl Run<'_> {
                 self.congestion
             );
         }
-        sender.reset_tally();
+        Ok(stream)
+    }
 
-        // --- the timed region ---
-        probe.start().context("cannot start the probe")?;
-        let sent = send_log(self.fixture, sender, &mut stream);
-        let sample = probe.stop().context("cannot stop the probe")?;
+    /// Several consumers at once: one sender thread per stream, each with its own probe,
+    /// released together by a barrier. Also returns the machine's busy CPU time from the
+    /// release to the last thread's end, which no single thread's probe covers.
+    fn lanes_in_threads(
+        &self,
+        senders: &mut [Box<dyn Transfer + Send>],
+        streams: Vec<TcpStream>,
+    ) -> (Vec<Result<Lane>>, Option<Reading<Duration>>) {
+        let start = Barrier::new(senders.len() + 1);
+        let (pin, counters, fixture) = (self.cfg.pin, self.cfg.counters, self.fixture);
+        thread::scope(|scope| {
+            let handles: Vec<_> = senders
+                .iter_mut()
+                .zip(streams)
+                .map(|(sender, stream)| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        // Opened in the thread it counts, outside the timed region.
+                        let pinned = pin.map_or(Ok(()), |p| {
+                            net::pin_current_thread(p.sender)
+                                .with_context(|| format!("cannot pin a sender to CPU {}", p.sender))
+                        });
+                        let mut probe = Probe::open(&ProbeOptions { counters });
+                        if let Err(e) = pinned {
+                            start.wait();
+                            return Err(e);
+                        }
+                        lane(fixture, &mut probe, sender.as_mut(), stream, Some(start))
+                    })
+                })
+                .collect();
+            let before = SystemCpu::now();
+            start.wait();
+            let lanes = handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow!("a sender thread panicked")))
+                })
+                .collect();
+            let system = match (before, SystemCpu::now()) {
+                (Ok(a), Ok(b)) => b
+                    .since(&a)
+                    .map_or_else(Reading::Unavailable, Reading::Value),
+                (Err(e), _) | (_, Err(e)) => {
+                    Reading::Unavailable(format!("cannot read the CPU idle counters: {e}"))
+                }
+            };
+            (lanes, Some(system))
+        })
+    }
 
-        // --- after: collect, check ---
-        let sender_cpu = net::current_cpu();
-        let (send_buffer, _) = net::buffer_sizes(stream.as_fd())?;
-        if sent.is_err() {
-            // Unblock the sink before waiting for it.
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-        let sink = sink_thread.map(|handle| {
-            handle
-                .join()
-                .map_err(|_| anyhow!("the sink thread panicked"))?
-                .context("the in-process sink failed")
-        });
-        let received = match (sent, sink.as_ref()) {
-            (Ok(r), None | Some(Ok(_))) => r,
-            (Err(e), Some(Err(sink_err))) => return Err(e.context(format!("{sink_err:#}"))),
-            (Err(e), _) => return Err(e),
-            (Ok(_), Some(Err(sink_err))) => bail!("{sink_err:#}"),
-        };
-        let sink = sink.transpose()?;
-        if let Some(s) = &sink
-            && s.congestion != in_force
-        {
-            bail!(
-                "the two ends disagree on congestion control: sender {in_force}, sink {}",
-                s.congestion
-            );
-        }
+    /// Fails unless the sink got the whole log, intact when `--verify` asked for a check.
+    fn check_received(&self, received: &SinkReport) -> Result<()> {
+        let bytes = self.fixture.bytes();
         if received.bytes != bytes {
             bail!(
                 "the sink received {} bytes, expected {bytes}",
@@ -359,23 +469,97 @@ impl Run<'_> {
                 ),
             }
         }
-        let record = RunRecord {
-            run: 0,
-            bytes,
-            chunks: self.fixture.chunks(sender.chunk()),
-            sample,
-            tally: *sender.tally(),
-            sink_cpu_ns: sink.as_ref().map(|s| s.cpu_ns),
-            residency_before: residency,
-            sender_cpu,
-            sink_cpu_id: sink.as_ref().and_then(|s| s.cpu_id),
-        };
-        let buffers = Buffers {
-            send: send_buffer,
-            receive: sink.map(|s| s.receive_buffer),
-        };
-        Ok((record, buffers))
+        Ok(())
     }
+
+    /// One record for the run: the lanes summed, their wall times put on one time line.
+    fn record(
+        &self,
+        lanes: &[Lane],
+        sinks: &[InProcessSink],
+        residency: Reading<f64>,
+        system_cpu: Option<Reading<Duration>>,
+    ) -> RunRecord {
+        let consumers = lanes.len() as u64;
+        let first = lanes.iter().map(|l| l.started).min().expect("a lane");
+        let last = lanes.iter().map(|l| l.ended).max().expect("a lane");
+        let others: Vec<Sample> = lanes[1..].iter().map(|l| l.sample.clone()).collect();
+        let system_cpu = system_cpu.unwrap_or_else(|| lanes[0].sample.system_cpu.clone());
+        let tally = lanes
+            .iter()
+            .skip(1)
+            .fold(lanes[0].tally, |sum, l| sum.plus(&l.tally));
+        let sink_cpu_ns = (!sinks.is_empty()).then(|| sinks.iter().map(|s| s.cpu_ns).sum());
+        RunRecord {
+            run: 0,
+            consumers: consumers as u32,
+            bytes: consumers * self.fixture.bytes(),
+            chunks: consumers * self.fixture.chunks(lanes[0].chunk),
+            sample: Sample::sum_of_threads(
+                lanes[0].sample.clone(),
+                others,
+                last - first,
+                system_cpu,
+            ),
+            tally,
+            sink_cpu_ns,
+            residency_before: residency,
+            sender_cpu: lanes[0].cpu,
+            sink_cpu_id: sinks.first().and_then(|s| s.cpu_id),
+        }
+    }
+}
+
+/// What one consumer's connection brought back from a run.
+struct Lane {
+    sample: Sample,
+    /// When the timed region began and ended, to put concurrent lanes on one time line.
+    /// (Not `started + sample.wall`: a thread can lose its CPU between reading the clock
+    /// and the probe's own start, and the span of all lanes must cover that too.)
+    started: Instant,
+    ended: Instant,
+    tally: Tally,
+    chunk: usize,
+    received: SinkReport,
+    send_buffer: usize,
+    /// The CPU the sender ran on at the end.
+    cpu: Option<usize>,
+}
+
+/// One consumer's transfer, timed by `probe` (which must belong to the calling thread).
+/// With `start`, waits there first so that concurrent lanes begin together.
+fn lane(
+    fixture: &Fixture,
+    probe: &mut Probe,
+    sender: &mut (dyn Transfer + Send),
+    mut stream: TcpStream,
+    start: Option<&Barrier>,
+) -> Result<Lane> {
+    sender.reset_tally();
+    if let Some(barrier) = start {
+        barrier.wait();
+    }
+    let started = Instant::now();
+    probe.start().context("cannot start the probe")?;
+    let sent = send_log(fixture, sender, &mut stream);
+    let sample = probe.stop().context("cannot stop the probe")?;
+    let ended = Instant::now();
+    let cpu = net::current_cpu();
+    let (send_buffer, _) = net::buffer_sizes(stream.as_fd())?;
+    if sent.is_err() {
+        // Unblock the sink before the caller waits for it.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+    Ok(Lane {
+        sample,
+        started,
+        ended,
+        tally: *sender.tally(),
+        chunk: sender.chunk(),
+        received: sent?,
+        send_buffer,
+        cpu,
+    })
 }
 
 /// The timed work: every segment in order, then the end-of-transfer handshake.
@@ -480,6 +664,7 @@ fn setup(
         chunks,
         runs: cfg.runs,
         warmup: cfg.warmup,
+        consumers: cfg.consumers,
         congestion: congestion.name.clone(),
         send_buffer: 0,
         receive_buffer: None,
@@ -549,7 +734,11 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
                 residency: min,
             });
         }
-        let bytes = row.runs.first().map_or(0, |r| r.bytes) as f64;
+        // One log's size: with several consumers a run delivers it several times.
+        let bytes = row
+            .runs
+            .first()
+            .map_or(0, |r| r.bytes / u64::from(r.consumers.max(1))) as f64;
         if let Some(max) = stat("storage_read_bytes").map(|s| s.max)
             && max > 0.01 * bytes
         {

@@ -20,8 +20,10 @@
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
 //! - [`stats`]: the live line printed once a second.
+//! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
 pub mod handlers;
+pub mod inspect;
 pub mod protocol;
 pub mod server;
 pub mod stats;

@@ -25,9 +25,10 @@ use anyhow::{Context as _, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::handlers::{self, Context, Reply};
+use super::inspect::{InspectSpec, Inspector};
 use super::protocol::{self, Part};
 use crate::net::{self, PeerCongestion};
-use crate::transfer::{self, Mode, Transfer};
+use crate::transfer::{self, Mode, Transfer, Watched};
 
 /// How often blocked threads look at the shutdown flag.
 const TICK: Duration = Duration::from_millis(100);
@@ -49,8 +50,42 @@ pub struct Limits {
 pub struct FetchPath {
     pub mode: Mode,
     pub chunk: usize,
+    /// `--inspect`: read every batch sent (needs a mode whose bytes reach user space;
+    /// `zc serve` refuses the others before starting).
+    pub inspect: Option<Arc<InspectSpec>>,
     /// Set on every accepted connection: the pacing of the data the broker sends.
     pub congestion: PeerCongestion,
+}
+
+/// The connection's transfer mode, and whether it watches the bytes it sends.
+enum FetchSender {
+    Plain(Box<dyn Transfer + Send>),
+    Inspecting(Box<dyn Watched + Send>, Arc<InspectSpec>),
+}
+
+impl FetchSender {
+    fn new(path: &FetchPath) -> Result<FetchSender, String> {
+        let cannot = |e| format!("cannot set up {}: {e}", path.mode);
+        match &path.inspect {
+            None => transfer::sender(path.mode, path.chunk)
+                .map(FetchSender::Plain)
+                .map_err(cannot),
+            Some(spec) => match transfer::watched_sender(path.mode, path.chunk).map_err(cannot)? {
+                Some(s) => Ok(FetchSender::Inspecting(s, spec.clone())),
+                None => Err(format!(
+                    "--inspect: {} never brings the bytes into user space",
+                    path.mode
+                )),
+            },
+        }
+    }
+
+    fn transfer(&mut self) -> &mut dyn Transfer {
+        match self {
+            FetchSender::Plain(s) => s.as_mut(),
+            FetchSender::Inspecting(s, _) => s.as_mut(),
+        }
+    }
 }
 
 /// Serves until the context's shutdown flag is set, then waits (up to a bound) for the
@@ -157,9 +192,9 @@ impl Connection {
         if let Err(e) = setup {
             return End::Because(format!("socket set-up failed: {e}"));
         }
-        let mut sender = match transfer::sender(self.path.mode, self.path.chunk) {
+        let mut sender = match FetchSender::new(&self.path) {
             Ok(s) => s,
-            Err(e) => return End::Because(format!("cannot set up {}: {e}", self.path.mode)),
+            Err(why) => return End::Because(why),
         };
         loop {
             let frame = match self.read_frame(stream) {
@@ -176,7 +211,7 @@ impl Connection {
                     None => return End::Because(format!("{e}")),
                 },
             };
-            if let Err(e) = self.send(stream, reply, sender.as_mut()) {
+            if let Err(e) = self.send(stream, reply, &mut sender) {
                 return End::Because(format!("cannot send the response: {e}"));
             }
         }
@@ -259,13 +294,13 @@ impl Connection {
         &self,
         stream: &mut TcpStream,
         reply: Reply,
-        sender: &mut (dyn Transfer + Send),
+        sender: &mut FetchSender,
     ) -> Result<(), String> {
         match reply {
             Reply::Nothing => Ok(()),
             Reply::Frame(bytes) => stream.write_all(&bytes).map_err(|e| e.to_string()),
             Reply::Fetch { parts, files } => {
-                sender.reset_tally();
+                sender.transfer().reset_tally();
                 let (mut writes, mut header_bytes) = (0, 0);
                 for part in parts {
                     match part {
@@ -274,19 +309,39 @@ impl Connection {
                             writes += 1;
                             header_bytes += bytes.len() as u64;
                         }
-                        Part::File(region) => sender
-                            .send(
-                                &files[region.segment],
-                                region.position,
-                                region.len,
-                                stream.as_fd(),
-                            )
-                            .map_err(|e| e.to_string())?,
+                        Part::File(region) => {
+                            let file = &files[region.segment];
+                            let (at, len) = (region.position, region.len);
+                            let sent = match sender {
+                                FetchSender::Plain(s) => s.send(file, at, len, stream.as_fd()),
+                                FetchSender::Inspecting(s, spec) => {
+                                    let mut inspector = Inspector::new(spec);
+                                    let sent = s.send_watched(
+                                        file,
+                                        at,
+                                        len,
+                                        stream.as_fd(),
+                                        &mut |bytes| inspector.feed(bytes),
+                                    );
+                                    let (found, problems) = inspector.finish();
+                                    self.ctx.stats.add_inspection(&found);
+                                    for p in problems {
+                                        (self.log)(format!(
+                                            "{}: inspect: {p} (sent as it is: the consumer \
+                                             checks the CRC too)",
+                                            self.peer
+                                        ));
+                                    }
+                                    sent
+                                }
+                            };
+                            sent.map_err(|e| e.to_string())?;
+                        }
                     }
                 }
                 self.ctx
                     .stats
-                    .add_fetch(sender.tally(), writes, header_bytes);
+                    .add_fetch(sender.transfer().tally(), writes, header_bytes);
                 Ok(())
             }
         }

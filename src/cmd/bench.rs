@@ -28,6 +28,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         cc: args.cc.clone(),
         pin: args.pin,
         counters: !args.no_counters,
+        consumers: args.consumers,
     };
     cfg.validate()?;
     // Refuse a bad export now, not after minutes of measuring.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 
 use crate::broker::handlers::Context;
+use crate::broker::inspect::{HeaderFilter, InspectSpec};
 use crate::broker::server::{self, FetchPath, Limits, Log};
 use crate::broker::topics::Topics;
 use crate::cli::ServeArgs;
@@ -17,6 +18,7 @@ use crate::error::UsageError;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
 use crate::net::PeerCongestion;
+use crate::transfer::Mode;
 
 /// Set by SIGINT/SIGTERM; read by every server thread.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -27,6 +29,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
+    let inspect = inspect_spec(&args)?;
     let segment_bytes = args.segment_bytes;
     if segment_bytes == 0 || segment_bytes > i32::MAX as u64 {
         return Err(UsageError(format!(
@@ -85,12 +88,17 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
         eprintln!(
-            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}, TCP congestion control {}; Ctrl-C to stop",
+            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}{}, TCP congestion control {}; Ctrl-C to stop",
             advertised.0,
             advertised.1,
             log_dir.display(),
             names.join(", "),
             args.transfer,
+            if args.inspect {
+                ", every batch inspected"
+            } else {
+                ""
+            },
             describe(&congestion, bound),
         );
     }
@@ -110,7 +118,10 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             shutdown.store(true, SeqCst);
         })
     };
-    let stats = (!quiet).then(|| spawn_stats(ctx.clone(), args.transfer.name()));
+    let header = inspect
+        .as_ref()
+        .map(|spec| spec.header.as_ref().map(|h| h.to_string()));
+    let stats = (!quiet).then(|| spawn_stats(ctx.clone(), args.transfer.name(), header.clone()));
     let log: Log = Arc::new(|line| eprintln!("zc serve: {line}"));
     let limits = Limits {
         max_connections: args.max_connections,
@@ -120,6 +131,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let path = FetchPath {
         mode: args.transfer,
         chunk: args.chunk,
+        inspect: inspect.clone().map(Arc::new),
         congestion,
     };
     let served = server::run(listener, ctx.clone(), path, limits, log);
@@ -129,6 +141,14 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         let _ = s.join();
     }
     served?;
+    if let Some(header) = &header
+        && !quiet
+    {
+        eprintln!(
+            "zc serve: {} in all the fetches served",
+            ctx.stats.snapshot().inspected(header.as_deref())
+        );
+    }
     match Arc::try_unwrap(ctx) {
         Ok(ctx) => ctx.topics.shutdown()?,
         Err(_) => bail!(
@@ -213,8 +233,40 @@ fn copy_default_log(to: &Path, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Prints the live stats line once a second until shutdown.
-fn spawn_stats(ctx: Arc<Context>, mode: &'static str) -> thread::JoinHandle<()> {
+/// `--inspect` and `--inspect-header`, checked: inspecting needs the bytes in user space.
+fn inspect_spec(args: &ServeArgs) -> Result<Option<InspectSpec>, UsageError> {
+    if !args.inspect {
+        return Ok(None);
+    }
+    let mode = args.transfer;
+    if !mode.bytes_reach_user_space() {
+        let how = match mode {
+            Mode::Sendfile => "sendfile(2) hands page-cache pages to the socket",
+            _ => "splice(2) moves page references file -> pipe -> socket",
+        };
+        return Err(UsageError(format!(
+            "--inspect cannot work with --transfer {mode}: {how} inside the kernel, so the \
+             record bytes never reach the broker's memory and there is nothing to read. That \
+             is the price of zero-copy. Use --transfer mmap (RocketMQ's choice: the broker \
+             reads the mapping, then write() copies it to the socket) or --transfer read-write."
+        )));
+    }
+    let header = args
+        .inspect_header
+        .as_deref()
+        .map(HeaderFilter::parse)
+        .transpose()
+        .map_err(UsageError)?;
+    Ok(Some(InspectSpec { header }))
+}
+
+/// Prints the live stats line once a second until shutdown; `inspect` as in
+/// [`crate::broker::stats::Snapshot::line`].
+fn spawn_stats(
+    ctx: Arc<Context>,
+    mode: &'static str,
+    inspect: Option<Option<String>>,
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut last = ctx.stats.snapshot();
         let mut at = Instant::now();
@@ -224,7 +276,8 @@ fn spawn_stats(ctx: Arc<Context>, mode: &'static str) -> thread::JoinHandle<()> 
                 continue;
             }
             let now = ctx.stats.snapshot();
-            if let Some(line) = now.line(&last, at.elapsed().as_secs_f64(), mode) {
+            let inspect = inspect.as_ref().map(|h| h.as_deref());
+            if let Some(line) = now.line(&last, at.elapsed().as_secs_f64(), mode, inspect) {
                 eprintln!("zc serve: {line}");
             }
             (last, at) = (now, Instant::now());

@@ -25,6 +25,13 @@ use paint::{Paint, Style};
 use path::{Counted, Event, events};
 use results::{Read, Results};
 
+/// Where the articles' other claims about Kafka are measured, beyond one chunk of one
+/// transfer.
+const BEYOND_ONE_TRANSFER: &str = "Kafka's other tricks, measured: many consumers reading \
+     one page cache (zc bench --consumers 10 --cache cold, docs/fan-out.md); the write path \
+     (zc bench write, docs/write-path.md); a broker that reads what it sends, RocketMQ's \
+     trade-off (zc serve --transfer mmap --inspect, docs/mmap-tradeoff.md).";
+
 /// What to explain, and how to draw it.
 pub struct Request<'a> {
     pub modes: Vec<Mode>,
@@ -53,6 +60,8 @@ pub fn render(req: &Request) -> String {
         out.push('\n');
         out.push_str(&totals_table(&req.modes, req.width, p));
     }
+    out.push('\n');
+    out.push_str(&wrap(BEYOND_ONE_TRANSFER, w, "", ""));
     out.push('\n');
     match req.results {
         Some(r) => out.push_str(&wrap(
@@ -503,6 +512,28 @@ mod tests {
         // The caveats the lesson depends on.
         for must in ["SIGBUS", "kTLS", "no NIC DMA", "scheduler"] {
             assert!(text.contains(must), "{must}");
+        }
+    }
+
+    /// The pointers to the other measured claims name commands and pages that exist.
+    #[test]
+    fn points_to_the_other_measured_claims_and_their_pages_exist() {
+        let text = render(&request(vec![Mode::Sendfile], 200));
+        for page in [
+            "docs/fan-out.md",
+            "docs/write-path.md",
+            "docs/mmap-tradeoff.md",
+        ] {
+            assert!(text.contains(page), "{page}: {text}");
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(page);
+            assert!(path.is_file(), "{} is missing", path.display());
+        }
+        for command in [
+            "zc bench --consumers",
+            "zc bench write",
+            "zc serve --transfer mmap --inspect",
+        ] {
+            assert!(text.contains(command), "{command}: {text}");
         }
     }
 

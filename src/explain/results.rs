@@ -236,7 +236,7 @@ mod tests {
             ("r.json", "{\"rows\": []}".to_owned(), "no \"schema\" field"),
             (
                 "r.json",
-                good.replace("\"schema\": 1", "\"schema\": 99"),
+                good.replace(&format!("\"schema\": {SCHEMA}"), "\"schema\": 99"),
                 "schema 99",
             ),
             (

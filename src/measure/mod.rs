@@ -233,6 +233,73 @@ impl Sample {
     }
 }
 
+impl Sample {
+    /// The samples of several sending threads that ran at once, as one: every per-thread
+    /// count (CPU time, syscalls, faults, bytes read from storage, ...) is **summed**, so
+    /// a figure per GiB stays honest for the work of all of them. Two things are not
+    /// per thread and come from the caller: `wall`, the span from the first thread's
+    /// start to the last one's end, and `system_cpu`, the machine's busy time over that
+    /// span (summing each thread's machine-wide figure would count the machine N times).
+    /// `first` alone comes back unchanged.
+    pub fn sum_of_threads(
+        first: Sample,
+        others: Vec<Sample>,
+        wall: Duration,
+        system_cpu: Reading<Duration>,
+    ) -> Sample {
+        let mut total = first;
+        let many = !others.is_empty();
+        for p in others {
+            total.task_clock = add(total.task_clock, p.task_clock);
+            total.sched_switches = add(total.sched_switches, p.sched_switches);
+            total.cpu_migrations = add(total.cpu_migrations, p.cpu_migrations);
+            total.minor_faults = add(total.minor_faults, p.minor_faults);
+            total.major_faults = add(total.major_faults, p.major_faults);
+            total.cycles = add(total.cycles, p.cycles);
+            total.instructions = add(total.instructions, p.instructions);
+            total.cache_misses = add(total.cache_misses, p.cache_misses);
+            // The least-counted thread bounds how much of the total is an estimate.
+            total.hardware_running_fraction =
+                match (total.hardware_running_fraction, p.hardware_running_fraction) {
+                    (Reading::Value(a), Reading::Value(b)) => Reading::Value(a.min(b)),
+                    (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
+                        Reading::Unavailable(why)
+                    }
+                };
+            total.syscalls = add(total.syscalls, p.syscalls);
+            for (slot, (name, n)) in total.syscalls_by_name.iter_mut().zip(p.syscalls_by_name) {
+                debug_assert_eq!(slot.0, name, "every probe traces the same syscalls");
+                slot.1 = add(slot.1.clone(), n);
+            }
+            // Each thread's raw count includes its own probe's calls: subtract them all.
+            total.probe_overhead_syscalls =
+                add(total.probe_overhead_syscalls, p.probe_overhead_syscalls);
+            total.rusage = total.rusage.plus(&p.rusage);
+            total.io = match (total.io, p.io) {
+                (Reading::Value(a), Reading::Value(b)) => Reading::Value(a.plus(&b)),
+                (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
+                    Reading::Unavailable(why)
+                }
+            };
+        }
+        if many {
+            total.wall = wall;
+            total.system_cpu = system_cpu;
+        }
+        total
+    }
+}
+
+/// The sum of two readings; unavailable if either is (a partial sum would look whole).
+fn add<T: std::ops::Add<Output = T>>(a: Reading<T>, b: Reading<T>) -> Reading<T> {
+    match (a, b) {
+        (Reading::Value(a), Reading::Value(b)) => Reading::Value(a + b),
+        (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
+            Reading::Unavailable(why)
+        }
+    }
+}
+
 /// Counters opened for the thread that called [`Probe::open`].
 ///
 /// The probe is `!Send` on purpose: perf counters (`pid = 0`) and

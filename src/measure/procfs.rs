@@ -56,6 +56,21 @@ pub struct IoDelta {
     pub cancelled_write_bytes: u64,
 }
 
+impl IoDelta {
+    /// Field by field sum: what two threads moved together.
+    pub fn plus(&self, o: &IoDelta) -> IoDelta {
+        IoDelta {
+            rchar: self.rchar + o.rchar,
+            wchar: self.wchar + o.wchar,
+            syscr: self.syscr + o.syscr,
+            syscw: self.syscw + o.syscw,
+            read_bytes: self.read_bytes + o.read_bytes,
+            write_bytes: self.write_bytes + o.write_bytes,
+            cancelled_write_bytes: self.cancelled_write_bytes + o.cancelled_write_bytes,
+        }
+    }
+}
+
 pub(crate) fn parse_io(text: &str) -> Result<ProcIo, String> {
     let mut io = ProcIo::default();
     let mut seen = 0;

@@ -50,6 +50,21 @@ pub struct RusageDelta {
     pub major_faults: u64,
 }
 
+impl RusageDelta {
+    /// Field by field sum: what the scheduler charged two threads together.
+    pub fn plus(&self, o: &RusageDelta) -> RusageDelta {
+        RusageDelta {
+            user_cpu: self.user_cpu + o.user_cpu,
+            system_cpu: self.system_cpu + o.system_cpu,
+            voluntary_sched_switches: self.voluntary_sched_switches + o.voluntary_sched_switches,
+            involuntary_sched_switches: self.involuntary_sched_switches
+                + o.involuntary_sched_switches,
+            minor_faults: self.minor_faults + o.minor_faults,
+            major_faults: self.major_faults + o.major_faults,
+        }
+    }
+}
+
 fn duration(tv: TimeVal) -> Duration {
     let secs = u64::try_from(tv.tv_sec()).unwrap_or(0);
     let micros = u64::try_from(tv.tv_usec()).unwrap_or(0);

@@ -253,3 +253,59 @@ fn sched_switches_are_not_lost_after_reenable() {
         }
     }
 }
+
+/// Summing two threads' samples adds every per-thread count, keeps an unavailable reading
+/// unavailable, and takes the wall and machine figures from the caller.
+#[test]
+fn samples_of_several_threads_sum_per_thread_counts_only() {
+    let mut probe = Probe::open(&ProbeOptions::default());
+    let mut null = OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let mut take = |writes: usize| {
+        probe.start().unwrap();
+        for _ in 0..writes {
+            null.write_all(b"x").unwrap();
+        }
+        probe.stop().unwrap()
+    };
+    let (a, b) = (take(3), take(5));
+    let wall = Duration::from_millis(7);
+    let sum = Sample::sum_of_threads(
+        a.clone(),
+        vec![b.clone()],
+        wall,
+        Reading::unavailable("machine"),
+    );
+    assert_eq!(sum.wall, wall);
+    assert_eq!(sum.system_cpu, Reading::unavailable("machine"));
+    let both = |x: &Reading<u64>, y: &Reading<u64>| match (x, y) {
+        (Reading::Value(x), Reading::Value(y)) => Reading::Value(x + y),
+        (Reading::Unavailable(w), _) | (_, Reading::Unavailable(w)) => {
+            Reading::Unavailable(w.clone())
+        }
+    };
+    assert_eq!(sum.syscalls, both(&a.syscalls, &b.syscalls));
+    assert_eq!(
+        sum.sched_switches,
+        both(&a.sched_switches, &b.sched_switches)
+    );
+    assert_eq!(
+        by_name(&sum, "write"),
+        both(&by_name(&a, "write"), &by_name(&b, "write"))
+    );
+    if let Reading::Value(n) = by_name(&sum, "write") {
+        assert!(n >= 8, "{n} writes counted for 3 + 5");
+    }
+    assert_eq!(
+        sum.rusage.minor_faults,
+        a.rusage.minor_faults + b.rusage.minor_faults
+    );
+    // The transfer's syscalls subtract both probes' overhead.
+    assert_eq!(
+        sum.transfer_syscalls(),
+        both(&a.transfer_syscalls(), &b.transfer_syscalls())
+    );
+    // One sample alone comes back as it was.
+    let alone = Sample::sum_of_threads(a.clone(), Vec::new(), wall, Reading::unavailable("x"));
+    assert_eq!(alone.wall, a.wall);
+    assert_eq!(alone.system_cpu, a.system_cpu);
+}

@@ -23,7 +23,10 @@
 //!   mapping from user space: only the kernel does, inside `write`, and a kernel-mode fault
 //!   past EOF is turned into `EFAULT` (the test `truncated_while_mapped_is_efault_not_sigbus`
 //!   shows it). Code that checksums the mapping in Rust would get SIGBUS instead. Kafka
-//!   mmaps only its indexes, never the `.log`, for this reason.
+//!   mmaps only its indexes, never the `.log`, for this reason. [`Watched::send_watched`]
+//!   does let a caller read the mapping (`zc serve --inspect`, RocketMQ's trade-off): that
+//!   is safe only while nobody truncates the file, which the broker's append-only segments
+//!   guarantee while they are served.
 //! - the file must hold the whole range *before* mapping: `fstat` checks it, because a
 //!   mapping past EOF is exactly the SIGBUS case above.
 //! - `madvise(MADV_SEQUENTIAL)` asks for aggressive read-ahead and early reclaim behind us.
@@ -39,7 +42,7 @@ use std::os::fd::BorrowedFd;
 use memmap2::{Advice, Mmap, MmapOptions};
 use nix::errno::Errno;
 
-use super::{Cause, Job, Mode, Syscall, Tally, Transfer, TransferError};
+use super::{Cause, Job, Mode, Syscall, Tally, Transfer, TransferError, Watched};
 
 /// Sends by writing `chunk`-byte slices of a mapping of the file.
 pub struct MmapSender {
@@ -70,20 +73,7 @@ impl Transfer for MmapSender {
         len: u64,
         sock: BorrowedFd<'_>,
     ) -> Result<(), TransferError> {
-        let mut job = Job::start(self.mode(), offset, len, &mut self.tally)?;
-        if len == 0 {
-            // mmap(2) rejects a zero-length mapping; there is nothing to send anyway.
-            return Ok(());
-        }
-        let map = map_range(&mut job, file, offset, len)?;
-        // The mapping is handed to write(2) slice by slice: the kernel reads it, we never do.
-        for slice in map.chunks(self.chunk) {
-            // Copy 1 (the only one): mapping (page cache) -> socket buffer.
-            job.write_all(sock, slice)?;
-        }
-        job.count(Syscall::Munmap);
-        drop(map);
-        Ok(())
+        self.send_watched(file, offset, len, sock, &mut |_| {})
     }
 
     fn tally(&self) -> &Tally {
@@ -138,6 +128,34 @@ fn map_range(job: &mut Job<'_>, file: &File, offset: u64, len: u64) -> Result<Mm
 fn os_cause(syscall: Syscall, e: &std::io::Error) -> Cause {
     let errno = e.raw_os_error().map_or(Errno::EINVAL, Errno::from_raw);
     Cause::Os { syscall, errno }
+}
+
+impl Watched for MmapSender {
+    fn send_watched(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+        watch: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), TransferError> {
+        let mut job = Job::start(self.mode(), offset, len, &mut self.tally)?;
+        if len == 0 {
+            // mmap(2) rejects a zero-length mapping; there is nothing to send anyway.
+            return Ok(());
+        }
+        let map = map_range(&mut job, file, offset, len)?;
+        // The mapping is handed to write(2) slice by slice: the kernel reads it, and we do
+        // too only when a caller watches (then a truncated file would be SIGBUS, see above).
+        for slice in map.chunks(self.chunk) {
+            watch(slice);
+            // Copy 1 (the only one): mapping (page cache) -> socket buffer.
+            job.write_all(sock, slice)?;
+        }
+        job.count(Syscall::Munmap);
+        drop(map);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,13 @@ impl Mode {
         }
     }
 
+    /// Whether the bytes pass through memory this program can read on their way to the
+    /// socket (read-write: its buffer; mmap: the mapping). Only then can a server look at
+    /// what it sends ([`Watched`]); sendfile and splice keep the bytes inside the kernel.
+    pub fn bytes_reach_user_space(self) -> bool {
+        matches!(self, Mode::ReadWrite | Mode::Mmap)
+    }
+
     /// What the textbook predicts for this mode, per chunk sent. Not measured.
     pub fn model(self) -> Model {
         match self {
@@ -190,6 +197,41 @@ pub trait Transfer {
     }
 }
 
+/// A mode that can show the caller every byte it sends, because the bytes pass through
+/// memory the program can read: RocketMQ serves from mmap for exactly this, to look at the
+/// messages (and re-route failed ones) while serving them. Only read-write and mmap
+/// implement it; sendfile and splice cannot, their bytes never leave the kernel.
+pub trait Watched: Transfer {
+    /// [`Transfer::send`], handing `watch` every byte, in order, right before it goes to
+    /// the socket: a slice of the user buffer (read-write) or of the mapping (mmap).
+    /// Reading those bytes costs CPU (and, for mmap, a page past the end of a truncated
+    /// file is SIGBUS: see `mmap.rs`); it copies nothing.
+    fn send_watched(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+        watch: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), TransferError>;
+}
+
+/// A [`Watched`] sender for `mode`, or `None` when the mode's bytes never reach user
+/// space (sendfile, splice).
+pub fn watched_sender(mode: Mode, chunk: usize) -> io::Result<Option<Box<dyn Watched + Send>>> {
+    if chunk == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "chunk size must be at least 1 byte",
+        ));
+    }
+    Ok(match mode {
+        Mode::ReadWrite => Some(Box::new(ReadWriteSender::new(chunk)?)),
+        Mode::Mmap => Some(Box::new(MmapSender::new(chunk))),
+        Mode::Sendfile | Mode::Splice => None,
+    })
+}
+
 /// Builds a sender for `mode` moving at most `chunk` bytes per call. Everything that is
 /// not per transfer (the user buffer, the pipe and its size) is set up here, outside the
 /// timed region.
@@ -224,6 +266,23 @@ pub struct Tally {
     /// How many of those calls returned `EAGAIN` (socket full) and were retried after
     /// `poll`.
     pub eagain: u64,
+}
+
+impl Tally {
+    /// What two senders counted together (several consumers served at once).
+    pub fn plus(&self, o: &Tally) -> Tally {
+        let mut syscalls = self.syscalls;
+        for (call, n) in o.syscalls.iter() {
+            syscalls.add(call, n);
+        }
+        Tally {
+            bytes_sent: self.bytes_sent + o.bytes_sent,
+            user_copied_bytes: self.user_copied_bytes + o.user_copied_bytes,
+            syscalls,
+            eintr: self.eintr + o.eintr,
+            eagain: self.eagain + o.eagain,
+        }
+    }
 }
 
 /// A syscall a mode makes while sending. [`Syscall::name`] is the libc name.
@@ -326,6 +385,11 @@ impl SyscallTally {
 
     /// Counts one more call.
     pub fn count(&mut self, call: Syscall) {
+        self.add(call, 1);
+    }
+
+    /// Counts `n` more calls.
+    pub fn add(&mut self, call: Syscall, n: u64) {
         let slot = match call {
             Syscall::Pread => &mut self.pread,
             Syscall::Write => &mut self.write,
@@ -339,7 +403,7 @@ impl SyscallTally {
             Syscall::Pipe2 => &mut self.pipe2,
             Syscall::Fcntl => &mut self.fcntl,
         };
-        *slot += 1;
+        *slot += n;
     }
 
     /// Every syscall with its count, zeros included.
@@ -616,6 +680,37 @@ mod tests {
             assert_eq!(mode.to_string(), mode.name());
         }
         assert_eq!(Mode::from_str("read-write", false), Ok(Mode::ReadWrite));
+    }
+
+    /// A watched send shows the watcher exactly the bytes the socket got, in order, and
+    /// only the modes whose bytes reach user space can be watched.
+    #[test]
+    fn watched_senders_show_every_byte_sent_and_only_read_write_and_mmap_have_one() {
+        use std::os::fd::AsFd;
+        let len = MIB + 4321;
+        let data = pattern(len);
+        let file = fixture(&data);
+        for mode in Mode::ALL {
+            let Some(mut tx) = watched_sender(mode, 64 * KIB).unwrap() else {
+                assert!(!mode.bytes_reach_user_space(), "{mode}");
+                continue;
+            };
+            assert!(mode.bytes_reach_user_space(), "{mode}");
+            let (stream, reader) = connect();
+            let mut seen = Vec::new();
+            tx.send_watched(
+                file.as_file(),
+                100,
+                (len - 100) as u64,
+                stream.as_fd(),
+                &mut |b| seen.extend_from_slice(b),
+            )
+            .unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let got = reader.join().unwrap();
+            assert_eq!(got, &data[100..], "{mode}");
+            assert_eq!(seen, got, "{mode}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::{Cause, Job, Mode, Syscall, Tally, Transfer, TransferError};
+use super::{Cause, Job, Mode, Syscall, Tally, Transfer, TransferError, Watched};
 
 /// Sends through a user-space buffer of `chunk` bytes.
 pub struct ReadWriteSender {
@@ -63,6 +63,31 @@ impl Transfer for ReadWriteSender {
         len: u64,
         sock: BorrowedFd<'_>,
     ) -> Result<(), TransferError> {
+        self.send_watched(file, offset, len, sock, &mut |_| {})
+    }
+
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    fn reset_tally(&mut self) {
+        self.tally = Tally::default();
+    }
+
+    fn chunk(&self) -> usize {
+        self.chunk
+    }
+}
+
+impl Watched for ReadWriteSender {
+    fn send_watched(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+        watch: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), TransferError> {
         let mut job = Job::start(self.mode(), offset, len, &mut self.tally)?;
         while job.remaining() > 0 {
             let want = job.next_len(self.chunk);
@@ -79,22 +104,12 @@ impl Transfer for ReadWriteSender {
                 }));
             }
             job.copied(got);
+            // The bytes are in our buffer anyway: a caller may look (no copy).
+            watch(&self.buf[..got]);
             // Copy 2: user buffer -> socket buffer.
             job.write_all(sock, &self.buf[..got])?;
         }
         Ok(())
-    }
-
-    fn tally(&self) -> &Tally {
-        &self.tally
-    }
-
-    fn reset_tally(&mut self) {
-        self.tally = Tally::default();
-    }
-
-    fn chunk(&self) -> usize {
-        self.chunk
     }
 }
 
