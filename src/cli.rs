@@ -310,8 +310,10 @@ pub struct BenchWriteArgs {
     )]
     pub batch: Vec<u32>,
 
-    /// Bytes of log per run (whole batches of the largest --batch; at most 1 GiB). Units:
-    /// K, M, G (x1024).
+    /// Bytes of log per run at the largest --batch (whole batches of it). Every --batch
+    /// writes the same records, so smaller batches make a longer log (61 bytes of header
+    /// per batch); the log at every --batch must fit one segment of 1 GiB, and all of them
+    /// 4 GiB of memory. Units: K, M, G (x1024).
     #[arg(long, value_parser = parse_size, default_value = "16MiB")]
     pub size: u64,
 

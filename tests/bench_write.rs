@@ -257,10 +257,15 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_left_behind() {
     let d = dir.path().to_str().unwrap();
     let chart = dir.path().join("w.svg");
     let chart = chart.to_str().unwrap();
-    let cases: [(&[&str], i32, &str); 7] = [
+    let cases: [(&[&str], i32, &str); 8] = [
         (&["--batch", "0"], 2, "--batch 0 is out of range"),
         (&["--record-size", "8"], 2, "--record-size 8 is too small"),
         (&["--size", "2G"], 2, "--size must be at most"),
+        (
+            &["--size", "1G", "--batch", "1,256"],
+            2,
+            "--size 1 GiB at --batch 1 makes a log of",
+        ),
         (&["--max-seconds", "0"], 2, "--max-seconds"),
         (&["--way", "sideways"], 2, "invalid value 'sideways'"),
         (

@@ -70,9 +70,7 @@ impl Prepared {
         let records = cfg.records();
         let mut generator = RecordGen::new(&cfg.spec(batch), 0);
         let per_batch = u64::from(batch);
-        let mut bytes = Vec::with_capacity(
-            (records.div_ceil(per_batch) * cfg.spec(batch).batch_bytes()) as usize,
-        );
+        let mut bytes = Vec::with_capacity(cfg.log_bytes(batch) as usize);
         let (mut slots, mut ends) = (Vec::new(), Vec::new());
         let mut next = 0u64;
         while next < records {
@@ -89,6 +87,8 @@ impl Prepared {
             });
             next += count;
         }
+        // `validate` bounded the log (and the memory) by this very figure.
+        debug_assert_eq!(bytes.len() as u64, cfg.log_bytes(batch));
         Prepared { bytes, slots, ends }
     }
 
