@@ -328,3 +328,71 @@ fn plain_bench_keeps_its_options_and_write_is_a_subcommand() {
     let run = zc(&["bench", "--chunk", "4K", "write"]).code(2);
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
+
+/// On tmpfs there is no storage: /proc's write_bytes stays 0 however much is written, so
+/// the report must say n/a with the reason, not print 0 as if measured, and must not claim
+/// a device the page cache hides.
+#[test]
+fn on_tmpfs_write_bytes_is_unavailable_and_no_device_is_claimed() {
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("skipped: no /dev/shm");
+        return;
+    }
+    let dir = tempfile::tempdir_in(shm).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("w.json");
+    let run = zc(&[
+        "bench",
+        "write",
+        "--way",
+        "append",
+        "--batch",
+        "4",
+        "--size",
+        "16K",
+        "--record-size",
+        "100",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--export",
+        json.to_str().unwrap(),
+    ])
+    .success();
+    let report: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    if !report["setup"]["filesystem"]
+        .as_str()
+        .is_some_and(|fs| fs.starts_with("tmpfs"))
+    {
+        eprintln!("skipped: /dev/shm is not tmpfs here");
+        return;
+    }
+    let dirtied = row(&report, "append", 4)["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "dirtied_per_byte")
+        .unwrap()
+        .clone();
+    assert!(
+        dirtied["value"]["unavailable"]
+            .as_str()
+            .is_some_and(|why| why.contains("tmpfs: no storage to charge")),
+        "{dirtied}"
+    );
+    assert!(
+        !run.stdout.contains("the page cache hides the device"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("no device counter under --dir"),
+        "{}",
+        run.stdout
+    );
+}

@@ -7,7 +7,7 @@
 //! unavailable with the reason.
 
 use super::results::{Metric, RunRecord, Stat};
-use crate::measure::Reading;
+use crate::measure::{Reading, Sample};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -74,6 +74,21 @@ fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
 /// that one row never mixes two sources.
 pub(crate) fn all_have<R, T>(runs: &[R], get: impl Fn(&R) -> Reading<T>) -> bool {
     !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
+}
+
+/// Said when perf's context-switch count is refused and getrusage stands in for it.
+pub(crate) const SCHED_SWITCHES_FALLBACK: &str =
+    "getrusage voluntary + involuntary switches (perf context-switches unavailable)";
+
+/// Scheduler switches of a run's sample: perf's count when the row has it (`perf`, from
+/// [`all_have`]), else getrusage's voluntary + involuntary ([`SCHED_SWITCHES_FALLBACK`]).
+pub(crate) fn sched_switches(sample: &Sample, perf: bool) -> Reading<u64> {
+    if perf {
+        sample.sched_switches.clone()
+    } else {
+        let ru = &sample.rusage;
+        Reading::Value(ru.voluntary_sched_switches + ru.involuntary_sched_switches)
+    }
 }
 
 fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
@@ -205,17 +220,9 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             source: if perf_sched {
                 "perf context-switches (scheduler, not mode switches), kernel included".into()
             } else {
-                "getrusage voluntary + involuntary switches (perf context-switches unavailable)".into()
+                SCHED_SWITCHES_FALLBACK.into()
             },
-            per_run: Box::new(move |r| {
-                let n = if perf_sched {
-                    r.sample.sched_switches.clone()
-                } else {
-                    let ru = &r.sample.rusage;
-                    Reading::Value(ru.voluntary_sched_switches + ru.involuntary_sched_switches)
-                };
-                per_gib(n, r)
-            }),
+            per_run: Box::new(move |r| per_gib(sched_switches(&r.sample, perf_sched), r)),
         },
         Spec {
             key: "cpu_migrations",

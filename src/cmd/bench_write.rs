@@ -1,13 +1,12 @@
 //! `zc bench write`: check the arguments, run the write-path benchmark, print the table,
 //! write the exports.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::bench::write::WriteConfig;
 use crate::bench::write::runner::{self, Event};
 use crate::cli::BenchWriteArgs;
 use crate::error::UsageError;
-use crate::progress;
 use crate::report::{export, write_table};
 
 pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
@@ -36,31 +35,12 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
             .into());
         }
     }
-    let bar = progress::count_bar("writing", quiet);
+    let progress = super::bench::Progress::new("writing", &args.export, quiet);
     let report = runner::run(&cfg, &mut |event| match event {
-        Event::Progress { done, total } => {
-            bar.set_length(u64::from(total));
-            bar.set_position(u64::from(done));
-        }
-        Event::Measured(partial) => {
-            for path in &args.export {
-                if let Err(e) = export::write(partial, path) {
-                    bar.suspend(|| {
-                        eprintln!("zc: warning: cannot write {}: {e:#}", path.display())
-                    });
-                }
-            }
-        }
+        Event::Progress { done, total } => progress.ran(done, total),
+        Event::Measured(partial) => progress.measured(partial),
     })?;
-    bar.finish_and_clear();
-
-    super::print(&write_table::render(&report, None))?;
-    for path in &args.export {
-        export::write(&report, path).with_context(|| format!("cannot write {}", path.display()))?;
-        if !quiet {
-            eprintln!("wrote {}", path.display());
-        }
-    }
+    progress.finish(&report, &write_table::render(&report, None))?;
     if cfg.keep {
         // Always said, even with --quiet: the user asked for files to be left behind.
         eprintln!(

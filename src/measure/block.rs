@@ -132,6 +132,7 @@ pub fn filesystem_type(path: &Path) -> Reading<String> {
     let name = match buf.f_type as u64 {
         0xEF53 => "ext4 (or ext2/3)".to_owned(),
         0x0102_1994 => "tmpfs (RAM: no device under it)".to_owned(),
+        0x8584_58F6 => "ramfs (RAM: no device under it)".to_owned(),
         0x5846_5342 => "xfs".to_owned(),
         0x9123_683E => "btrfs".to_owned(),
         0x794C_7630 => "overlayfs".to_owned(),

@@ -34,7 +34,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_
 
 use crate::bench::results::{BenchReport, CacheState, Metric, Row, Setup, Stat};
 use crate::bench::warnings::Warning;
-use crate::measure::Reading;
+use crate::measure::{Environment, Reading};
 use crate::transfer::Mode;
 use crate::units::format_size;
 
@@ -1024,6 +1024,20 @@ pub(super) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
                     .join(", ")
             ),
         ),
+    ];
+    facts.extend(environment_facts(env, &setup.counters, setup.zc_version));
+    facts
+}
+
+/// The facts of the machine every report ends its setup with: kernel, CPU, permissions,
+/// which counters worked, zc's version and the environment's notes. Shared with
+/// `zc bench write`'s report.
+pub(super) fn environment_facts(
+    env: &Environment,
+    counters: &[(&'static str, Reading<()>)],
+    zc_version: &str,
+) -> Vec<(&'static str, String)> {
+    let mut facts = vec![
         ("kernel", reading_text(&env.kernel_release)),
         (
             "CPU",
@@ -1042,8 +1056,8 @@ pub(super) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
-    facts.extend(counter_facts(&setup.counters));
-    facts.push(("zc", setup.zc_version.to_owned()));
+    facts.extend(counter_facts(counters));
+    facts.push(("zc", zc_version.to_owned()));
     facts.extend(env.notes.iter().map(|n| ("note", n.clone())));
     facts
 }

@@ -8,16 +8,17 @@
 //! to read (batch 256: 3.9 writes; one write per record: 1,000).
 
 use super::WriteRun;
-use crate::bench::metrics::{Spec, all_have, build};
+use crate::bench::metrics::{SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches};
 use crate::bench::results::Metric;
 use crate::measure::Reading;
 
 const MIB: f64 = (1u64 << 20) as f64;
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// The metrics of one row, in the order the reporters show them.
-pub(super) fn metrics(runs: &[WriteRun]) -> Vec<Metric> {
-    build(runs, specs(runs))
+/// The metrics of one row, in the order the reporters show them. `no_storage` is why
+/// nothing under `--dir` can be charged for writes ([`super::WriteSetup::no_storage`]).
+pub(super) fn metrics(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Metric> {
+    build(runs, specs(runs, no_storage))
 }
 
 fn per_krec(n: Reading<u64>, r: &WriteRun) -> Reading<f64> {
@@ -49,7 +50,8 @@ fn kernel_fsyncs(r: &WriteRun) -> Reading<u64> {
     }
 }
 
-fn specs(runs: &[WriteRun]) -> Vec<Spec<WriteRun>> {
+fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
+    let no_storage = no_storage.map(str::to_owned);
     let perf_clock = all_have(runs, |r: &WriteRun| r.sample.task_clock.clone());
     let perf_sched = all_have(runs, |r: &WriteRun| r.sample.sched_switches.clone());
     let kernel_fsync = all_have(runs, kernel_fsyncs);
@@ -162,18 +164,9 @@ fn specs(runs: &[WriteRun]) -> Vec<Spec<WriteRun>> {
                  device)"
                     .into()
             } else {
-                "getrusage voluntary + involuntary switches (perf context-switches unavailable)"
-                    .into()
+                SCHED_SWITCHES_FALLBACK.into()
             },
-            per_run: Box::new(move |r| {
-                let n = if perf_sched {
-                    r.sample.sched_switches.clone()
-                } else {
-                    let ru = &r.sample.rusage;
-                    Reading::Value(ru.voluntary_sched_switches + ru.involuntary_sched_switches)
-                };
-                per_krec(n, r)
-            }),
+            per_run: Box::new(move |r| per_krec(sched_switches(&r.sample, perf_sched), r)),
         },
         Spec {
             key: "dirtied_per_byte",
@@ -183,7 +176,12 @@ fn specs(runs: &[WriteRun]) -> Vec<Spec<WriteRun>> {
                      charged when a page is dirtied, in whole pages (folios), not when it \
                      reaches the disk"
                 .into(),
-            per_run: Box::new(|r| per_byte(r.sample.io.clone().map(|io| io.write_bytes), r)),
+            // On tmpfs the counter stays at 0 however much is written: a 0 there would read
+            // as measured, so it is n/a with the reason instead.
+            per_run: Box::new(move |r| match &no_storage {
+                Some(why) => Reading::Unavailable(why.clone()),
+                None => per_byte(r.sample.io.clone().map(|io| io.write_bytes), r),
+            }),
         },
         Spec {
             key: "device_loop_per_byte",

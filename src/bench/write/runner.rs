@@ -164,7 +164,7 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
                 way,
                 batch,
                 model: way.model(batch),
-                metrics: metrics::metrics(runs),
+                metrics: metrics::metrics(runs, setup.no_storage().as_deref()),
                 runs: runs.clone(),
             })
             .collect(),
@@ -387,7 +387,8 @@ fn append_all(
 }
 
 /// The timed loop of `random`: each batch validated as the append path does, then written
-/// at its own position, in the shuffled `order`.
+/// at its own position, in the shuffled `order`. Nothing else: unlike the append loop,
+/// no offsets are assigned here (`Prepared::stamp` did it) and no index entries are kept.
 fn write_random(
     file: &File,
     prepared: &Prepared,
