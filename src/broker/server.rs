@@ -323,7 +323,7 @@ impl Connection {
                                         stream.as_fd(),
                                         &mut |bytes| inspector.feed(bytes),
                                     );
-                                    let (found, problems) = inspector.finish();
+                                    let (found, problems) = inspector.finish(sent.is_ok());
                                     self.ctx.stats.add_inspection(&found);
                                     for p in problems {
                                         (self.log)(format!(
