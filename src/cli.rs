@@ -244,7 +244,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "auto", value_name = "auto|NAME")]
     pub cc: CcChoice,
 
-    /// Pin the sender and the in-process sink threads to these CPUs, e.g. 0,1.
+    /// Pin the sender and the in-process sink threads to these CPUs, e.g. 0,1. With
+    /// --consumers N, all N senders share SENDER_CPU and all N sinks SINK_CPU.
     #[arg(long, value_name = "SENDER_CPU,SINK_CPU")]
     pub pin: Option<Pin>,
 

@@ -192,7 +192,8 @@ impl PeerCongestion {
 
     /// The algorithm for a connection from `peer`.
     pub fn for_peer(&self, peer: IpAddr) -> &str {
-        if peer.is_loopback() {
+        // to_canonical: a client of a dual-stack listener may come as ::ffff:127.0.0.1.
+        if peer.to_canonical().is_loopback() {
             &self.loopback.name
         } else {
             &self.remote.name

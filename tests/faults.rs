@@ -351,6 +351,12 @@ fn a_full_disk_answers_kafka_storage_error_keeps_serving_and_damages_nothing() {
     assert!(!acked.is_empty());
     let message = message.unwrap_or_default();
     assert!(message.contains("No space left"), "{message}");
+    // The operator is told too, not only the client.
+    assert!(
+        broker.wait_for_log("answered KAFKA_STORAGE_ERROR", Duration::from_secs(5)),
+        "{}",
+        broker.log()
+    );
     // The same connection, another connection, another request type: all still answered.
     // A small batch may still fit in what the refused one left (it was cut off again);
     // either way the answer is an answer, and an accepted one is stored.

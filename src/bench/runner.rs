@@ -399,12 +399,15 @@ impl Run<'_> {
 
     /// Several consumers at once: one sender thread per stream, each with its own probe,
     /// released together by a barrier. Also returns the machine's busy CPU time from the
-    /// release to the last thread's end, which no single thread's probe covers.
+    /// release to the last thread's end, which no single thread's probe covers: it is
+    /// read once every thread has opened its probe (a first barrier), so the set-up of N
+    /// probes is not in it.
     fn lanes_in_threads(
         &self,
         senders: &mut [Box<dyn Transfer + Send>],
         streams: Vec<TcpStream>,
     ) -> (Vec<Result<Lane>>, Option<Reading<Duration>>) {
+        let ready = Barrier::new(senders.len() + 1);
         let start = Barrier::new(senders.len() + 1);
         let (pin, counters, fixture) = (self.cfg.pin, self.cfg.counters, self.fixture);
         thread::scope(|scope| {
@@ -412,7 +415,7 @@ impl Run<'_> {
                 .iter_mut()
                 .zip(streams)
                 .map(|(sender, stream)| {
-                    let start = &start;
+                    let (ready, start) = (&ready, &start);
                     scope.spawn(move || {
                         // Opened in the thread it counts, outside the timed region.
                         let pinned = pin.map_or(Ok(()), |p| {
@@ -420,6 +423,7 @@ impl Run<'_> {
                                 .with_context(|| format!("cannot pin a sender to CPU {}", p.sender))
                         });
                         let mut probe = Probe::open(&ProbeOptions { counters });
+                        ready.wait();
                         if let Err(e) = pinned {
                             start.wait();
                             return Err(e);
@@ -428,6 +432,7 @@ impl Run<'_> {
                     })
                 })
                 .collect();
+            ready.wait();
             let before = SystemCpu::now();
             start.wait();
             let lanes = handles

@@ -21,6 +21,7 @@ use super::protocol::{
     ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse, Request,
     RequestBody, Response, encode_fetch_response, encode_response,
 };
+use super::server::Log;
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
 use crate::log::partition::{AppendError, ReadError};
@@ -38,6 +39,8 @@ pub struct Context {
     pub auto_create: bool,
     pub stats: Stats,
     pub shutdown: Arc<AtomicBool>,
+    /// Where the broker's log lines go (stderr, prefixed, in `zc serve`).
+    pub log: Log,
     next_producer_id: AtomicI64,
 }
 
@@ -47,6 +50,7 @@ impl Context {
         advertised: (String, i32),
         auto_create: bool,
         shutdown: Arc<AtomicBool>,
+        log: Log,
     ) -> Self {
         Context {
             topics,
@@ -55,6 +59,7 @@ impl Context {
             auto_create,
             stats: Stats::default(),
             shutdown,
+            log,
             next_producer_id: AtomicI64::new(1000),
         }
     }
@@ -289,7 +294,16 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                             let code = match &e {
                                 AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
                                 AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
-                                AppendError::Io(_) => ErrorCode::KafkaStorageError,
+                                AppendError::Io(_) => {
+                                    // The client's fault is the client's to see; the disk's
+                                    // is the operator's too.
+                                    (ctx.log)(format!(
+                                        "produce to {}-{}: {e}: answered KAFKA_STORAGE_ERROR, \
+                                         nothing appended",
+                                        t.name, p.index
+                                    ));
+                                    ErrorCode::KafkaStorageError
+                                }
                             };
                             ProducePartitionResponse::error(p.index, code, Some(e.to_string()))
                         }

@@ -11,14 +11,16 @@
 //! ```text
 //!   sendfile:  page cache ─────────────────────────────► socket     broker sees nothing
 //!   mmap:      page cache ══ mapping ──write (copy)────► socket
-//!                               └─► Inspector: CRC, records, headers  (reads, no copy)
+//!                               └─► Inspector: CRC, records, headers  (reads in place)
 //! ```
 //!
 //! The [`Inspector`] is fed the bytes of one file region in the pieces the transfer mode
-//! hands out ([`crate::transfer::Watched`]): slices of the mapping (mmap) or of the read
-//! buffer (read-write, whose pieces cut batches anywhere). Whole batches in a piece are
-//! checked where they lie; a batch cut by a piece boundary is gathered in a small carry
-//! buffer first (the one copy inspection makes, and only of those batches).
+//! hands out ([`crate::transfer::Watched`]): the whole mapping at once (mmap), or each
+//! chunk of the read buffer (read-write, whose chunks cut batches anywhere). Whole batches
+//! in a piece are checked where they lie; a batch cut by a piece boundary is gathered in a
+//! small carry buffer first. So with mmap inspection copies nothing; with read-write it
+//! copies the batches that straddle a `--chunk` boundary (all of them when batches are
+//! larger than the chunk).
 //!
 //! For each batch: the CRC-32C, every record decoded and the count checked against the
 //! header ([`batch::validate`]), and optionally how many records carry a header
@@ -166,9 +168,11 @@ impl<'s> Inspector<'s> {
         }
     }
 
-    /// What the region held, and one line per problem found.
-    pub fn finish(mut self) -> (Inspection, Vec<String>) {
-        if !self.carry.is_empty() && !self.lost_framing {
+    /// What the region held, and one line per problem found. `sent_whole` is false when
+    /// the send failed part-way (the client went away): the region was then cut by the
+    /// failure, not by the data, and a batch left unfinished is not a fault of the log.
+    pub fn finish(mut self, sent_whole: bool) -> (Inspection, Vec<String>) {
+        if sent_whole && !self.carry.is_empty() && !self.lost_framing {
             let need = frame_len(&self.carry)
                 .ok()
                 .flatten()
@@ -258,7 +262,7 @@ mod tests {
         for p in bytes.chunks(piece) {
             inspector.feed(p);
         }
-        inspector.finish()
+        inspector.finish(true)
     }
 
     #[test]
@@ -313,6 +317,19 @@ mod tests {
         let (found, problems) = inspect(&InspectSpec::default(), &bytes[..bytes.len() - 1], 50);
         assert_eq!((found.batches, found.corrupt), (2, 1));
         assert!(problems[0].contains("ends inside a batch"), "{problems:?}");
+    }
+
+    /// Regression: a consumer that went away mid-fetch made the unsent rest of a batch
+    /// look like a corrupt log.
+    #[test]
+    fn a_send_that_failed_part_way_is_not_a_cut_batch() {
+        let bytes = batches(2);
+        let spec = InspectSpec::default();
+        let mut inspector = Inspector::new(&spec);
+        inspector.feed(&bytes[..bytes.len() - 10]);
+        let (found, problems) = inspector.finish(false);
+        assert_eq!((found.batches, found.corrupt), (2, 0));
+        assert_eq!(problems, Vec::<String>::new());
     }
 
     #[test]

@@ -95,8 +95,8 @@ pub fn run(
     ctx: Arc<Context>,
     path: FetchPath,
     limits: Limits,
-    log: Log,
 ) -> Result<()> {
+    let log = &ctx.log;
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
@@ -117,7 +117,6 @@ pub fn run(
                     path: path.clone(),
                     limits: limits.clone(),
                     peer,
-                    log: log.clone(),
                 };
                 let handle = thread::Builder::new()
                     .name(format!("conn {peer}"))
@@ -155,7 +154,6 @@ struct Connection {
     path: FetchPath,
     limits: Limits,
     peer: SocketAddr,
-    log: Log,
 }
 
 /// Why a connection ends.
@@ -172,7 +170,7 @@ impl Connection {
         let end = self.serve_requests(&mut stream);
         self.ctx.stats.connections.fetch_sub(1, Relaxed);
         if let End::Because(why) = end {
-            (self.log)(format!("{}: closed: {why}", self.peer));
+            (self.ctx.log)(format!("{}: closed: {why}", self.peer));
         }
     }
 
@@ -323,10 +321,10 @@ impl Connection {
                                         stream.as_fd(),
                                         &mut |bytes| inspector.feed(bytes),
                                     );
-                                    let (found, problems) = inspector.finish();
+                                    let (found, problems) = inspector.finish(sent.is_ok());
                                     self.ctx.stats.add_inspection(&found);
                                     for p in problems {
-                                        (self.log)(format!(
+                                        (self.ctx.log)(format!(
                                             "{}: inspect: {p} (sent as it is: the consumer \
                                              checks the CRC too)",
                                             self.peer

@@ -79,11 +79,13 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
 
     install_signal_handlers()?;
     let shutdown = Arc::new(AtomicBool::new(false));
+    let log: Log = Arc::new(|line| eprintln!("zc serve: {line}"));
     let ctx = Arc::new(Context::new(
         topics,
         advertised.clone(),
         !args.no_auto_create,
         shutdown.clone(),
+        log,
     ));
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
@@ -122,7 +124,6 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         .as_ref()
         .map(|spec| spec.header.as_ref().map(|h| h.to_string()));
     let stats = (!quiet).then(|| spawn_stats(ctx.clone(), args.transfer.name(), header.clone()));
-    let log: Log = Arc::new(|line| eprintln!("zc serve: {line}"));
     let limits = Limits {
         max_connections: args.max_connections,
         max_request_bytes: args.max_request_bytes,
@@ -134,7 +135,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         inspect: inspect.clone().map(Arc::new),
         congestion,
     };
-    let served = server::run(listener, ctx.clone(), path, limits, log);
+    let served = server::run(listener, ctx.clone(), path, limits);
     shutdown.store(true, SeqCst);
     let _ = forward.join();
     if let Some(s) = stats {

@@ -76,6 +76,7 @@ struct Setup {
     runs: u32,
     sink: String,
     congestion: String,
+    consumers: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -120,6 +121,13 @@ pub fn load(path: &Path) -> Result<Results, UsageError> {
         };
         bad(format!("not valid JSON{hint}: {e}"))
     })?;
+    if value.get("kind").and_then(|k| k.as_str()) == Some("write") {
+        return Err(bad(
+            "a `zc bench write` result (the write path); explain reads `zc bench` results, \
+             the send path"
+                .into(),
+        ));
+    }
     let schema = match value.get("schema") {
         None => {
             return Err(bad(
@@ -179,8 +187,17 @@ fn provenance(s: &Setup) -> String {
         "cold" => "cold cache (read from storage)",
         other => other,
     };
+    let fan_out = if s.consumers > 1 {
+        format!(
+            ", {} consumers at once (GiB/s is their total, CPU summed over the {} senders)",
+            s.consumers, s.consumers
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} ({} CPUs), kernel {}, {}, {} sink, {} congestion control, median of {} runs, zc {}",
+        "{} ({} CPUs), kernel {}, {}, {} sink, {} congestion control{fan_out}, median of {} \
+         runs, zc {}",
         text(&s.environment.cpu_model),
         text(&s.environment.cpus_online),
         text(&s.environment.kernel_release),
@@ -234,6 +251,11 @@ mod tests {
             ("r.json", "{not json".to_owned(), "not valid JSON"),
             ("r.csv", "mode,chunk\n".to_owned(), "not .csv or .md"),
             ("r.json", "{\"rows\": []}".to_owned(), "no \"schema\" field"),
+            (
+                "w.json",
+                "{\"schema\": 1, \"kind\": \"write\", \"rows\": []}".to_owned(),
+                "a `zc bench write` result",
+            ),
             (
                 "r.json",
                 good.replace(&format!("\"schema\": {SCHEMA}"), "\"schema\": 99"),

@@ -8,7 +8,11 @@
 //!
 //! 1. walk the batches of the last segment from byte 0, framing each by its length and
 //!    validating it completely ([`batch::validate`]: length, magic, CRC, records), and
-//!    check that offsets run on without gaps from the segment's base offset;
+//!    check that offsets run on without gaps from the segment's base offset (stricter
+//!    than Kafka, whose log compaction leaves gaps: zc never compacts, and the CRC does
+//!    not cover `baseOffset`, so continuity is what catches a damaged one. A compacted
+//!    log copied from a real Kafka broker would be cut at its first gap: zc serves only
+//!    logs it wrote or generated);
 //! 2. stop at the first batch that fails; everything before it is *valid bytes*;
 //! 3. truncate the `.log` to the valid bytes.
 //!

@@ -594,14 +594,7 @@ pub(super) fn summary(report: &BenchReport) -> Vec<String> {
             let find = |mode: Mode| at.iter().copied().find(|r| r.mode == mode);
             match pair.map(|(base, best)| (find(base), find(best))) {
                 Some((Some(base), Some(best))) => {
-                    let text = compare(base, best, &at, &size);
-                    match report.setup.consumers {
-                        1 => text,
-                        n => text.replace(
-                            "in the sending thread",
-                            &format!("in the {n} sending threads together"),
-                        ),
-                    }
+                    compare(base, best, &at, &size, report.setup.consumers)
                 }
                 // One side of the pair is missing at this size (a partial export): say
                 // what the other measured rather than switch to another pair.
@@ -783,7 +776,8 @@ fn finding(r: f64, verb: &str, [fewer, more, same]: [&str; 3], tail: &str) -> Fi
     }
 }
 
-fn compare(base: &Row, best: &Row, at: &[&Row], size: &str) -> String {
+/// `consumers`: how many sending threads the CPU figures sum (`zc bench --consumers`).
+fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> String {
     let (b, c) = (base.mode, best.mode);
     let mut findings = Vec::new();
     let syscalls = |k| ratio(base.median(k), best.median(k));
@@ -810,15 +804,20 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str) -> String {
             row.metric("sender_cpu_per_gib")
                 .is_some_and(|m| fallback_marker(&m.source) == Some("(rusage)"))
         });
+        let threads = match consumers {
+            1 => "the sending thread".to_owned(),
+            n => format!("the {n} sending threads together"),
+        };
+        let how = if rusage {
+            " (by getrusage, perf n/a)"
+        } else {
+            ""
+        };
         findings.push(finding(
             r,
             "used",
             ["less CPU", "more CPU", "about the same CPU"],
-            if rusage {
-                " per GiB in the sending thread (by getrusage, perf n/a)"
-            } else {
-                " per GiB in the sending thread"
-            },
+            &format!(" per GiB in {threads}{how}"),
         ));
     }
     let (mut differs, mut same) = (Vec::new(), Vec::new());

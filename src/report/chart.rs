@@ -92,13 +92,21 @@ fn provenance(report: &BenchReport) -> [String; 2] {
             text(&env.kernel_release)
         ),
         format!(
-            "{cache}; {} sink ({}); {} congestion control; {} measured runs per bar; log {}; zc {}",
+            "{cache}; {} sink ({}); {} congestion control; {} measured runs per bar; log {}; zc {}{}",
             s.sink,
             s.sink_location,
             s.congestion,
             s.runs,
             format_size(s.fixture.bytes),
-            s.zc_version
+            s.zc_version,
+            if s.consumers > 1 {
+                format!(
+                    "; {} consumers at once: GiB/s is their total, CPU summed over the senders",
+                    s.consumers
+                )
+            } else {
+                String::new()
+            }
         ),
     ]
 }

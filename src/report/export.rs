@@ -1,5 +1,5 @@
-//! `zc bench --export FILE` (and `zc bench write --export FILE`): picks the format from the file's extension and writes the
-//! report so that the file is always whole.
+//! `zc bench --export FILE` (and `zc bench write --export FILE`): picks the format from
+//! the file's extension and writes the report so that the file is always whole.
 //!
 //! The runner calls [`write()`] after every round of runs, so a crash or a Ctrl-C late in a
 //! long benchmark still leaves the rounds that finished (the habit comes from hyperfine's

@@ -145,10 +145,11 @@ impl Watched for MmapSender {
             return Ok(());
         }
         let map = map_range(&mut job, file, offset, len)?;
-        // The mapping is handed to write(2) slice by slice: the kernel reads it, and we do
-        // too only when a caller watches (then a truncated file would be SIGBUS, see above).
+        // The watcher reads the whole region in place, in one piece, so no batch is ever
+        // cut by a chunk boundary and nothing is copied to look at it (a truncated file
+        // would be SIGBUS here, see above). Then the kernel reads it again for write(2).
+        watch(&map);
         for slice in map.chunks(self.chunk) {
-            watch(slice);
             // Copy 1 (the only one): mapping (page cache) -> socket buffer.
             job.write_all(sock, slice)?;
         }

@@ -202,10 +202,11 @@ pub trait Transfer {
 /// messages (and re-route failed ones) while serving them. Only read-write and mmap
 /// implement it; sendfile and splice cannot, their bytes never leave the kernel.
 pub trait Watched: Transfer {
-    /// [`Transfer::send`], handing `watch` every byte, in order, right before it goes to
-    /// the socket: a slice of the user buffer (read-write) or of the mapping (mmap).
-    /// Reading those bytes costs CPU (and, for mmap, a page past the end of a truncated
-    /// file is SIGBUS: see `mmap.rs`); it copies nothing.
+    /// [`Transfer::send`], handing `watch` every byte, in order, before it goes to the
+    /// socket: each chunk of the user buffer as it is read (read-write), or the whole
+    /// mapped region at once (mmap). Reading those bytes costs CPU (and, for mmap, a page
+    /// past the end of a truncated file is SIGBUS: see `mmap.rs`); the sender copies
+    /// nothing to hand them over.
     fn send_watched(
         &mut self,
         file: &File,
