@@ -259,8 +259,15 @@ pub fn render(report: &BenchReport, width: Option<u16>) -> String {
     }
 
     out.push('\n');
-    out.push_str("setup:\n");
-    for (name, fact) in setup_facts(report) {
+    out.push_str(&setup_section(setup_facts(report), wrap_at));
+    out
+}
+
+/// The closing "setup:" section of a terminal report: one named fact per line, wrapped
+/// under its value.
+pub(crate) fn setup_section(facts: Vec<(&'static str, String)>, wrap_at: Option<usize>) -> String {
+    let mut out = String::from("setup:\n");
+    for (name, fact) in facts {
         out.push_str(&wrap(
             &fact,
             wrap_at,

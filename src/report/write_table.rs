@@ -16,7 +16,8 @@
 use comfy_table::Cell;
 
 use super::bench_table::{
-    Column, Named, Page, count, environment_facts, reading_text, right, sig3, table, times, wrap,
+    Column, Named, Page, count, environment_facts, reading_text, right, setup_section, sig3, table,
+    times, wrap,
 };
 use super::export::{Exportable, Format};
 use crate::bench::write::{Way, WriteReport, WriteRow};
@@ -191,15 +192,7 @@ pub fn render(report: &WriteReport, width: Option<u16>) -> String {
     }
 
     out.push('\n');
-    out.push_str("setup:\n");
-    for (name, fact) in setup_facts(report) {
-        out.push_str(&wrap(
-            &fact,
-            wrap_at,
-            &format!("  {name:<11} "),
-            &" ".repeat(14),
-        ));
-    }
+    out.push_str(&setup_section(setup_facts(report), wrap_at));
     out
 }
 
