@@ -965,12 +965,16 @@ pub(super) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
         ),
     };
     let runs = report.rows.iter().flat_map(|r| &r.runs);
-    let placement = pinning(
+    let mut placement = pinning(
         setup.pin.map(|p| p.to_string()),
         remote.is_some(),
         runs.clone().filter_map(|r| r.sender_cpu).collect(),
         runs.filter_map(|r| r.sink_cpu_id).collect(),
     );
+    if setup.consumers > 1 {
+        // RunRecord keeps one sender and one sink CPU per run: the first consumer's.
+        placement.push_str(" (CPUs observed for the first consumer's threads)");
+    }
     let mut facts = vec![
         (
             "fixture",
