@@ -155,7 +155,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
-  zc bench write                                   # the write path: append, fsync, per record, random
+  zc bench write                                   # the write path, four ways of appending
 
 Figures are medians over --runs (min-max shown); the textbook model is printed apart,
 labelled as not measured. Run as root for kernel-mode counters and syscall tracepoints.";

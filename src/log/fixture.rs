@@ -517,7 +517,7 @@ pub fn default_fixture(progress: &mut dyn FnMut(u64)) -> Result<DefaultFixture> 
 /// still hash to the manifest's hash, (re)generated otherwise.
 fn cached(spec: &GenSpec, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<DefaultFixture> {
     let reason = match read_manifest(path) {
-        Err(_) if !path.exists() => "not generated yet".to_owned(),
+        Err(_) if !path.exists() => "it did not exist yet".to_owned(),
         Err(e) => format!("unreadable manifest ({e:#})"),
         Ok(m) if m.spec != *spec => "generated with other settings".into(),
         Ok(m) => match hash_log(path) {
@@ -649,7 +649,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cached");
         let first = cached(&small_spec(), &path, &mut |_| {}).unwrap();
-        assert_eq!(first.regenerated.as_deref(), Some("not generated yet"));
+        assert_eq!(first.regenerated.as_deref(), Some("it did not exist yet"));
         let again = cached(&small_spec(), &path, &mut |_| {}).unwrap();
         assert_eq!(again.regenerated, None);
 

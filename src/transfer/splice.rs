@@ -230,7 +230,8 @@ fn pipe_error(chunk: usize, syscall: Syscall, errno: Errno) -> io::Error {
     let message = match (syscall, errno) {
         (Syscall::Fcntl, Errno::EPERM) => format!(
             "splice: the kernel refused a pipe of {chunk} bytes (F_SETPIPE_SZ: EPERM). \
-             Unprivileged processes are limited by fs.pipe-max-size ({limit}) and by \
+             Pipes are limited by fs.pipe-max-size ({limit}; processes with \
+             CAP_SYS_RESOURCE may exceed it) and, per user, by \
              fs.pipe-user-pages-soft/-hard. Use a chunk of at most fs.pipe-max-size, or \
              raise it: sudo sysctl fs.pipe-max-size={chunk}"
         ),
