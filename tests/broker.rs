@@ -421,18 +421,7 @@ fn fetch_at_an_offset_out_of_range_is_offset_out_of_range() {
 fn unknown_topics_with_auto_create_off_are_unknown_topic_or_partition() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
-    common::zc(&[
-        "fixture",
-        "gen",
-        "-q",
-        "--out",
-        log_dir.to_str().unwrap(),
-        "--topic",
-        "known",
-        "--records",
-        "5",
-    ])
-    .success();
+    common::gen_log(&log_dir, "known", &["--records", "5"]);
     let before = tree(dir.path());
     let mut broker = Broker::start(&log_dir, &["--no-auto-create"]);
     let mut raw = Raw::connect(&broker.addr());
@@ -559,20 +548,11 @@ fn produce_with_a_bad_crc_is_corrupt_message_and_appends_nothing() {
 fn a_client_that_disconnects_mid_fetch_is_logged_and_others_keep_being_served_in_every_mode() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
-    common::zc(&[
-        "fixture",
-        "gen",
-        "-q",
-        "--out",
-        log_dir.to_str().unwrap(),
-        "--topic",
+    common::gen_log(
+        &log_dir,
         "big",
-        "--size",
-        "16MiB",
-        "--segment-bytes",
-        "32MiB",
-    ])
-    .success();
+        &["--size", "16MiB", "--segment-bytes", "32MiB"],
+    );
     let segment = std::fs::read(log_dir.join("big-0/00000000000000000000.log")).unwrap();
     for mode in MODES {
         let mut broker = Broker::start(&log_dir, &["--transfer", mode]);
@@ -620,18 +600,7 @@ fn a_client_that_disconnects_mid_fetch_is_logged_and_others_keep_being_served_in
 fn a_consumer_that_stops_reading_mid_fetch_is_closed_after_the_idle_timeout_in_every_mode() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
-    common::zc(&[
-        "fixture",
-        "gen",
-        "-q",
-        "--out",
-        log_dir.to_str().unwrap(),
-        "--topic",
-        "big",
-        "--size",
-        "8MiB",
-    ])
-    .success();
+    common::gen_log(&log_dir, "big", &["--size", "8MiB"]);
     for mode in MODES {
         let mut broker = Broker::start(&log_dir, &["--transfer", mode, "--idle-timeout", "1"]);
         let mut stalled = Raw::connect(&broker.addr());

@@ -398,20 +398,11 @@ fn a_consumer_process_killed_mid_fetch_leaves_the_server_serving_others_in_every
     let mut rng = Rng::new("consumer kill");
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
-    common::zc(&[
-        "fixture",
-        "gen",
-        "-q",
-        "--out",
-        log_dir.to_str().unwrap(),
-        "--topic",
+    common::gen_log(
+        &log_dir,
         "big",
-        "--size",
-        "32MiB",
-        "--segment-bytes",
-        "8MiB",
-    ])
-    .success();
+        &["--size", "32MiB", "--segment-bytes", "8MiB"],
+    );
     for mode in MODES {
         let mut broker = Broker::start(&log_dir, &["--transfer", mode]);
         for _ in 0..3 {

@@ -62,6 +62,14 @@ pub fn zc(args: &[&str]) -> Run {
     zc_command(args).output().expect("run zc").into()
 }
 
+/// `zc fixture gen -q --out OUT --topic TOPIC EXTRA...` (sizes, counts), which must succeed.
+pub fn gen_log(out: &Path, topic: &str, extra: &[&str]) {
+    let out = out.to_str().expect("a UTF-8 path");
+    let mut args = vec!["fixture", "gen", "-q", "--out", out, "--topic", topic];
+    args.extend(extra);
+    zc(&args).success();
+}
+
 pub fn zc_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zc"));
     cmd.args(args).env_remove("NO_COLOR");
