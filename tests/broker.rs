@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use harness::{Broker, Raw, batch, closed_by_server, kcat, python, read_frame, run_ok, tree};
 use zc::broker::protocol::{
-    ApiVersionsRequest, ApiVersionsResponse, ErrorCode, FetchedResponse, MetadataResponse,
-    ProduceResponse, RequestBody, decode_response, encode_request,
+    ApiVersionsRequest, ApiVersionsResponse, ErrorCode, FetchTopic, FetchedResponse,
+    MetadataResponse, ProduceResponse, RequestBody, decode_response, encode_request,
 };
 
 const MODES: [&str; 4] = ["sendfile", "splice", "mmap", "read-write"];
@@ -1074,4 +1074,70 @@ fn inspect_is_refused_with_sendfile_and_splice_and_explains_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--inspect"), "{stderr}");
+}
+
+/// The Fetch of `topics` (partition 0 of each, from `offset`) that waits up to 10 s for a
+/// first byte: a consumer long-polling at the end of the log.
+fn long_poll(topics: &[&str], offset: i64) -> RequestBody<'static> {
+    let RequestBody::Fetch(mut request) = harness::fetch(topics[0], offset, 1 << 20) else {
+        unreachable!("harness::fetch builds a Fetch")
+    };
+    request.max_wait_ms = 10_000;
+    let partitions = request.topics[0].partitions.clone();
+    request.topics = topics
+        .iter()
+        .map(|t| FetchTopic {
+            topic: (*t).into(),
+            partitions: partitions.clone(),
+        })
+        .collect();
+    RequestBody::Fetch(request)
+}
+
+/// Long polling: a Fetch waiting at the end of a topic is answered as soon as records are
+/// appended there, whether it waits on that topic alone (the topic's own wake-up) or on
+/// several (the broker-wide one); an append to another topic does not answer it.
+#[test]
+fn a_waiting_fetch_is_answered_by_an_append_to_its_topic_and_not_by_one_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    let mut producer = Raw::connect(&broker.addr());
+    for topic in ["a", "b", "c", "d", "e"] {
+        assert_eq!(producer.produce(topic, &batch(&["first"])).base_offset, 0);
+    }
+    for (waits_on, other, appended) in [(&["a"][..], "b", "a"), (&["c", "d"][..], "e", "d")] {
+        let mut waiter = Raw::connect(&broker.addr());
+        let id = waiter.send(11, &long_poll(waits_on, 1));
+        thread::sleep(Duration::from_millis(300)); // the broker is now waiting
+        producer.produce(other, &batch(&["elsewhere"]));
+        waiter
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
+        let mut first = [0u8; 1];
+        assert!(
+            waiter.stream.peek(&mut first).is_err(),
+            "{waits_on:?} answered after an append to {other}"
+        );
+        waiter
+            .stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let appended_at = Instant::now();
+        producer.produce(appended, &batch(&["wake up"]));
+        let frame = waiter.receive().expect("an answer");
+        let waited = appended_at.elapsed();
+        // Well before the 10 s long poll ran out (a generous bound for a busy machine).
+        assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
+        let (got, r) = decode_response::<FetchedResponse<'_>>(&frame, 11).unwrap();
+        assert_eq!(got, id);
+        let records: Vec<_> = r
+            .responses
+            .iter()
+            .filter(|t| t.topic == appended)
+            .flat_map(|t| harness::decode_records(t.partitions[0].records.unwrap_or_default()))
+            .collect();
+        assert_eq!(records, [(1, b"wake up".to_vec())], "{waits_on:?}");
+    }
+    assert!(broker.stop().0.success());
 }

@@ -232,7 +232,8 @@ fn list_offsets(ctx: &Context, req: &ListOffsetsRequest) -> ListOffsetsResponse 
 /// Produce: validate and append each partition's batches; a partition either gets all
 /// its batches or none.
 fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
-    let mut appended_any = false;
+    // The topics appended to, whose waiting fetches are woken once all is done.
+    let mut appended: Vec<Arc<Topic>> = Vec::new();
     let responses = req
         .topic_data
         .into_iter()
@@ -282,7 +283,9 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                     let mut batches = records.to_vec();
                     match log.append_batches(&mut batches) {
                         Ok(info) => {
-                            appended_any = true;
+                            if !appended.iter().any(|a| Arc::ptr_eq(a, topic)) {
+                                appended.push(topic.clone());
+                            }
                             ctx.stats.produce_records.fetch_add(info.records, Relaxed);
                             ProducePartitionResponse::appended(
                                 p.index,
@@ -316,8 +319,8 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
             }
         })
         .collect();
-    if appended_any {
-        ctx.topics.notify_appended();
+    for topic in &appended {
+        ctx.topics.notify_appended(topic);
     }
     ProduceResponse {
         responses,
@@ -332,8 +335,17 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
 fn fetch(ctx: &Context, req: &FetchRequest, id: i32, version: i16) -> Reply {
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_FETCH_WAIT);
     let deadline = Instant::now() + wait;
+    // A fetch of one existing topic waits on that topic's signal only; anything else (several
+    // topics, or one not created yet) on the broker-wide one.
+    let single = match req.topics.as_slice() {
+        [t] => ctx.topics.get(&t.topic),
+        _ => None,
+    };
+    let signal = single
+        .as_ref()
+        .map_or_else(|| ctx.topics.any_append(), |t| &t.appended);
     loop {
-        let generation = ctx.topics.generation();
+        let generation = signal.generation();
         let (response, files, bytes) = fetch_once(ctx, req);
         let now = Instant::now();
         if bytes >= req.min_bytes.max(1) as u64 || now >= deadline || ctx.shutdown.load(Relaxed) {
@@ -346,8 +358,7 @@ fn fetch(ctx: &Context, req: &FetchRequest, id: i32, version: i16) -> Reply {
             };
         }
         // Wake up on the next append, at the deadline, or to notice a shutdown.
-        ctx.topics
-            .wait_for_append(generation, (deadline - now).min(Duration::from_millis(200)));
+        signal.wait(generation, (deadline - now).min(Duration::from_millis(200)));
     }
 }
 

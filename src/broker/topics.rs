@@ -8,7 +8,10 @@
 //! nothing truncates or deletes a segment that a fetch may still be sending
 //! (kafka-subset.md §6.2, §8.10).
 //!
-//! A [`Condvar`] tells waiting fetches (`max_wait_ms`) that something was appended.
+//! An [`AppendSignal`] tells waiting fetches (`max_wait_ms`) that something was appended:
+//! one per topic, so an append wakes only the fetches waiting on that topic (with hundreds
+//! of idle consumers spread over topics, one broker-wide signal woke every one of them on
+//! every append), plus one broker-wide for fetches that span several topics.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,47 @@ pub const AUTO_CREATE_PARTITIONS: u32 = 1;
 
 pub struct Topic {
     pub partitions: Vec<Mutex<PartitionLog>>,
+    /// Raised after every append to any of this topic's partitions.
+    pub appended: AppendSignal,
+}
+
+impl Topic {
+    fn new(partitions: Vec<Mutex<PartitionLog>>) -> Topic {
+        Topic {
+            partitions,
+            appended: AppendSignal::default(),
+        }
+    }
+}
+
+/// "Something was appended": a counter that only grows, and a condition variable to wait
+/// for it to move. Waiters read the counter before looking for data and wait only while it
+/// has not moved, so an append between the look and the wait is never missed.
+#[derive(Default)]
+pub struct AppendSignal {
+    generation: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl AppendSignal {
+    /// Wakes everything waiting on this signal.
+    pub fn raise(&self) {
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_all();
+    }
+
+    /// The current generation, to pass to [`AppendSignal::wait`].
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until the signal is raised after `generation`, or `timeout` passes.
+    pub fn wait(&self, generation: u64, timeout: Duration) {
+        let guard = self.generation.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .cv
+            .wait_timeout_while(guard, timeout, |g| *g == generation);
+    }
 }
 
 impl Topic {
@@ -48,7 +92,8 @@ pub struct Topics {
     log_dir: PathBuf,
     config: LogConfig,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
-    appended: (Mutex<u64>, Condvar),
+    /// Raised after every append to any topic, for fetches that span several.
+    appended: AppendSignal,
 }
 
 impl Topics {
@@ -88,14 +133,14 @@ impl Topics {
                 );
             }
             let partitions = parts.into_iter().map(|(_, log)| Mutex::new(log)).collect();
-            topics.insert(name, Arc::new(Topic { partitions }));
+            topics.insert(name, Arc::new(Topic::new(partitions)));
         }
         Ok((
             Topics {
                 log_dir: log_dir.to_owned(),
                 config,
                 topics: RwLock::new(topics),
-                appended: (Mutex::new(0), Condvar::new()),
+                appended: AppendSignal::default(),
             },
             reports,
         ))
@@ -133,28 +178,20 @@ impl Topics {
             })
             .collect::<Result<Vec<_>>>()
             .map_err(CreateError::Io)?;
-        let topic = Arc::new(Topic { partitions });
+        let topic = Arc::new(Topic::new(partitions));
         topics.insert(name.to_owned(), topic.clone());
         Ok(topic)
     }
 
-    /// Wakes fetches waiting for data.
-    pub fn notify_appended(&self) {
-        let (count, cv) = &self.appended;
-        *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        cv.notify_all();
+    /// Wakes the fetches waiting for data in `topic`, and those waiting on any topic.
+    pub fn notify_appended(&self, topic: &Topic) {
+        topic.appended.raise();
+        self.appended.raise();
     }
 
-    /// The current append generation, to wait on with [`Topics::wait_for_append`].
-    pub fn generation(&self) -> u64 {
-        *self.appended.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits until something is appended after `generation`, or `timeout` passes.
-    pub fn wait_for_append(&self, generation: u64, timeout: Duration) {
-        let (count, cv) = &self.appended;
-        let guard = count.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = cv.wait_timeout_while(guard, timeout, |c| *c == generation);
+    /// The signal a fetch of several topics waits on: raised by an append to any topic.
+    pub fn any_append(&self) -> &AppendSignal {
+        &self.appended
     }
 
     /// Closes every partition cleanly (indexes trimmed, clean-shutdown marker written).
