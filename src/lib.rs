@@ -8,6 +8,8 @@
 //! - [`measure`]: the probe that brackets a transfer and reads the kernel's counters.
 //! - [`net`]: socket set-up that is part of the experiment (congestion control, buffers, CPUs).
 //! - [`bench`]: the runner that repeats transfers and returns plain data, and the sink.
+//! - [`kafka`]: the Kafka wire protocol as pure functions over bytes, shared by broker,
+//!   client, fuzzers and tests.
 //! - [`broker`]: `zc serve`, a mini Kafka broker serving the log with the same modes.
 //! - [`client`]: the Kafka client behind `zc produce` and `zc consume`.
 //! - [`explain`]: `zc explain`, the classroom diagrams of each mode beside measured figures.
@@ -19,6 +21,7 @@ pub mod client;
 pub mod cmd;
 pub mod error;
 pub mod explain;
+pub mod kafka;
 pub mod log;
 pub mod measure;
 pub mod net;

@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::{Broker, Raw, batch, closed_by_server, kcat, python, read_frame, run_ok, tree};
-use zc::broker::protocol::{
+use zc::kafka::{
     ApiVersionsRequest, ApiVersionsResponse, ErrorCode, FetchTopic, FetchedResponse,
     MetadataResponse, ProduceResponse, RequestBody, decode_response, encode_request,
 };

@@ -28,7 +28,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::{Broker, Raw, batch};
-use zc::broker::protocol::{ErrorCode, ProduceResponse, decode_response};
+use zc::kafka::{ErrorCode, ProduceResponse, decode_response};
 
 const MODES: [&str; 4] = ["sendfile", "splice", "mmap", "read-write"];
 
@@ -460,12 +460,7 @@ fn ten_thousand_connect_disconnect_cycles_and_half_sent_requests_leak_no_file_de
     };
     thread::sleep(Duration::from_millis(200));
     let before = open_fds(pid);
-    let request = zc::broker::protocol::encode_request(
-        1,
-        Some("fds"),
-        11,
-        &harness::fetch("fds", 0, 1 << 20),
-    );
+    let request = zc::kafka::encode_request(1, Some("fds"), 11, &harness::fetch("fds", 0, 1 << 20));
     let started = Instant::now();
     for i in 0..10_000 {
         let mut s = TcpStream::connect(broker.addr()).unwrap();

@@ -16,7 +16,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use zc::broker::protocol::{
+use zc::kafka::{
     FetchPartition, FetchRequest, FetchTopic, ForgottenTopic, InitProducerIdRequest,
     MetadataRequest, ProducePartition, ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS,
     decode_request, encode_request,

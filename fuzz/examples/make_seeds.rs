@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use zc::broker::protocol::{
+use zc::kafka::{
     ApiKey, ApiVersionsRequest, FetchPartition, FetchRequest, FetchTopic, InitProducerIdRequest,
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest, ProducePartition,
     ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS, encode_request,

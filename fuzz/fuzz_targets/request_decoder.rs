@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zc::broker::protocol::{decode_request, encode_request};
+use zc::kafka::{decode_request, encode_request};
 
 fuzz_target!(|frame: &[u8]| {
     match decode_request(frame) {

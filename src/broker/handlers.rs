@@ -11,9 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use super::protocol::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
-use super::protocol::metadata::AUTHORIZED_OPERATIONS_OMITTED;
-use super::protocol::{
+use super::server::Log;
+use super::stats::Stats;
+use super::topics::{CreateError, Topic, Topics};
+use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use crate::kafka::metadata::AUTHORIZED_OPERATIONS_OMITTED;
+use crate::kafka::{
     ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
     ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
@@ -21,9 +24,6 @@ use super::protocol::{
     ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse, Request,
     RequestBody, Response, encode_fetch_response, encode_response,
 };
-use super::server::Log;
-use super::stats::Stats;
-use super::topics::{CreateError, Topic, Topics};
 use crate::log::partition::{AppendError, ReadError};
 
 /// Our one broker's id, also the controller and every partition's leader.

@@ -8,14 +8,14 @@
 //! ([`crate::transfer`]) to show exactly that, with a real protocol in front of it.
 //!
 //! ```text
-//! socket ─► frame (int32 size + bytes) ─► protocol::decode_request ─► handler ─► log
+//! socket ─► frame (int32 size + bytes) ─► kafka::decode_request ─► handler ─► log
 //!                                                                        │
 //! socket ◄─ transfer mode (file regions) ◄─ Part::File ◄┐                │
-//! socket ◄─ write/writev (header bytes)  ◄─ Part::Bytes ◄┴ protocol::encode_fetch_response
+//! socket ◄─ write/writev (header bytes)  ◄─ Part::Bytes ◄┴ kafka::encode_fetch_response
 //! ```
 //!
-//! - [`protocol`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
-//!   fuzzable). Start reading there.
+//! - [`crate::kafka`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
+//!   fuzzable), shared with the client, the fuzzers and the tests. Start reading there.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
@@ -24,7 +24,6 @@
 
 pub mod handlers;
 pub mod inspect;
-pub mod protocol;
 pub mod server;
 pub mod stats;
 pub mod topics;

@@ -26,7 +26,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::handlers::{self, Context, Reply};
 use super::inspect::{InspectSpec, Inspector};
-use super::protocol::{self, Part};
+use crate::kafka::{self, Part};
 use crate::net::{self, PeerCongestion};
 use crate::transfer::{self, Mode, Transfer, Watched};
 
@@ -200,7 +200,7 @@ impl Connection {
                 Ok(None) => return End::Quiet,
                 Err(why) => return End::Because(why),
             };
-            let reply = match protocol::decode_request(&frame) {
+            let reply = match kafka::decode_request(&frame) {
                 Ok(request) => handlers::handle(&self.ctx, request),
                 // ApiVersions at a version we do not know gets the v0 error reply that
                 // makes clients retry lower; anything else we cannot parse closes.

@@ -20,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::broker::protocol::{
+use crate::kafka::{
     ApiKey, ApiVersion, ApiVersionsRequest, ApiVersionsResponse, DecodeResponse, ErrorCode,
     RequestBody, SUPPORTED_APIS, decode_response, encode_request,
 };

@@ -36,7 +36,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use crate::broker::protocol::{
+use crate::kafka::{
     ApiKey, ErrorCode, FetchPartition, FetchRequest, FetchTopic, FetchedResponse, RequestBody,
 };
 use crate::log::batch::{self, BatchHeader, Header, LOG_OVERHEAD, MIN_BATCH_LENGTH};

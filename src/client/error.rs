@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::broker::protocol::{ApiKey, ErrorCode};
+use crate::kafka::{ApiKey, ErrorCode};
 use crate::log::batch::BatchError;
 
 /// An error of the Kafka client. The variants differ in what the caller can do about them.

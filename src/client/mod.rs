@@ -2,7 +2,7 @@
 //! or to a real Kafka broker.
 //!
 //! It is the other side of [`crate::broker`], built on the same codec
-//! ([`crate::broker::protocol`]), and it does what every Kafka client does, in the order
+//! ([`crate::kafka`]), and it does what every Kafka client does, in the order
 //! it does it:
 //!
 //! ```text

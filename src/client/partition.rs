@@ -14,8 +14,8 @@ use std::net::ToSocketAddrs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::broker::protocol::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
-use crate::broker::protocol::{
+use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use crate::kafka::{
     ApiKey, ErrorCode, ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse,
     ListOffsetsTopic, MetadataRequest, MetadataResponse, RequestBody,
 };

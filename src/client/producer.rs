@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::broker::protocol::{
+use crate::kafka::{
     ApiKey, ErrorCode, ProducePartition, ProduceRequest, ProduceResponse, ProduceTopic, RequestBody,
 };
 

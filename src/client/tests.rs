@@ -13,8 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::broker::protocol::list_offsets::EARLIEST_TIMESTAMP;
-use crate::broker::protocol::{
+use crate::kafka::list_offsets::EARLIEST_TIMESTAMP;
+use crate::kafka::{
     ApiKey, ApiVersion, ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchResponse,
     FetchTopicResponse, FileRegion, ListOffsetsPartitionResponse, ListOffsetsResponse,
     ListOffsetsTopicResponse, MetadataBroker, MetadataPartition, MetadataResponse, MetadataTopic,

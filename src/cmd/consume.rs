@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::broker::protocol::ApiKey;
 use crate::cli::ConsumeArgs;
 use crate::client::{ClientConfig, Consumer, OffsetSpec, connect_to_leader};
+use crate::kafka::ApiKey;
 use crate::units::format_size;
 
 pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {

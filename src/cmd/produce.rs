@@ -36,7 +36,7 @@ pub fn run(args: ProduceArgs, quiet: bool) -> Result<()> {
     };
     let conn = connect_to_leader(&args.bootstrap, &args.topic, args.partition, true, &config)?;
     if !quiet {
-        let version = conn.version(crate::broker::protocol::ApiKey::Produce)?;
+        let version = conn.version(crate::kafka::ApiKey::Produce)?;
         eprintln!(
             "zc produce: {} to {}-{} at {} (Produce v{version}, acks={})",
             match args.records {

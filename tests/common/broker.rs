@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zc::broker::protocol::list_offsets::LATEST_TIMESTAMP;
-use zc::broker::protocol::{
+use zc::kafka::list_offsets::LATEST_TIMESTAMP;
+use zc::kafka::{
     DecodeResponse, ErrorCode, FetchPartition, FetchRequest, FetchTopic, FetchedResponse,
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic,
     MetadataRequest, ProducePartition, ProducePartitionResponse, ProduceRequest, ProduceResponse,

@@ -249,7 +249,7 @@ impl DecodeResponse<'_> for ProduceResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::protocol::{Response, encode_response};
+    use crate::kafka::{Response, encode_response};
 
     #[test]
     fn v8_response_hand_computed() {

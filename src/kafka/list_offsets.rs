@@ -247,7 +247,7 @@ impl DecodeResponse<'_> for ListOffsetsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::protocol::{Response, encode_response};
+    use crate::kafka::{Response, encode_response};
 
     fn response() -> Response {
         Response::ListOffsets(ListOffsetsResponse {

@@ -213,7 +213,7 @@ fn error_frame(correlation_id: i32, own: VersionRange) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::protocol::{Response, encode_response};
+    use crate::kafka::{Response, encode_response};
 
     /// The exact bytes from kafka-subset.md §2.1 (a broker speaking ApiVersions 0..=2).
     #[test]

@@ -284,7 +284,7 @@ impl DecodeResponse<'_> for MetadataResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::protocol::{Response, encode_response};
+    use crate::kafka::{Response, encode_response};
 
     fn response() -> MetadataResponse {
         MetadataResponse {

@@ -68,7 +68,7 @@ impl DecodeResponse<'_> for InitProducerIdResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::protocol::{Response, encode_response};
+    use crate::kafka::{Response, encode_response};
 
     #[test]
     fn v1_response_hand_computed() {

@@ -1,0 +1,234 @@
+//! The numbers at the bottom of the protocol: Kafka's API keys, the version ranges zc
+//! accepts, and Kafka's error codes with their names.
+//!
+//! Everything else in [`crate::kafka`] (and the broker, the client, the fuzzers) speaks in
+//! these types, so they live alone in this small module that depends on nothing.
+
+use std::fmt;
+
+/// The APIs `zc serve` implements. The numbers are Kafka's API keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiKey {
+    Produce,
+    Fetch,
+    ListOffsets,
+    Metadata,
+    ApiVersions,
+    InitProducerId,
+}
+
+/// An inclusive range of versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRange {
+    pub min: i16,
+    pub max: i16,
+}
+
+impl VersionRange {
+    pub const fn contains(self, version: i16) -> bool {
+        self.min <= version && version <= self.max
+    }
+}
+
+/// The single source of truth: what we advertise in ApiVersions and what we accept.
+///
+/// Why these ranges (kafka-subset.md §0): Produce starts at 3 and Fetch at 4 because those
+/// are the first versions carrying record format v2, the only one our log stores; the maxima
+/// are the last non-flexible versions (flexible encodings are only implemented for
+/// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
+pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
+    (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
+    (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
+    (ApiKey::ListOffsets, VersionRange { min: 0, max: 5 }),
+    (ApiKey::Metadata, VersionRange { min: 0, max: 8 }),
+    (ApiKey::ApiVersions, VersionRange { min: 0, max: 3 }),
+    (ApiKey::InitProducerId, VersionRange { min: 0, max: 1 }),
+];
+
+impl ApiKey {
+    /// Kafka's numeric key.
+    pub const fn code(self) -> i16 {
+        match self {
+            ApiKey::Produce => 0,
+            ApiKey::Fetch => 1,
+            ApiKey::ListOffsets => 2,
+            ApiKey::Metadata => 3,
+            ApiKey::ApiVersions => 18,
+            ApiKey::InitProducerId => 22,
+        }
+    }
+
+    /// The API for a numeric key, if we implement it.
+    pub fn from_code(code: i16) -> Option<Self> {
+        SUPPORTED_APIS
+            .iter()
+            .map(|(key, _)| *key)
+            .find(|key| key.code() == code)
+    }
+
+    /// Kafka's name for the API, for log lines.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ApiKey::Produce => "Produce",
+            ApiKey::Fetch => "Fetch",
+            ApiKey::ListOffsets => "ListOffsets",
+            ApiKey::Metadata => "Metadata",
+            ApiKey::ApiVersions => "ApiVersions",
+            ApiKey::InitProducerId => "InitProducerId",
+        }
+    }
+
+    /// The versions we accept, from [`SUPPORTED_APIS`].
+    pub fn versions(self) -> VersionRange {
+        SUPPORTED_APIS
+            .iter()
+            .find(|(key, _)| *key == self)
+            .map(|(_, range)| *range)
+            .unwrap_or(VersionRange { min: 0, max: -1 })
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.code())
+    }
+}
+
+/// Kafka's error codes (`Errors.java`), the ones a single-node broker without groups or
+/// transactions can return. Every response carries them as int16; 0 means success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    UnknownServerError,
+    None,
+    OffsetOutOfRange,
+    CorruptMessage,
+    UnknownTopicOrPartition,
+    InvalidFetchSize,
+    LeaderNotAvailable,
+    NotLeaderOrFollower,
+    RequestTimedOut,
+    MessageTooLarge,
+    NotCoordinator,
+    InvalidTopicException,
+    RecordListTooLarge,
+    InvalidRequiredAcks,
+    InvalidTimestamp,
+    UnsupportedVersion,
+    InvalidRequest,
+    UnsupportedForMessageFormat,
+    TransactionalIdAuthorizationFailed,
+    KafkaStorageError,
+    UnsupportedCompressionType,
+    InvalidRecord,
+}
+
+impl ErrorCode {
+    pub(crate) const ALL: [ErrorCode; 22] = [
+        ErrorCode::UnknownServerError,
+        ErrorCode::None,
+        ErrorCode::OffsetOutOfRange,
+        ErrorCode::CorruptMessage,
+        ErrorCode::UnknownTopicOrPartition,
+        ErrorCode::InvalidFetchSize,
+        ErrorCode::LeaderNotAvailable,
+        ErrorCode::NotLeaderOrFollower,
+        ErrorCode::RequestTimedOut,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::NotCoordinator,
+        ErrorCode::InvalidTopicException,
+        ErrorCode::RecordListTooLarge,
+        ErrorCode::InvalidRequiredAcks,
+        ErrorCode::InvalidTimestamp,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::InvalidRequest,
+        ErrorCode::UnsupportedForMessageFormat,
+        ErrorCode::TransactionalIdAuthorizationFailed,
+        ErrorCode::KafkaStorageError,
+        ErrorCode::UnsupportedCompressionType,
+        ErrorCode::InvalidRecord,
+    ];
+
+    /// The int16 on the wire.
+    pub const fn code(self) -> i16 {
+        match self {
+            ErrorCode::UnknownServerError => -1,
+            ErrorCode::None => 0,
+            ErrorCode::OffsetOutOfRange => 1,
+            ErrorCode::CorruptMessage => 2,
+            ErrorCode::UnknownTopicOrPartition => 3,
+            ErrorCode::InvalidFetchSize => 4,
+            ErrorCode::LeaderNotAvailable => 5,
+            ErrorCode::NotLeaderOrFollower => 6,
+            ErrorCode::RequestTimedOut => 7,
+            ErrorCode::MessageTooLarge => 10,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::InvalidTopicException => 17,
+            ErrorCode::RecordListTooLarge => 18,
+            ErrorCode::InvalidRequiredAcks => 21,
+            ErrorCode::InvalidTimestamp => 32,
+            ErrorCode::UnsupportedVersion => 35,
+            ErrorCode::InvalidRequest => 42,
+            ErrorCode::UnsupportedForMessageFormat => 43,
+            ErrorCode::TransactionalIdAuthorizationFailed => 53,
+            ErrorCode::KafkaStorageError => 56,
+            ErrorCode::UnsupportedCompressionType => 76,
+            ErrorCode::InvalidRecord => 87,
+        }
+    }
+
+    /// The error for a wire code, if it is one we know.
+    pub fn from_code(code: i16) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
+    }
+
+    /// Kafka's upper-case name, as clients print it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownServerError => "UNKNOWN_SERVER_ERROR",
+            ErrorCode::None => "NONE",
+            ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::CorruptMessage => "CORRUPT_MESSAGE",
+            ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            ErrorCode::InvalidFetchSize => "INVALID_FETCH_SIZE",
+            ErrorCode::LeaderNotAvailable => "LEADER_NOT_AVAILABLE",
+            ErrorCode::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            ErrorCode::RequestTimedOut => "REQUEST_TIMED_OUT",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::InvalidTopicException => "INVALID_TOPIC_EXCEPTION",
+            ErrorCode::RecordListTooLarge => "RECORD_LIST_TOO_LARGE",
+            ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
+            ErrorCode::InvalidTimestamp => "INVALID_TIMESTAMP",
+            ErrorCode::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::UnsupportedForMessageFormat => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+            ErrorCode::TransactionalIdAuthorizationFailed => {
+                "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"
+            }
+            ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
+            ErrorCode::InvalidRecord => "INVALID_RECORD",
+        }
+    }
+}
+
+impl From<ErrorCode> for i16 {
+    fn from(e: ErrorCode) -> i16 {
+        e.code()
+    }
+}
+
+impl TryFrom<i16> for ErrorCode {
+    type Error = i16;
+
+    /// Fails with the code itself when it is not one of ours.
+    fn try_from(code: i16) -> Result<Self, i16> {
+        ErrorCode::from_code(code).ok_or(code)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.code())
+    }
+}
