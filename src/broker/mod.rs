@@ -18,10 +18,13 @@
 //!   fuzzable), shared with the client, the fuzzers and the tests. Start reading there.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
+//! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
+//!   stored in `__consumer_offsets`.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
+pub mod coordinator;
 pub mod handlers;
 pub mod inspect;
 pub mod server;

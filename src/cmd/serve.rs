@@ -86,7 +86,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         !args.no_auto_create,
         shutdown.clone(),
         log,
-    ));
+    )?);
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
         eprintln!(
