@@ -176,7 +176,7 @@ fn describe(cc: &PeerCongestion, bound: std::net::SocketAddr) -> String {
 }
 
 /// The host:port clients are told to use: `--advertise`, or the bound address (with a
-/// wildcard replaced by loopback: clients cannot connect to 0.0.0.0, kafka-subset §8.6).
+/// wildcard replaced by loopback: clients cannot connect to 0.0.0.0, docs/kafka-protocol.md §4).
 fn advertised(flag: Option<&str>, bound: std::net::SocketAddr) -> Result<(String, i32)> {
     if let Some(text) = flag {
         let (host, port) = text

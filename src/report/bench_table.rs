@@ -18,7 +18,7 @@
 //! 80-column terminal: eleven columns of `median` + `min–max` do not. Every section has
 //! the same shape (title, table, notes, the reasons for its `n/a` cells), built by
 //! `Page::section`. The model is a separate table with a title that says it is not a
-//! measurement (DESIGN.md: "Measured vs modelled").
+//! measurement (docs/architecture.md §3, "Measured vs modelled").
 //!
 //! A figure that comes from a fallback source (getrusage instead of perf, zc's own count
 //! instead of the kernel's tracepoints) is marked in its cell, `(rusage)` or
@@ -45,7 +45,7 @@ pub(super) const MODEL_TITLE: &str = "TEXTBOOK MODEL: predicted per chunk, NOT M
 /// result), as opposed to present but [`Reading::Unavailable`].
 pub(super) const NOT_MEASURED: &str = "not measured";
 
-/// The two meanings of "context switch", side by side (DESIGN.md), shared with Markdown.
+/// The two meanings of "context switch" (docs/architecture.md §3), shared with Markdown.
 pub(super) const SWITCHES_LEGEND: &str = "mode switches = user<->kernel transitions, 2 per \
      syscall (what the zero-copy articles call context switches); sched switches = the \
      scheduler gave the CPU to another task (perf's context-switches). Not the same thing.";
