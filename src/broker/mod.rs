@@ -16,6 +16,7 @@
 //!
 //! - [`crate::kafka`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
 //!   fuzzable), shared with the client, the fuzzers and the tests. Start reading there.
+//! - [`config`]: `zc serve`'s settings and limits, checked before the broker starts.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
@@ -24,6 +25,7 @@
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
+pub mod config;
 pub mod coordinator;
 pub mod handlers;
 pub mod inspect;

@@ -47,7 +47,7 @@ VERSIONS = {0: (3, 8), 1: (4, 11), 2: (0, 5), 3: (0, 8), 18: (0, 3), 22: (0, 1),
 # (ApiVersions, though flexible from v3, always answers with header v0).
 FLEXIBLE_RESPONSE_HEADER = {10: 3}
 
-# kafka-subset.md §4.3: one record batch, key "k", value "v".
+# docs/kafka-protocol.md §9: one record batch, key "k", value "v".
 BATCH = bytes.fromhex(
     "0000000000000000"
     "0000003a"

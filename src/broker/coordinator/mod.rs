@@ -53,8 +53,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 
-use super::handlers::{Context, NODE_ID};
-use super::server::Log;
+use super::handlers::{Context, Log, NODE_ID};
+
 use super::topics::Topics;
 use crate::kafka::find_coordinator::{KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION};
 use crate::kafka::{
