@@ -26,6 +26,10 @@ use crate::kafka::{
 };
 use crate::log::partition::{AppendError, ReadError};
 
+/// Produce versions below this carry message format v0/v1; they are advertised only for
+/// librdkafka's feature detection (see [`crate::kafka::SUPPORTED_APIS`]) and refused.
+const FIRST_PRODUCE_V2_FORMAT: i16 = 3;
+
 /// Our one broker's id, also the controller and every partition's leader.
 pub const NODE_ID: i32 = 1;
 /// Longest a fetch waits for data, whatever the client asks (librdkafka asks 500 ms).
@@ -96,7 +100,15 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         })),
         RequestBody::Produce(req) => {
             let acks = req.acks;
-            let response = produce(ctx, req);
+            let response = if v < FIRST_PRODUCE_V2_FORMAT {
+                (ctx.log)(format!(
+                    "Produce v{v} carries message format v0/v1, which zc does not store: \
+                     answered UNSUPPORTED_VERSION (clients that saw ApiVersions use v3+)"
+                ));
+                refuse_produce(req, ErrorCode::UnsupportedVersion, "Produce v0-v2 (message format v0/v1) is not supported: use v3+")
+            } else {
+                produce(ctx, req)
+            };
             if acks == 0 {
                 Reply::Nothing
             } else {
@@ -324,6 +336,25 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
     }
     ProduceResponse {
         responses,
+        throttle_time_ms: 0,
+    }
+}
+
+/// The same error for every partition of a Produce request, nothing appended.
+fn refuse_produce(req: ProduceRequest<'_>, code: ErrorCode, why: &str) -> ProduceResponse {
+    ProduceResponse {
+        responses: req
+            .topic_data
+            .into_iter()
+            .map(|t| ProduceTopicResponse {
+                name: t.name,
+                partition_responses: t
+                    .partition_data
+                    .into_iter()
+                    .map(|p| ProducePartitionResponse::error(p.index, code, Some(why.to_owned())))
+                    .collect(),
+            })
+            .collect(),
         throttle_time_ms: 0,
     }
 }

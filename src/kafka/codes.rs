@@ -32,12 +32,17 @@ impl VersionRange {
 
 /// The single source of truth: what we advertise in ApiVersions and what we accept.
 ///
-/// Why these ranges (kafka-subset.md §0): Produce starts at 3 and Fetch at 4 because those
-/// are the first versions carrying record format v2, the only one our log stores; the maxima
-/// are the last non-flexible versions (flexible encodings are only implemented for
-/// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
+/// Why these ranges: Fetch starts at 4 because it is the first version carrying record
+/// format v2, the only one our log stores; the maxima are the last non-flexible versions
+/// (flexible encodings are only implemented for ApiVersions). ApiVersions keeps min 0
+/// because librdkafka's feature detection needs it.
+///
+/// Produce is listed from 0 although only v3+ carry format v2: librdkafka before 2.11.1 only
+/// compresses when the broker's Produce range includes v0 (its check asks for "some version
+/// in 0..=0", KAFKA-18659), so Kafka 4.0 advertises 0 too and answers v0-v2 with
+/// UNSUPPORTED_VERSION in every partition, never sent by a client that saw v3 in the range.
 pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
-    (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
+    (ApiKey::Produce, VersionRange { min: 0, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
     (ApiKey::ListOffsets, VersionRange { min: 0, max: 5 }),
     (ApiKey::Metadata, VersionRange { min: 0, max: 8 }),

@@ -419,6 +419,11 @@ fn version_table_is_consistent() {
     assert!(ApiKey::Fetch.versions().contains(4));
     assert!(ApiKey::ApiVersions.versions().contains(0));
     assert!(ApiKey::ListOffsets.versions().contains(1));
+    // Older librdkafka compresses gzip, snappy and lz4 only if Produce ∋ 0 (KAFKA-18659),
+    // zstd only if Produce ∋ 7 and Fetch ∋ 10.
+    assert!(ApiKey::Produce.versions().contains(0));
+    assert!(ApiKey::Produce.versions().contains(7));
+    assert!(ApiKey::Fetch.versions().contains(10));
 }
 
 /// A tiny deterministic PRNG, so the mutation test needs no dependency and is repeatable.
