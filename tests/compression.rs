@@ -12,8 +12,8 @@ mod harness;
 
 use std::path::Path;
 
-use harness::{Broker, kcat, python, run_ok};
-use zc::kafka::ApiKey;
+use harness::{Broker, Raw, batch, kcat, python, run_ok};
+use zc::kafka::{ApiKey, ApiVersionsResponse, ErrorCode, ProduceResponse, RequestBody};
 use zc::log::batch::BatchHeader;
 use zc::log::compression::Codec;
 
@@ -109,7 +109,14 @@ fn every_codec_from_every_client_is_stored_compressed_and_read_back_by_the_other
         let topic = format!("zc-{codec}");
         let vals = values(&topic);
         let cmd = common::zc_command(&[
-            "produce", "-q", "-b", &bs, "-t", &topic, "--compression", codec.name(),
+            "produce",
+            "-q",
+            "-b",
+            &bs,
+            "-t",
+            &topic,
+            "--compression",
+            codec.name(),
         ]);
         run_ok(cmd, (vals.join("\n") + "\n").as_bytes());
         topics.push((topic, vals));
@@ -160,7 +167,19 @@ fn every_codec_from_every_client_is_stored_compressed_and_read_back_by_the_other
         assert_eq!(&got, vals, "zc consume of {topic}");
 
         if let Some(mut cmd) = kcat() {
-            cmd.args(["-b", &bs, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q"]);
+            cmd.args([
+                "-b",
+                &bs,
+                "-C",
+                "-t",
+                topic,
+                "-p",
+                "0",
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+            ]);
             let out = run_ok(cmd, b"");
             let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
             assert_eq!(&got, vals, "kcat reading {topic}");
@@ -179,5 +198,24 @@ fn every_codec_from_every_client_is_stored_compressed_and_read_back_by_the_other
             assert_eq!(&got, vals, "kafka-python reading {topic}");
         }
     }
+    assert!(broker.stop().0.success());
+}
+
+#[test]
+fn produce_v0_to_v2_is_advertised_for_librdkafka_and_answered_unsupported_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    let mut raw = Raw::connect(&broker.addr());
+    let versions: ApiVersionsResponse = raw.call(0, &RequestBody::ApiVersions(Default::default()));
+    let produce = versions.api_keys.iter().find(|k| k.api_key == 0).unwrap();
+    assert_eq!((produce.min_version, produce.max_version), (0, 8));
+    let records = batch(&["old"]);
+    for v in 0..3 {
+        let resp: ProduceResponse = raw.call(v, &harness::produce("old", &records, 1));
+        let p = &resp.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, ErrorCode::UnsupportedVersion, "v{v}");
+    }
+    // The connection is still usable, and nothing was created.
+    assert_eq!(raw.latest("old").0, ErrorCode::UnknownTopicOrPartition);
     assert!(broker.stop().0.success());
 }

@@ -16,7 +16,7 @@ use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use crate::kafka::{
-    ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    ApiKey, ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
     ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
     MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic, Part,
@@ -24,10 +24,6 @@ use crate::kafka::{
     RequestBody, Response, encode_fetch_response, encode_response,
 };
 use crate::log::partition::{AppendError, ReadError};
-
-/// Produce versions below this carry message format v0/v1; they are advertised only for
-/// librdkafka's feature detection (see [`crate::kafka::SUPPORTED_APIS`]) and refused.
-const FIRST_PRODUCE_V2_FORMAT: i16 = 3;
 
 /// Our one broker's id, also the controller and every partition's leader.
 pub const NODE_ID: i32 = 1;
@@ -102,12 +98,17 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         })),
         RequestBody::Produce(req) => {
             let acks = req.acks;
-            let response = if v < FIRST_PRODUCE_V2_FORMAT {
+            // Advertised for librdkafka's feature detection only (`ApiKey::advertised`).
+            let response = if !ApiKey::Produce.versions().contains(v) {
                 (ctx.log)(format!(
                     "Produce v{v} carries message format v0/v1, which zc does not store: \
                      answered UNSUPPORTED_VERSION (clients that saw ApiVersions use v3+)"
                 ));
-                refuse_produce(req, ErrorCode::UnsupportedVersion, "Produce v0-v2 (message format v0/v1) is not supported: use v3+")
+                refuse_produce(
+                    req,
+                    ErrorCode::UnsupportedVersion,
+                    "Produce v0-v2 (message format v0/v1) is not supported: use v3+",
+                )
             } else {
                 produce(ctx, req)
             };

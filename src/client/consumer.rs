@@ -414,7 +414,13 @@ fn walk(
             continue;
         }
         let stopped = if header.compression() == 0 {
-            deliver(&header, decoded.drain(..), next_offset, &mut delivered, on_record)?
+            deliver(
+                &header,
+                decoded.drain(..),
+                next_offset,
+                &mut delivered,
+                on_record,
+            )?
         } else {
             // The records are one compressed stream: inflate, then decode and check them
             // like those of an uncompressed batch.
@@ -423,7 +429,13 @@ fn walk(
             let mut inner = Vec::new();
             batch::check_records(&header, &inflated, |r| inner.push(r))
                 .map_err(|e| (header.base_offset, DataProblem::Corrupt(e)))?;
-            deliver(&header, inner.into_iter(), next_offset, &mut delivered, on_record)?
+            deliver(
+                &header,
+                inner.into_iter(),
+                next_offset,
+                &mut delivered,
+                on_record,
+            )?
         };
         if stopped {
             return Ok((delivered, bytes, true));

@@ -229,7 +229,10 @@ impl fmt::Display for ClientError {
                         found - expected
                     ),
                     DataProblem::Undecodable(why) => {
-                        write!(f, "the compressed batch at offset {offset} is unreadable: {why}")
+                        write!(
+                            f,
+                            "the compressed batch at offset {offset} is unreadable: {why}"
+                        )
                     }
                     DataProblem::TooLarge { needed, budget } => write!(
                         f,

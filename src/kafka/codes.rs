@@ -36,13 +36,10 @@ impl VersionRange {
 /// format v2, the only one our log stores; the maxima are the last non-flexible versions
 /// (flexible encodings are only implemented for ApiVersions). ApiVersions keeps min 0
 /// because librdkafka's feature detection needs it.
-///
-/// Produce is listed from 0 although only v3+ carry format v2: librdkafka before 2.11.1 only
-/// compresses when the broker's Produce range includes v0 (its check asks for "some version
-/// in 0..=0", KAFKA-18659), so Kafka 4.0 advertises 0 too and answers v0-v2 with
-/// UNSUPPORTED_VERSION in every partition, never sent by a client that saw v3 in the range.
+/// Produce starts at 3 for the same reason, but is *advertised* from 0: see
+/// [`ApiKey::advertised`].
 pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
-    (ApiKey::Produce, VersionRange { min: 0, max: 8 }),
+    (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
     (ApiKey::ListOffsets, VersionRange { min: 0, max: 5 }),
     (ApiKey::Metadata, VersionRange { min: 0, max: 8 }),
@@ -83,7 +80,21 @@ impl ApiKey {
         }
     }
 
-    /// The versions we accept, from [`SUPPORTED_APIS`].
+    /// The versions we advertise in ApiVersions and decode: [`ApiKey::versions`], except
+    /// that Produce starts at 0. librdkafka before 2.11.1 compresses only when the broker's
+    /// Produce range includes v0 (its check asks for "some version in 0..=0", KAFKA-18659),
+    /// so Kafka 4.0, which dropped Produce v0-v2, still advertises them and answers them
+    /// with UNSUPPORTED_VERSION in every partition; a client that saw v3 in the range never
+    /// sends them. zc does the same.
+    pub fn advertised(self) -> VersionRange {
+        let usable = self.versions();
+        match self {
+            ApiKey::Produce => VersionRange { min: 0, ..usable },
+            _ => usable,
+        }
+    }
+
+    /// The versions we speak, from [`SUPPORTED_APIS`].
     pub fn versions(self) -> VersionRange {
         SUPPORTED_APIS
             .iter()

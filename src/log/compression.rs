@@ -110,7 +110,8 @@ impl Codec {
         match self {
             Codec::None => Ok(records.to_vec()),
             Codec::Gzip => {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
                 e.write_all(records)?;
                 e.finish()
             }
@@ -205,9 +206,9 @@ fn snappy_decompress(data: &[u8], limit: usize) -> io::Result<Vec<u8>> {
         block(data, &mut out)?;
         return Ok(out);
     }
-    let mut rest = data.get(XERIAL_HEADER_LEN..).ok_or_else(|| {
-        invalid("xerial snappy header cut short".into())
-    })?;
+    let mut rest = data
+        .get(XERIAL_HEADER_LEN..)
+        .ok_or_else(|| invalid("xerial snappy header cut short".into()))?;
     while !rest.is_empty() && out.len() <= limit {
         let (len, tail) = rest
             .split_first_chunk::<4>()
@@ -232,7 +233,9 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<u8> {
-        (0..100_000u32).flat_map(|i| (i % 251).to_be_bytes()).collect()
+        (0..100_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect()
     }
 
     #[test]
@@ -243,7 +246,11 @@ mod tests {
             if codec != Codec::None {
                 assert!(packed.len() < data.len() / 2, "{codec}: {}", packed.len());
             }
-            assert_eq!(codec.decompress(&packed, data.len()).unwrap(), data, "{codec}");
+            assert_eq!(
+                codec.decompress(&packed, data.len()).unwrap(),
+                data,
+                "{codec}"
+            );
         }
     }
 
@@ -253,7 +260,10 @@ mod tests {
         for codec in Codec::ALL {
             let packed = codec.compress(&data).unwrap();
             let err = codec.decompress(&packed, data.len() - 1).unwrap_err();
-            assert!(matches!(err, DecompressError::TooLarge { .. }), "{codec}: {err}");
+            assert!(
+                matches!(err, DecompressError::TooLarge { .. }),
+                "{codec}: {err}"
+            );
         }
     }
 
@@ -277,7 +287,11 @@ mod tests {
             for junk in [&b""[..], b"\x00\x01\x02", &XERIAL_MAGIC] {
                 let _ = codec.decompress(junk, 1 << 20);
             }
-            assert!(codec.decompress(b"definitely not compressed", 1 << 20).is_err());
+            assert!(
+                codec
+                    .decompress(b"definitely not compressed", 1 << 20)
+                    .is_err()
+            );
         }
     }
 
