@@ -32,12 +32,11 @@ impl VersionRange {
 
 /// The single source of truth: what we advertise in ApiVersions and what we accept.
 ///
-/// Why these ranges: Fetch starts at 4 because it is the first version carrying record
-/// format v2, the only one our log stores; the maxima are the last non-flexible versions
-/// (flexible encodings are only implemented for ApiVersions). ApiVersions keeps min 0
-/// because librdkafka's feature detection needs it.
-/// Produce starts at 3 for the same reason, but is *advertised* from 0: see
-/// [`ApiKey::advertised`].
+/// Why these ranges (docs/kafka-protocol.md §2): Produce starts at 3 and Fetch at 4 because those
+/// are the first versions carrying record format v2, the only one our log stores; the maxima
+/// are the last non-flexible versions (flexible encodings are only implemented for
+/// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
+/// Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
 pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
     (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
