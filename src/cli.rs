@@ -395,7 +395,7 @@ pub struct ServeArgs {
     pub max_connections: usize,
 
     /// Connections served at once from one IP address (Kafka's max.connections.per.ip);
-    /// default: --max-connections.
+    /// default: no limit of its own.
     #[arg(long, value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
 

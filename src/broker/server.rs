@@ -101,7 +101,7 @@ pub fn run(
     // loop take the waiting connection off the queue and close it, instead of leaving it
     // there to make every poll return at once.
     let mut spare_fd = File::open("/dev/null").ok();
-    let mut refusals = RateLimited::default();
+    let (mut refusals, mut reclaims) = (RateLimited::default(), RateLimited::default());
     let mut connections: Vec<Running> = Vec::new();
     while !ctx.shutdown.load(SeqCst) {
         connections.retain(|c| !c.thread.is_finished());
@@ -109,7 +109,7 @@ pub fn run(
             Ok((stream, peer)) => {
                 match admit(&connections, &limits, peer) {
                     Ok(None) => {}
-                    Ok(Some(note)) => refusals.log(log, note),
+                    Ok(Some(note)) => reclaims.log(log, note),
                     Err(why) => {
                         refusals.log(log, format!("{peer}: refused: {why}"));
                         continue;

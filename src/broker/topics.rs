@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -134,9 +135,11 @@ pub struct TopicLimits {
     pub fd_reserve: u64,
 }
 
-/// The suffix of a partition directory being created: it is renamed into place only once
-/// complete, so a crash or a failure halfway never leaves a partition without its files.
-const CREATING: &str = ".creating";
+/// The name prefix of a partition directory being created: it is renamed into place only
+/// once complete, so a crash or a failure halfway never leaves a partition without its
+/// files. `~` cannot appear in a topic name, so no partition directory looks like this,
+/// and the name stays short (a 249-character topic's directory name is near the 255 limit).
+const CREATING: &str = "~creating-";
 
 pub struct Topics {
     log_dir: PathBuf,
@@ -260,9 +263,11 @@ impl Topics {
     /// it into place and opens it: the directory appears whole or not at all.
     fn create_partition(&self, topic: &str, p: u32) -> Result<PartitionLog> {
         let name = partition::dir_name(topic, p);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
         let (dir, creating) = (
             self.log_dir.join(&name),
-            self.log_dir.join(format!("{name}{CREATING}")),
+            self.log_dir
+                .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed))),
         );
         let made = (|| {
             if creating.exists() {
@@ -333,7 +338,7 @@ fn remove_unfinished(log_dir: &Path) -> Result<()> {
     {
         let entry = entry?;
         let name = entry.file_name();
-        if entry.file_type()?.is_dir() && name.to_string_lossy().ends_with(CREATING) {
+        if entry.file_type()?.is_dir() && name.to_string_lossy().starts_with(CREATING) {
             std::fs::remove_dir_all(entry.path())
                 .with_context(|| format!("cannot remove {}", entry.path().display()))?;
         }

@@ -40,7 +40,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         flush: args.flush,
         limits: Limits {
             max_connections: args.max_connections,
-            max_connections_per_ip: args.max_connections_per_ip.unwrap_or(args.max_connections),
+            max_connections_per_ip: args.max_connections_per_ip.unwrap_or(usize::MAX),
             max_request_bytes: args.max_request_bytes,
             max_queued_request_bytes: args.max_queued_request_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout),
