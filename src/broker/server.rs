@@ -7,7 +7,7 @@
 //!
 //! A connection reads one frame (int32 size + payload), answers it, and only then reads
 //! the next, so responses go out in request order even when clients pipeline
-//!. A Fetch answer is written part by part: header bytes with
+//! (docs/kafka-protocol.md §1). A Fetch answer is written part by part: header bytes with
 //! `write`, record bytes with the broker's transfer mode straight from the segment file.
 //!
 //! Shutdown (Ctrl-C): stop accepting, let each connection finish the response it is
