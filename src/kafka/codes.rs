@@ -135,10 +135,14 @@ pub enum ErrorCode {
     KafkaStorageError,
     UnsupportedCompressionType,
     InvalidRecord,
+    PolicyViolation,
+    OutOfOrderSequenceNumber,
+    InvalidProducerEpoch,
+    ThrottlingQuotaExceeded,
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 22] = [
+    pub(crate) const ALL: [ErrorCode; 26] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -161,6 +165,10 @@ impl ErrorCode {
         ErrorCode::KafkaStorageError,
         ErrorCode::UnsupportedCompressionType,
         ErrorCode::InvalidRecord,
+        ErrorCode::PolicyViolation,
+        ErrorCode::OutOfOrderSequenceNumber,
+        ErrorCode::InvalidProducerEpoch,
+        ErrorCode::ThrottlingQuotaExceeded,
     ];
 
     /// The int16 on the wire.
@@ -188,6 +196,10 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::PolicyViolation => 44,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::ThrottlingQuotaExceeded => 89,
         }
     }
 
@@ -223,6 +235,10 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - [`segment`]: one `.log` file and its indexes, appending, scanning, finding batches;
 //! - [`partition`]: the `<topic>-<partition>/` directory of segments and [`partition::PartitionLog`],
 //!   the one append path (validation, offsets, rolling) and the read path for Fetch;
+//! - [`lock`]: one broker per log directory (an exclusive `flock` on `.lock`);
+//! - [`producer`]: idempotent producers' state, so a retried batch is stored once;
 //! - [`recovery`]: after a crash, truncating a torn tail and rebuilding indexes;
 //! - [`inspect`]: reading everything back and checking it (`zc fixture verify`/`info`);
 //! - [`fixture`]: deterministic generation and the cached default fixture.
@@ -18,7 +20,9 @@ pub mod compression;
 pub mod fixture;
 pub mod index;
 pub mod inspect;
+pub mod lock;
 pub mod partition;
+pub mod producer;
 pub mod recovery;
 pub mod segment;
 pub mod varint;

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use super::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD, MAGIC, MIN_BATCH_LENGTH};
 use super::compression::{Codec, MAX_INFLATED};
 use super::index::INDEX_INTERVAL_BYTES;
+use super::producer::{ProducerState, Verdict};
 use super::recovery::{self, RecoveryReport};
 use super::segment::{self, Segment, SegmentFiles};
 
@@ -192,6 +193,9 @@ pub struct AppendInfo {
     pub position: u64,
     pub bytes: u64,
     pub records: u64,
+    /// An idempotent producer's batch seen before: nothing was appended, and the offsets
+    /// are those the original got (see [`super::producer`]).
+    pub duplicate: bool,
 }
 
 /// Why an append was refused. Validation errors name the batch (its index within the
@@ -207,6 +211,12 @@ pub enum AppendError {
     Invalid { batch: usize, reason: String },
     /// Writing or syncing failed; nothing was appended. Kafka: KAFKA_STORAGE_ERROR (56).
     Io(io::Error),
+    /// An idempotent producer's epoch older than the one the partition holds. Kafka:
+    /// INVALID_PRODUCER_EPOCH (47).
+    StaleEpoch { batch: usize, reason: String },
+    /// An idempotent producer's batch that does not continue its sequence. Kafka:
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
+    OutOfOrder { batch: usize, reason: String },
 }
 
 impl std::fmt::Display for AppendError {
@@ -215,6 +225,8 @@ impl std::fmt::Display for AppendError {
             AppendError::Corrupt { batch, error } => write!(f, "batch {batch}: {error}"),
             AppendError::Invalid { batch, reason } => write!(f, "batch {batch}: {reason}"),
             AppendError::Io(e) => write!(f, "append failed: {e}"),
+            AppendError::StaleEpoch { batch, reason }
+            | AppendError::OutOfOrder { batch, reason } => write!(f, "batch {batch}: {reason}"),
         }
     }
 }
@@ -278,6 +290,7 @@ pub struct PartitionLog {
     sealed: Vec<Segment>,
     active: Segment,
     log_end_offset: i64,
+    producers: ProducerState,
 }
 
 impl PartitionLog {
@@ -296,6 +309,7 @@ impl PartitionLog {
             sealed: Vec::new(),
             active,
             log_end_offset: 0,
+            producers: ProducerState::default(),
         })
     }
 
@@ -310,13 +324,20 @@ impl PartitionLog {
         let active = segments
             .pop()
             .ok_or_else(|| io::Error::other("recovery returned no segment"))?;
-        let log = PartitionLog {
+        let mut log = PartitionLog {
             dir: dir.to_owned(),
             config,
             sealed: segments,
             active,
             log_end_offset,
+            producers: ProducerState::default(),
         };
+        // The producers' state is in the batch headers: rebuilt, never stored apart.
+        let mut producers = ProducerState::default();
+        for segment in log.segments() {
+            segment.for_each_header(|header| producers.record(header))?;
+        }
+        log.producers = producers;
         Ok((log, report))
     }
 
@@ -340,6 +361,11 @@ impl PartitionLog {
     /// offset) is the log end offset.
     pub fn high_watermark(&self) -> i64 {
         self.log_end_offset
+    }
+
+    /// The highest idempotent producer id in this partition's log.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        self.producers.max_id()
     }
 
     /// The segments oldest first, the active one last.
@@ -374,7 +400,29 @@ impl PartitionLog {
         let base_offset = self.log_end_offset;
         let mut next = base_offset;
         let mut records = 0;
-        for (at, header) in &mut headers {
+        // What this call's batches add to the producers' state, kept apart until written.
+        let mut pending = ProducerState::default();
+        for (batch, (at, header)) in headers.iter_mut().enumerate() {
+            match self.producers.check(header, &pending) {
+                Verdict::Append => {}
+                // Like Kafka: one duplicate batch makes the whole call a duplicate.
+                Verdict::Duplicate(seen) => {
+                    return Ok(AppendInfo {
+                        base_offset: seen.first_offset,
+                        last_offset: seen.last_offset,
+                        position: 0,
+                        bytes: 0,
+                        records: 0,
+                        duplicate: true,
+                    });
+                }
+                Verdict::StaleEpoch(reason) => {
+                    return Err(AppendError::StaleEpoch { batch, reason });
+                }
+                Verdict::OutOfOrder(reason) => {
+                    return Err(AppendError::OutOfOrder { batch, reason });
+                }
+            }
             let bytes = &mut batches[*at..];
             bytes[0..8].copy_from_slice(&next.to_be_bytes());
             bytes[12..16].copy_from_slice(&LEADER_EPOCH.to_be_bytes());
@@ -382,6 +430,7 @@ impl PartitionLog {
             header.partition_leader_epoch = LEADER_EPOCH;
             records += header.records_count as u64;
             next = header.last_offset() + 1;
+            self.producers.stage(&mut pending, header);
         }
         let last_offset = next - 1;
         if self.must_roll(batches.len() as u64, last_offset) {
@@ -390,12 +439,14 @@ impl PartitionLog {
         let sync = self.config.flush == FlushPolicy::Always;
         let position = self.active.append(batches, &headers, sync, write_ends)?;
         self.log_end_offset = next;
+        self.producers.merge(pending);
         Ok(AppendInfo {
             base_offset,
             last_offset,
             position,
             bytes: batches.len() as u64,
             records,
+            duplicate: false,
         })
     }
 
