@@ -45,7 +45,8 @@ impl VersionRange {
 /// Why these ranges (docs/kafka-protocol.md §2): Produce starts at 3 and Fetch at 4 because those
 /// are the first versions carrying record format v2, the only one our log stores; the maxima
 /// are the last non-flexible versions (flexible encodings are only implemented for
-/// ApiVersions and FindCoordinator). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
+/// ApiVersions and FindCoordinator). ApiVersions keeps min 0 because librdkafka's feature
+/// detection needs it. Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
 ///
 /// The group APIs stop below the versions that carry `group_instance_id` (static membership,
 /// KIP-345), which zc's coordinator does not implement: JoinGroup v5, SyncGroup and
@@ -125,7 +126,21 @@ impl ApiKey {
         }
     }
 
-    /// The versions we accept, from [`SUPPORTED_APIS`].
+    /// The versions we advertise in ApiVersions and decode: [`ApiKey::versions`], except
+    /// that Produce starts at 0. librdkafka before 2.11.1 compresses only when the broker's
+    /// Produce range includes v0 (its check asks for "some version in 0..=0", KAFKA-18659),
+    /// so Kafka 4.0, which dropped Produce v0-v2, still advertises them and answers them
+    /// with UNSUPPORTED_VERSION in every partition; a client that saw v3 in the range never
+    /// sends them. zc does the same.
+    pub fn advertised(self) -> VersionRange {
+        let usable = self.versions();
+        match self {
+            ApiKey::Produce => VersionRange { min: 0, ..usable },
+            _ => usable,
+        }
+    }
+
+    /// The versions we speak, from [`SUPPORTED_APIS`].
     pub fn versions(self) -> VersionRange {
         SUPPORTED_APIS
             .iter()
@@ -179,10 +194,14 @@ pub enum ErrorCode {
     GroupIdNotFound,
     MemberIdRequired,
     GroupMaxSizeReached,
+    PolicyViolation,
+    OutOfOrderSequenceNumber,
+    InvalidProducerEpoch,
+    ThrottlingQuotaExceeded,
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 34] = [
+    pub(crate) const ALL: [ErrorCode; 38] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -217,6 +236,10 @@ impl ErrorCode {
         ErrorCode::GroupIdNotFound,
         ErrorCode::MemberIdRequired,
         ErrorCode::GroupMaxSizeReached,
+        ErrorCode::PolicyViolation,
+        ErrorCode::OutOfOrderSequenceNumber,
+        ErrorCode::InvalidProducerEpoch,
+        ErrorCode::ThrottlingQuotaExceeded,
     ];
 
     /// The int16 on the wire.
@@ -256,6 +279,10 @@ impl ErrorCode {
             ErrorCode::GroupIdNotFound => 69,
             ErrorCode::MemberIdRequired => 79,
             ErrorCode::GroupMaxSizeReached => 81,
+            ErrorCode::PolicyViolation => 44,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::ThrottlingQuotaExceeded => 89,
         }
     }
 
@@ -303,6 +330,10 @@ impl ErrorCode {
             ErrorCode::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
             ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
             ErrorCode::GroupMaxSizeReached => "GROUP_MAX_SIZE_REACHED",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
         }
     }
 }

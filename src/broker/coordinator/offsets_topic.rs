@@ -260,8 +260,8 @@ pub fn append(topics: &Topics, group: &str, records: &[StoredRecord], now_ms: i6
     let topic = topics
         .get_or_create(OFFSETS_TOPIC)
         .map_err(|e| match e {
-            CreateError::InvalidName(why) => anyhow::anyhow!(why),
             CreateError::Io(e) => e,
+            other => anyhow::anyhow!("{other}"),
         })
         .with_context(|| format!("cannot create {OFFSETS_TOPIC}"))?;
     let index = partition_for(group, topic.partitions.len());
