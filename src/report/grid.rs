@@ -3,9 +3,9 @@
 //! `n/a` cells, numbered. The Markdown and HTML exports lay out the same grid, so a figure,
 //! its fallback mark and its `n/a [k]` read the same in both.
 
-use crate::bench::results::{Metric, find};
+use crate::bench::results::{Metric, find, keys};
 use crate::measure::Reading;
-use crate::report::table::{NOT_MEASURED, fallback_marker, stat_parts};
+use crate::report::table::{NOT_MEASURED, stat_inline};
 
 /// A laid-out table: the header (`metric`, `unit`, one per column, `source`), one row of
 /// cells per metric, and the distinct reasons of the `n/a [k]` cells, `k` from 1.
@@ -22,8 +22,8 @@ pub(crate) fn metric_grid(columns: &[(String, &[Metric])]) -> MetricGrid {
     let mut keys: Vec<&str> = Vec::new();
     for (_, metrics) in columns {
         for m in metrics.iter() {
-            if !keys.contains(&m.key) {
-                keys.push(m.key);
+            if !keys.contains(&m.key.as_str()) {
+                keys.push(&m.key);
             }
         }
     }
@@ -40,7 +40,7 @@ pub(crate) fn metric_grid(columns: &[(String, &[Metric])]) -> MetricGrid {
             .expect("key from a column");
         let mut row = vec![
             first.label.to_owned(),
-            display_unit(key, first.unit).to_owned(),
+            display_unit(key, &first.unit).to_owned(),
         ];
         let mut sources: Vec<&str> = Vec::new();
         for (_, metrics) in columns {
@@ -51,13 +51,10 @@ pub(crate) fn metric_grid(columns: &[(String, &[Metric])]) -> MetricGrid {
                     }
                     match &m.value {
                         Reading::Value(stat) => {
-                            let text = match stat_parts(key, stat) {
-                                (median, None) => median,
-                                (median, Some(range)) => format!("{median} ({range})"),
-                            };
+                            let text = stat_inline(key, stat);
                             // As in the terminal: a fallback figure is not a perf figure.
-                            match fallback_marker(&m.source) {
-                                Some(mark) => format!("{text} {mark}"),
+                            match m.fallback {
+                                Some(fallback) => format!("{text} {}", fallback.mark()),
                                 None => text,
                             }
                         }
@@ -78,12 +75,12 @@ pub(crate) fn metric_grid(columns: &[(String, &[Metric])]) -> MetricGrid {
     }
 }
 
-/// The unit of the cells as [`stat_parts`] formats them: those that carry their own unit
+/// The unit of the cells as [`stat_inline`] formats them: those that carry their own unit
 /// (`4.2 MiB`, `100%`) say what the figure is per.
 fn display_unit<'a>(key: &str, unit: &'a str) -> &'a str {
     match key {
-        "storage_read_bytes" => "per run",
-        "residency_before" => "% of the fixture",
+        keys::STORAGE_READ_BYTES => "per run",
+        keys::RESIDENCY_BEFORE => "% of the fixture",
         _ => unit,
     }
 }

@@ -1,7 +1,7 @@
 //! Markdown tables of measured figures, shared by the Markdown exports of `zc bench` and
 //! `zc bench write`: one row per metric, one column per mode (or way), the sources, then
 //! the reasons of the `n/a` cells, numbered. Figures are formatted as in the terminal
-//! (`table::stat_parts`) and carry the same fallback marks.
+//! (`table::stat_inline`) and carry the same fallback marks.
 
 use crate::bench::results::Metric;
 use crate::report::grid::metric_grid;
