@@ -163,7 +163,7 @@ impl Topics {
         remove_unfinished(log_dir)?;
         let dirs = partition::list_partitions(log_dir)
             .with_context(|| format!("cannot list {}", log_dir.display()))?;
-        check_descriptors(log_dir, &dirs, limits.fd_reserve)?;
+        check_descriptors(log_dir, &dirs)?;
         let mut by_topic: BTreeMap<String, Vec<(u32, PartitionLog)>> = BTreeMap::new();
         let mut reports = Vec::new();
         for dir in dirs {
@@ -349,7 +349,8 @@ fn remove_unfinished(log_dir: &Path) -> Result<()> {
 /// Refuses to start when the partitions found could not all be opened within the
 /// descriptor limit, naming the figures and the fix, rather than failing on `EMFILE`
 /// somewhere in the middle.
-fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: u64) -> Result<()> {
+fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir]) -> Result<()> {
+    let reserve = fds::BASE_RESERVE;
     let mut segments = 0u64;
     for dir in dirs {
         segments += partition::list_segments(&dir.path)
@@ -363,9 +364,9 @@ fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: 
     if open + needed + reserve > limit {
         anyhow::bail!(
             "{} holds {} partitions in {segments} segments, which need {needed} file \
-             descriptors, and {reserve} more are kept for connections, but this process may \
+             descriptors, {reserve} more are needed to serve at all, and this process may \
              open {limit} ({open} open already). Raise the limit (ulimit -n; LimitNOFILE= \
-             for a systemd service) or lower --max-connections",
+             for a systemd service)",
             log_dir.display(),
             dirs.len()
         );
