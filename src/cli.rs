@@ -623,6 +623,11 @@ pub struct ProduceArgs {
           value_name = "N")]
     pub max_in_flight: u32,
 
+    /// Compress each batch's records: none, gzip, snappy, lz4 or zstd (Kafka's
+    /// compression.type); the broker stores the batch compressed, as sent
+    #[arg(long, default_value = "none", value_name = "CODEC")]
+    pub compression: crate::log::compression::Codec,
+
     /// Seconds the broker may take to answer a request (Kafka's request.timeout.ms).
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -16,7 +16,7 @@ use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use crate::kafka::{
-    ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    ApiKey, ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
     ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
     MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic, Part,
@@ -105,7 +105,20 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         })),
         RequestBody::Produce(req) => {
             let acks = req.acks;
-            let response = produce(ctx, req);
+            // Advertised for librdkafka's feature detection only (`ApiKey::advertised`).
+            let response = if !ApiKey::Produce.versions().contains(v) {
+                (ctx.log)(format!(
+                    "Produce v{v} carries message format v0/v1, which zc does not store: \
+                     answered UNSUPPORTED_VERSION (clients that saw ApiVersions use v3+)"
+                ));
+                refuse_produce(
+                    req,
+                    ErrorCode::UnsupportedVersion,
+                    "Produce v0-v2 (message format v0/v1) is not supported: use v3+",
+                )
+            } else {
+                produce(ctx, req)
+            };
             if acks == 0 {
                 Reply::Nothing
             } else {
@@ -392,6 +405,25 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
     }
     ProduceResponse {
         responses,
+        throttle_time_ms: 0,
+    }
+}
+
+/// The same error for every partition of a Produce request, nothing appended.
+fn refuse_produce(req: ProduceRequest<'_>, code: ErrorCode, why: &str) -> ProduceResponse {
+    ProduceResponse {
+        responses: req
+            .topic_data
+            .into_iter()
+            .map(|t| ProduceTopicResponse {
+                name: t.name,
+                partition_responses: t
+                    .partition_data
+                    .into_iter()
+                    .map(|p| ProducePartitionResponse::error(p.index, code, Some(why.to_owned())))
+                    .collect(),
+            })
+            .collect(),
         throttle_time_ms: 0,
     }
 }

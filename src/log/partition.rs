@@ -39,6 +39,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 
 use super::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD, MAGIC, MIN_BATCH_LENGTH};
+use super::compression::{Codec, MAX_INFLATED};
 use super::index::INDEX_INTERVAL_BYTES;
 use super::producer::{ProducerState, Verdict};
 use super::recovery::{self, RecoveryReport};
@@ -279,8 +280,6 @@ impl From<io::Error> for ReadError {
 const LEADER_EPOCH: i32 = 0;
 /// Attribute bit 5: a control batch (transaction markers), which only a broker writes.
 const CONTROL_BATCH: i16 = 0x20;
-/// The highest compression codec id Kafka defines (4, zstd).
-const MAX_CODEC: u8 = 4;
 
 /// A partition's log, open for appending and reading. See the module docs for the append
 /// path and for why the broker may send a [`FileSlice`] after releasing its lock.
@@ -647,11 +646,8 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
     if header.attributes & CONTROL_BATCH != 0 {
         return Err("control batches are written by a broker, never produced".into());
     }
-    if header.compression() > MAX_CODEC {
-        return Err(format!(
-            "unknown compression codec {}",
-            header.compression()
-        ));
+    if let Err(id) = Codec::from_attributes(header.attributes) {
+        return Err(format!("unknown compression codec {id}"));
     }
     if header.producer_id >= 0 && header.base_sequence < 0 {
         return Err(format!(
@@ -659,14 +655,24 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
             header.producer_id
         ));
     }
-    if header.compression() == 0 {
-        // `validate` decoded every record; Kafka also wants their offset deltas to count
-        // 0, 1, 2, ... so that each record gets its own offset.
-        for (i, record) in batch::records(bytes).enumerate() {
-            let delta = record.map_err(|e| e.to_string())?.offset_delta;
-            if i64::from(delta) != i as i64 {
-                return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
-            }
+    // Like Kafka's LogValidator, look at every record, inflating a compressed batch to do
+    // so; the batch is then stored as it came, still compressed. `validate` already
+    // decoded the records of an uncompressed one.
+    let section = batch::records_section(header, bytes, MAX_INFLATED).map_err(|e| e.to_string())?;
+    let mut deltas = Vec::new();
+    if header.compression() != 0 {
+        batch::check_records(header, &section, |r| deltas.push(r.offset_delta))
+            .map_err(|e| format!("inside the compressed records: {e}"))?;
+    } else {
+        for record in batch::records_in(&section) {
+            deltas.push(record.map_err(|e| e.to_string())?.offset_delta);
+        }
+    }
+    // Kafka also wants the offset deltas to count 0, 1, 2, ... so that each record gets
+    // its own offset.
+    for (i, delta) in deltas.into_iter().enumerate() {
+        if i64::from(delta) != i as i64 {
+            return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
         }
     }
     Ok(())
