@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::fds;
-use crate::log::partition::{self, LogConfig, PartitionLog};
+use crate::log::partition::{self, FlushPolicy, LogConfig, PartitionLog};
 use crate::log::recovery::RecoveryReport;
 use crate::log::segment;
 
@@ -259,28 +259,31 @@ impl Topics {
         Ok(())
     }
 
-    /// Creates partition `p` of `topic` under a temporary name, closes it cleanly, renames
-    /// it into place and opens it: the directory appears whole or not at all.
+    /// Creates partition `p` of `topic` under a temporary name, renames it into place and
+    /// opens it: the directory appears whole or not at all.
     fn create_partition(&self, topic: &str, p: u32) -> Result<PartitionLog> {
-        let name = partition::dir_name(topic, p);
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let (dir, creating) = (
-            self.log_dir.join(&name),
-            self.log_dir
-                .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed))),
-        );
+        let dir = self.log_dir.join(partition::dir_name(topic, p));
+        let creating = self
+            .log_dir
+            .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed)));
         let made = (|| {
             if creating.exists() {
                 std::fs::remove_dir_all(&creating)?;
             }
-            PartitionLog::create(&creating, self.config)?.shutdown()?;
+            drop(PartitionLog::create(&creating, self.config)?);
             std::fs::rename(&creating, &dir)?;
-            segment::sync_dir(&self.log_dir)
+            if self.config.flush == FlushPolicy::Always {
+                segment::sync_dir(&self.log_dir)?;
+            }
+            Ok::<_, std::io::Error>(())
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&creating);
             return Err(e).with_context(|| format!("cannot create {}", dir.display()));
         }
+        // Reopened under its final name (the segments know their paths); an empty segment
+        // is recovered in a few system calls.
         let (log, _) = PartitionLog::open(&dir, self.config)
             .with_context(|| format!("cannot open {}", dir.display()))?;
         Ok(log)
