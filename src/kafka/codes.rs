@@ -14,6 +14,10 @@ pub enum ApiKey {
     ListOffsets,
     Metadata,
     ApiVersions,
+    CreateTopics,
+    DeleteTopics,
+    DescribeConfigs,
+    CreatePartitions,
     InitProducerId,
 }
 
@@ -37,12 +41,16 @@ impl VersionRange {
 /// are the last non-flexible versions (flexible encodings are only implemented for
 /// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
 /// Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
-pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
+pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 10] = [
     (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
     (ApiKey::ListOffsets, VersionRange { min: 0, max: 5 }),
     (ApiKey::Metadata, VersionRange { min: 0, max: 8 }),
     (ApiKey::ApiVersions, VersionRange { min: 0, max: 3 }),
+    (ApiKey::CreateTopics, VersionRange { min: 0, max: 4 }),
+    (ApiKey::DeleteTopics, VersionRange { min: 0, max: 3 }),
+    (ApiKey::DescribeConfigs, VersionRange { min: 0, max: 3 }),
+    (ApiKey::CreatePartitions, VersionRange { min: 0, max: 1 }),
     (ApiKey::InitProducerId, VersionRange { min: 0, max: 1 }),
 ];
 
@@ -55,6 +63,10 @@ impl ApiKey {
             ApiKey::ListOffsets => 2,
             ApiKey::Metadata => 3,
             ApiKey::ApiVersions => 18,
+            ApiKey::CreateTopics => 19,
+            ApiKey::DeleteTopics => 20,
+            ApiKey::DescribeConfigs => 32,
+            ApiKey::CreatePartitions => 37,
             ApiKey::InitProducerId => 22,
         }
     }
@@ -75,6 +87,10 @@ impl ApiKey {
             ApiKey::ListOffsets => "ListOffsets",
             ApiKey::Metadata => "Metadata",
             ApiKey::ApiVersions => "ApiVersions",
+            ApiKey::CreateTopics => "CreateTopics",
+            ApiKey::DeleteTopics => "DeleteTopics",
+            ApiKey::DescribeConfigs => "DescribeConfigs",
+            ApiKey::CreatePartitions => "CreatePartitions",
             ApiKey::InitProducerId => "InitProducerId",
         }
     }
@@ -129,6 +145,11 @@ pub enum ErrorCode {
     InvalidRequiredAcks,
     InvalidTimestamp,
     UnsupportedVersion,
+    TopicAlreadyExists,
+    InvalidPartitions,
+    InvalidReplicationFactor,
+    InvalidReplicaAssignment,
+    InvalidConfig,
     InvalidRequest,
     UnsupportedForMessageFormat,
     TransactionalIdAuthorizationFailed,
@@ -142,7 +163,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 26] = [
+    pub(crate) const ALL: [ErrorCode; 31] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -159,6 +180,11 @@ impl ErrorCode {
         ErrorCode::InvalidRequiredAcks,
         ErrorCode::InvalidTimestamp,
         ErrorCode::UnsupportedVersion,
+        ErrorCode::TopicAlreadyExists,
+        ErrorCode::InvalidPartitions,
+        ErrorCode::InvalidReplicationFactor,
+        ErrorCode::InvalidReplicaAssignment,
+        ErrorCode::InvalidConfig,
         ErrorCode::InvalidRequest,
         ErrorCode::UnsupportedForMessageFormat,
         ErrorCode::TransactionalIdAuthorizationFailed,
@@ -190,6 +216,11 @@ impl ErrorCode {
             ErrorCode::InvalidRequiredAcks => 21,
             ErrorCode::InvalidTimestamp => 32,
             ErrorCode::UnsupportedVersion => 35,
+            ErrorCode::TopicAlreadyExists => 36,
+            ErrorCode::InvalidPartitions => 37,
+            ErrorCode::InvalidReplicationFactor => 38,
+            ErrorCode::InvalidReplicaAssignment => 39,
+            ErrorCode::InvalidConfig => 40,
             ErrorCode::InvalidRequest => 42,
             ErrorCode::UnsupportedForMessageFormat => 43,
             ErrorCode::TransactionalIdAuthorizationFailed => 53,
@@ -227,6 +258,11 @@ impl ErrorCode {
             ErrorCode::InvalidRequiredAcks => "INVALID_REQUIRED_ACKS",
             ErrorCode::InvalidTimestamp => "INVALID_TIMESTAMP",
             ErrorCode::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            ErrorCode::TopicAlreadyExists => "TOPIC_ALREADY_EXISTS",
+            ErrorCode::InvalidPartitions => "INVALID_PARTITIONS",
+            ErrorCode::InvalidReplicationFactor => "INVALID_REPLICATION_FACTOR",
+            ErrorCode::InvalidReplicaAssignment => "INVALID_REPLICA_ASSIGNMENT",
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::UnsupportedForMessageFormat => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
             ErrorCode::TransactionalIdAuthorizationFailed => {

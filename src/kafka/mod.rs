@@ -54,6 +54,10 @@
 
 pub mod api_versions;
 pub mod codes;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_configs;
 pub mod fetch;
 pub mod header;
 pub mod init_producer_id;
@@ -73,6 +77,17 @@ use std::fmt;
 
 pub use api_versions::{
     ApiVersion, ApiVersionsRequest, ApiVersionsResponse, unsupported_api_versions_response,
+};
+pub use create_partitions::{
+    CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsTopic,
+};
+pub use create_topics::{
+    CreatableTopic, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse,
+};
+pub use delete_topics::{DeleteTopicsRequest, DeleteTopicsResponse};
+pub use describe_configs::{
+    ConfigEntry, ConfigSource, DescribeConfigsRequest, DescribeConfigsResource,
+    DescribeConfigsResponse, DescribeConfigsResult,
 };
 pub use fetch::{
     AbortedTransaction, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
@@ -187,6 +202,10 @@ pub enum RequestBody<'a> {
     Metadata(MetadataRequest),
     ApiVersions(ApiVersionsRequest<'a>),
     InitProducerId(InitProducerIdRequest),
+    CreateTopics(CreateTopicsRequest),
+    DeleteTopics(DeleteTopicsRequest),
+    DescribeConfigs(DescribeConfigsRequest),
+    CreatePartitions(CreatePartitionsRequest),
 }
 
 impl RequestBody<'_> {
@@ -198,6 +217,10 @@ impl RequestBody<'_> {
             RequestBody::Metadata(_) => ApiKey::Metadata,
             RequestBody::ApiVersions(_) => ApiKey::ApiVersions,
             RequestBody::InitProducerId(_) => ApiKey::InitProducerId,
+            RequestBody::CreateTopics(_) => ApiKey::CreateTopics,
+            RequestBody::DeleteTopics(_) => ApiKey::DeleteTopics,
+            RequestBody::DescribeConfigs(_) => ApiKey::DescribeConfigs,
+            RequestBody::CreatePartitions(_) => ApiKey::CreatePartitions,
         }
     }
 }
@@ -236,6 +259,18 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
         ApiKey::InitProducerId => {
             InitProducerIdRequest::decode(&mut r, v).map(RequestBody::InitProducerId)
         }
+        ApiKey::CreateTopics => {
+            CreateTopicsRequest::decode(&mut r, v).map(RequestBody::CreateTopics)
+        }
+        ApiKey::DeleteTopics => {
+            DeleteTopicsRequest::decode(&mut r, v).map(RequestBody::DeleteTopics)
+        }
+        ApiKey::DescribeConfigs => {
+            DescribeConfigsRequest::decode(&mut r, v).map(RequestBody::DescribeConfigs)
+        }
+        ApiKey::CreatePartitions => {
+            CreatePartitionsRequest::decode(&mut r, v).map(RequestBody::CreatePartitions)
+        }
     }
     .map_err(malformed)?;
     r.finish(api_key.name()).map_err(malformed)?;
@@ -270,6 +305,10 @@ pub fn encode_request(
         RequestBody::Metadata(b) => b.encode(&mut w, version),
         RequestBody::ApiVersions(b) => b.encode(&mut w, version),
         RequestBody::InitProducerId(b) => b.encode(&mut w, version),
+        RequestBody::CreateTopics(b) => b.encode(&mut w, version),
+        RequestBody::DeleteTopics(b) => b.encode(&mut w, version),
+        RequestBody::DescribeConfigs(b) => b.encode(&mut w, version),
+        RequestBody::CreatePartitions(b) => b.encode(&mut w, version),
     }
     header::finish_frame(w)
 }
@@ -283,6 +322,10 @@ pub enum Response {
     Metadata(MetadataResponse),
     ApiVersions(ApiVersionsResponse),
     InitProducerId(InitProducerIdResponse),
+    CreateTopics(CreateTopicsResponse),
+    DeleteTopics(DeleteTopicsResponse),
+    DescribeConfigs(DescribeConfigsResponse),
+    CreatePartitions(CreatePartitionsResponse),
 }
 
 /// Encodes a full response frame: int32 size, response header v0 (the correlation id), and
@@ -295,6 +338,10 @@ pub fn encode_response(correlation_id: i32, version: i16, response: &Response) -
         Response::Metadata(b) => b.encode(&mut w, version),
         Response::ApiVersions(b) => b.encode(&mut w, version),
         Response::InitProducerId(b) => b.encode(&mut w, version),
+        Response::CreateTopics(b) => b.encode(&mut w, version),
+        Response::DeleteTopics(b) => b.encode(&mut w, version),
+        Response::DescribeConfigs(b) => b.encode(&mut w, version),
+        Response::CreatePartitions(b) => b.encode(&mut w, version),
     }
     header::finish_frame(w)
 }
