@@ -7,11 +7,13 @@
 //! through the broker's transfer mode without being read into the broker.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use super::admin;
+use super::coordinator::{self, Coordinator};
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
@@ -46,6 +48,8 @@ pub struct Context {
     pub shutdown: Arc<AtomicBool>,
     /// Where the broker's log lines go (stderr, prefixed, in `zc serve`).
     pub log: Log,
+    /// The group coordinator, its state replayed from `__consumer_offsets`.
+    pub groups: Coordinator,
     next_producer_id: AtomicI64,
 }
 
@@ -56,13 +60,14 @@ impl Context {
         auto_create: bool,
         shutdown: Arc<AtomicBool>,
         log: Log,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let groups = Coordinator::open(&topics, log.clone())?;
         // Ids already in the log belong to producers whose sequences the partitions
         // remember: a new producer must never get one of them.
         let first_producer_id = topics.max_producer_id().map_or(FIRST_PRODUCER_ID, |id| {
             id.saturating_add(1).max(FIRST_PRODUCER_ID)
         });
-        Context {
+        Ok(Context {
             topics,
             advertised_host: advertised.0,
             advertised_port: advertised.1,
@@ -70,8 +75,9 @@ impl Context {
             stats: Stats::default(),
             shutdown,
             log,
+            groups,
             next_producer_id: AtomicI64::new(first_producer_id),
-        }
+        })
     }
 }
 
@@ -88,7 +94,8 @@ pub enum Reply {
     },
 }
 
-pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
+/// Answers one request from `peer`.
+pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
     let id = request.header.correlation_id;
     let v = request.header.api_version;
     let frame = |r: Response| Reply::Frame(encode_response(id, v, &r));
@@ -139,6 +146,19 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         RequestBody::DescribeConfigs(req) => frame(Response::DescribeConfigs(
             admin::describe_configs(ctx, &req),
         )),
+        body @ (RequestBody::FindCoordinator(_)
+        | RequestBody::JoinGroup(_)
+        | RequestBody::SyncGroup(_)
+        | RequestBody::Heartbeat(_)
+        | RequestBody::LeaveGroup(_)
+        | RequestBody::OffsetCommit(_)
+        | RequestBody::OffsetFetch(_)
+        | RequestBody::ListGroups(_)
+        | RequestBody::DescribeGroups(_)
+        | RequestBody::DeleteGroups(_)) => {
+            let client_id = request.header.client_id.as_deref().unwrap_or("");
+            frame(coordinator::handle(ctx, body, v, client_id, peer))
+        }
     }
 }
 
@@ -263,7 +283,9 @@ fn topic_metadata(name: &str, topic: Result<&Arc<Topic>, &ErrorCode>) -> Metadat
     MetadataTopic {
         error_code,
         name: name.to_owned(),
-        is_internal: false,
+        // Kafka marks its internal topics so that clients leave them out of wildcard
+        // subscriptions and listings.
+        is_internal: name == coordinator::offsets_topic::OFFSETS_TOPIC,
         partitions,
         topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
     }

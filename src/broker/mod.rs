@@ -21,6 +21,9 @@
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply; `admin` holds the topic
 //!   administration ones (CreateTopics, CreatePartitions, DeleteTopics, DescribeConfigs).
+//! - [`handlers`]: one function per API, from request to reply.
+//! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
+//!   stored in `__consumer_offsets`.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
 //! - [`memory`]: the broker-wide budget for request bytes, and giving memory back.
 //! - [`stats`]: the live line printed once a second.
@@ -28,6 +31,7 @@
 
 mod admin;
 pub mod config;
+pub mod coordinator;
 pub mod fds;
 pub mod handlers;
 pub mod inspect;
