@@ -3,7 +3,8 @@
 //! the reasons of the `n/a` cells, numbered. Figures are formatted as in the terminal
 //! (`table::stat_inline`) and carry the same fallback marks.
 
-use crate::bench::results::{Metric, find, keys};
+use crate::bench::results::{Metric, find};
+use crate::bench::send::results::keys;
 use crate::measure::Reading;
 use crate::report::table::{NOT_MEASURED, stat_inline};
 
