@@ -432,7 +432,10 @@ fn io_uring_makes_fewer_than_one_syscall_per_chunk_by_the_kernels_count() {
         .find(|m| m["key"] == "mode_switches_per_chunk")
         .unwrap();
     assert!(
-        metric["source"].as_str().unwrap().contains("kernel-counted"),
+        metric["source"]
+            .as_str()
+            .unwrap()
+            .contains("kernel-counted"),
         "{metric}"
     );
     let per_chunk = metric["value"]["median"].as_f64().unwrap() / 2.0;

@@ -1,14 +1,19 @@
-//! The four transfer modes: the same bytes, file to socket, four ways.
+//! The transfer modes: the same bytes, file to socket, the four classic ways and four
+//! beyond sendfile.
 //!
 //! Each mode lives in its own file with the same shape, so that `diff read_write.rs
 //! sendfile.rs` shows exactly what zero-copy changes:
 //!
-//! | mode         | per chunk                                   | file            |
-//! |--------------|---------------------------------------------|-----------------|
-//! | `read-write` | `pread` into a user buffer, `write` it out  | [`read_write`]  |
-//! | `mmap`       | `write` a slice of a mapping of the file    | [`mmap`]        |
-//! | `sendfile`   | `sendfile` file -> socket                   | [`sendfile`]    |
-//! | `splice`     | `splice` file -> pipe, `splice` pipe -> socket | [`splice`]   |
+//! | mode           | per chunk                                         | file             |
+//! |----------------|---------------------------------------------------|------------------|
+//! | `read-write`   | `pread` into a user buffer, `write` it out        | [`read_write`]   |
+//! | `mmap`         | `write` a slice of a mapping of the file          | [`mmap`]         |
+//! | `sendfile`     | `sendfile` file -> socket                         | [`sendfile`]     |
+//! | `splice`       | `splice` file -> pipe, `splice` pipe -> socket    | [`splice`]       |
+//! | `msg-zerocopy` | `send(MSG_ZEROCOPY)` a slice of a mapping         | [`msg_zerocopy`] |
+//! | `io-uring`     | READ_FIXED + SEND, 32 chunks per `io_uring_enter` | [`io_uring`]     |
+//! | `tls`          | `pread`, encrypt (rustls), `writev` the records   | [`tls`]          |
+//! | `ktls`         | `sendfile` through kernel TLS (probe only here)   | [`ktls`]         |
 //!
 //! What lives here:
 //! - [`Mode`]: the name of a mode, as the CLI and the JSON results spell it.
@@ -21,7 +26,7 @@
 //!   counters, and it is the fallback when those are unavailable.
 //! - [`TransferError`]: the one error, naming the mode, the progress and the syscall.
 //!
-//! Rules every mode follows (DESIGN.md: "expected states are not errors"):
+//! Rules every mode follows (expected states are not errors):
 //! - a call may move fewer bytes than asked: the loop continues from where it stopped;
 //! - `EINTR` (a signal arrived) is retried;
 //! - `EAGAIN` on the socket (a non-blocking socket whose buffer is full) waits in
@@ -30,7 +35,8 @@
 //! - retried calls are counted too: the kernel counts them, and so must we;
 //! - a file that ends before `offset + len` is an error, never a silent short send.
 //!
-//! The modes write to the socket with `write`, `sendfile` and `splice`, none of which take
+//! The modes write to the socket with `write`, `writev`, `send`, `sendfile`, `splice` and
+//! io_uring SENDs, none of which take
 //! `MSG_NOSIGNAL`: if the receiver is gone the kernel raises SIGPIPE. Rust programs ignore
 //! SIGPIPE by default (the runtime sets it before `main`), so the call fails with `EPIPE`
 //! instead and the mode returns a [`TransferError`]. A host program that restores the
