@@ -216,7 +216,7 @@ fn kafka_python_produces_with_acks_1_and_consumes_from_earliest_in_every_transfe
 /// confluent-kafka (librdkafka): produce with acks=1 and delivery reports, then consume
 /// with assign() from OFFSET_BEGINNING to the partition EOF. A Consumer needs a group.id;
 /// auto-commit stays off because there is no group coordinator (close() would hang,
-/// kafka-subset §3).
+/// docs/kafka-protocol.md §13).
 const CONFLUENT_KAFKA_ROUND_TRIP: &str = r#"
 import sys, time
 try:

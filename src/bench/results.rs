@@ -109,9 +109,46 @@ pub struct Row {
     pub runs: Vec<RunRecord>,
 }
 
+/// The metric `key` among `metrics`.
+pub fn find<'a>(metrics: &'a [Metric], key: &str) -> Option<&'a Metric> {
+    metrics.iter().find(|m| m.key == key)
+}
+
+/// `a / b` when both are measured, positive and finite; otherwise no ratio is stated.
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    let (a, b) = (a?, b?);
+    (a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()).then_some(a / b)
+}
+
+/// Ratios this close to 1 are stated as "about the same": runs vary by more than that,
+/// and "1.0x fewer" would read as a finding when it is a tie.
+pub const SAME_WITHIN: f64 = 0.05;
+
+/// Each distinct item once, in the order first seen: the modes or chunk sizes (or, for
+/// `zc bench write`, the ways) present in a report, in report order.
+pub fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+/// The modes present in the report, once each, in report order.
+pub fn modes(rows: &[Row]) -> Vec<Mode> {
+    distinct(rows.iter().map(|r| r.mode))
+}
+
+/// The chunk sizes present in the report, once each, in report order.
+pub fn chunks(rows: &[Row]) -> Vec<usize> {
+    distinct(rows.iter().map(|r| r.chunk))
+}
+
 impl Row {
     pub fn metric(&self, key: &str) -> Option<&Metric> {
-        self.metrics.iter().find(|m| m.key == key)
+        find(&self.metrics, key)
     }
 
     /// The median of a metric, when it was measured.

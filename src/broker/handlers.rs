@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use super::server::Log;
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
@@ -30,6 +29,9 @@ use crate::log::partition::{AppendError, ReadError};
 pub const NODE_ID: i32 = 1;
 /// Longest a fetch waits for data, whatever the client asks (librdkafka asks 500 ms).
 const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
+
+/// Where log lines go (stderr in `zc serve`, a buffer in tests).
+pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 
 /// What the handlers share: the log, the address clients should use, and counters.
 pub struct Context {

@@ -16,12 +16,14 @@
 //!
 //! - [`crate::kafka`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
 //!   fuzzable), shared with the client, the fuzzers and the tests. Start reading there.
+//! - [`config`]: `zc serve`'s settings and limits, checked before the broker starts.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
+pub mod config;
 pub mod handlers;
 pub mod inspect;
 pub mod server;

@@ -7,7 +7,7 @@
 //!
 //! A connection reads one frame (int32 size + payload), answers it, and only then reads
 //! the next, so responses go out in request order even when clients pipeline
-//! (kafka-subset.md §1.1). A Fetch answer is written part by part: header bytes with
+//! (docs/kafka-protocol.md §1). A Fetch answer is written part by part: header bytes with
 //! `write`, record bytes with the broker's transfer mode straight from the segment file.
 //!
 //! Shutdown (Ctrl-C): stop accepting, let each connection finish the response it is
@@ -24,26 +24,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::config::Limits;
 use super::handlers::{self, Context, Reply};
 use super::inspect::{InspectSpec, Inspector};
-use crate::kafka::{self, Part};
+use crate::kafka::{self, DecodeError, Part};
 use crate::net::{self, PeerCongestion};
-use crate::transfer::{self, Mode, Transfer, Watched};
+use crate::transfer::{self, Mode, Transfer, TransferError, Watched};
 
 /// How often blocked threads look at the shutdown flag.
 const TICK: Duration = Duration::from_millis(100);
 /// How long shutdown waits for connections to finish their responses.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where log lines go (stderr in `zc serve`, a buffer in tests).
-pub type Log = Arc<dyn Fn(String) + Send + Sync>;
-
-#[derive(Clone, Debug)]
-pub struct Limits {
-    pub max_connections: usize,
-    pub max_request_bytes: u64,
-    pub idle_timeout: Duration,
-}
 
 /// How fetch responses move record bytes.
 #[derive(Clone, Debug)]
@@ -64,18 +55,15 @@ enum FetchSender {
 }
 
 impl FetchSender {
-    fn new(path: &FetchPath) -> Result<FetchSender, String> {
-        let cannot = |e| format!("cannot set up {}: {e}", path.mode);
+    fn new(path: &FetchPath) -> Result<FetchSender, ConnError> {
+        let cannot = |e| ConnError::TransferSetup(path.mode, e);
         match &path.inspect {
             None => transfer::sender(path.mode, path.chunk)
                 .map(FetchSender::Plain)
                 .map_err(cannot),
             Some(spec) => match transfer::watched_sender(path.mode, path.chunk).map_err(cannot)? {
                 Some(s) => Ok(FetchSender::Inspecting(s, spec.clone())),
-                None => Err(format!(
-                    "--inspect: {} never brings the bytes into user space",
-                    path.mode
-                )),
+                None => Err(ConnError::CannotInspect(path.mode)),
             },
         }
     }
@@ -161,7 +149,67 @@ enum End {
     /// The client closed, went idle past the timeout, or the server is shutting down.
     Quiet,
     /// Something worth a log line.
-    Because(String),
+    Because(ConnError),
+}
+
+/// What ends a connection early; each is one log line naming the peer.
+#[derive(Debug)]
+enum ConnError {
+    SocketSetup(io::Error),
+    TransferSetup(Mode, io::Error),
+    /// `--inspect` with a mode that keeps the bytes in the kernel (refused at start-up too).
+    CannotInspect(Mode),
+    NegativeSize(i32),
+    TooLarge {
+        len: i32,
+        max: u64,
+    },
+    ClosedMidRequest,
+    StalledMidRequest(Duration),
+    Read(io::Error),
+    /// A frame we cannot parse and have no error reply for.
+    Undecodable(DecodeError),
+    Send(io::Error),
+    /// The transfer mode stopped part-way through a Fetch's record bytes.
+    SendRecords(TransferError),
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnError::SocketSetup(e) => write!(f, "socket set-up failed: {e}"),
+            ConnError::TransferSetup(mode, e) => write!(f, "cannot set up {mode}: {e}"),
+            ConnError::CannotInspect(mode) => {
+                write!(
+                    f,
+                    "--inspect: {mode} never brings the bytes into user space"
+                )
+            }
+            ConnError::NegativeSize(len) => {
+                write!(f, "negative request size {len}: not a Kafka frame")
+            }
+            ConnError::TooLarge { len, max } => {
+                write!(
+                    f,
+                    "request of {len} bytes exceeds --max-request-bytes ({max})"
+                )
+            }
+            ConnError::ClosedMidRequest => {
+                f.write_str("the client closed in the middle of a request")
+            }
+            ConnError::StalledMidRequest(idle) => {
+                write!(
+                    f,
+                    "no data for {}s in the middle of a request",
+                    idle.as_secs()
+                )
+            }
+            ConnError::Read(e) => write!(f, "read failed: {e}"),
+            ConnError::Undecodable(e) => write!(f, "{e}"),
+            ConnError::Send(e) => write!(f, "cannot send the response: {e}"),
+            ConnError::SendRecords(e) => write!(f, "cannot send the response: {e}"),
+        }
+    }
 }
 
 impl Connection {
@@ -188,7 +236,7 @@ impl Connection {
             // A client that stops reading must not hold a thread forever on header writes.
             .and_then(|()| stream.set_write_timeout(Some(self.limits.idle_timeout)));
         if let Err(e) = setup {
-            return End::Because(format!("socket set-up failed: {e}"));
+            return End::Because(ConnError::SocketSetup(e));
         }
         let mut sender = match FetchSender::new(&self.path) {
             Ok(s) => s,
@@ -206,35 +254,35 @@ impl Connection {
                 // makes clients retry lower; anything else we cannot parse closes.
                 Err(e) => match e.reply() {
                     Some(frame) => Reply::Frame(frame),
-                    None => return End::Because(format!("{e}")),
+                    None => return End::Because(ConnError::Undecodable(e)),
                 },
             };
             if let Err(e) = self.send(stream, reply, &mut sender) {
-                return End::Because(format!("cannot send the response: {e}"));
+                return End::Because(e);
             }
         }
     }
 
     /// The next request frame; `None` when the client closed between requests, stayed
     /// idle past the timeout, or the server is shutting down.
-    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Vec<u8>>, String> {
+    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Vec<u8>>, ConnError> {
         let mut size = [0u8; 4];
         if !self.read_exact_or_quit(stream, &mut size, true)? {
             return Ok(None);
         }
         let len = i32::from_be_bytes(size);
         if len < 0 {
-            return Err(format!("negative request size {len}: not a Kafka frame"));
+            return Err(ConnError::NegativeSize(len));
         }
         if len as u64 > self.limits.max_request_bytes {
-            return Err(format!(
-                "request of {len} bytes exceeds --max-request-bytes ({})",
-                self.limits.max_request_bytes
-            ));
+            return Err(ConnError::TooLarge {
+                len,
+                max: self.limits.max_request_bytes,
+            });
         }
         let mut frame = vec![0u8; len as usize];
         if !self.read_exact_or_quit(stream, &mut frame, false)? {
-            return Err("the client closed in the middle of a request".into());
+            return Err(ConnError::ClosedMidRequest);
         }
         Ok(Some(frame))
     }
@@ -248,7 +296,7 @@ impl Connection {
         stream: &mut TcpStream,
         buf: &mut [u8],
         between_requests: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, ConnError> {
         let mut idle_deadline = Instant::now() + self.limits.idle_timeout;
         let mut filled = 0;
         while filled < buf.len() {
@@ -274,15 +322,12 @@ impl Connection {
                         return if idle {
                             Ok(false)
                         } else {
-                            Err(format!(
-                                "no data for {}s in the middle of a request",
-                                self.limits.idle_timeout.as_secs()
-                            ))
+                            Err(ConnError::StalledMidRequest(self.limits.idle_timeout))
                         };
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(false),
-                Err(e) => return Err(format!("read failed: {e}")),
+                Err(e) => return Err(ConnError::Read(e)),
             }
         }
         Ok(true)
@@ -293,17 +338,17 @@ impl Connection {
         stream: &mut TcpStream,
         reply: Reply,
         sender: &mut FetchSender,
-    ) -> Result<(), String> {
+    ) -> Result<(), ConnError> {
         match reply {
             Reply::Nothing => Ok(()),
-            Reply::Frame(bytes) => stream.write_all(&bytes).map_err(|e| e.to_string()),
+            Reply::Frame(bytes) => stream.write_all(&bytes).map_err(ConnError::Send),
             Reply::Fetch { parts, files } => {
                 sender.transfer().reset_tally();
                 let (mut writes, mut header_bytes) = (0, 0);
                 for part in parts {
                     match part {
                         Part::Bytes(bytes) => {
-                            stream.write_all(&bytes).map_err(|e| e.to_string())?;
+                            stream.write_all(&bytes).map_err(ConnError::Send)?;
                             writes += 1;
                             header_bytes += bytes.len() as u64;
                         }
@@ -333,7 +378,7 @@ impl Connection {
                                     sent
                                 }
                             };
-                            sent.map_err(|e| e.to_string())?;
+                            sent.map_err(ConnError::SendRecords)?;
                         }
                     }
                 }

@@ -6,7 +6,7 @@
 //! enough to compute which file region to send; the bytes then go to the socket *after*
 //! the lock is released. That is safe because segments only grow while the broker runs:
 //! nothing truncates or deletes a segment that a fetch may still be sending
-//! (kafka-subset.md §6.2, §8.10).
+//! (docs/kafka-protocol.md §10, pitfall 10).
 //!
 //! An [`AppendSignal`] tells waiting fetches (`max_wait_ms`) that something was appended:
 //! one per topic, so an append wakes only the fetches waiting on that topic (with hundreds

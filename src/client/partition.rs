@@ -8,7 +8,7 @@
 //! advertised address resolves to the one we are connected to; but the address still
 //! matters, because a broker that advertises an address the client cannot reach (say
 //! `0.0.0.0`, or a container-internal name) breaks every client after the first request:
-//! kafka-subset.md §8.6.
+//! docs/kafka-protocol.md §4.
 
 use std::net::ToSocketAddrs;
 use std::thread;

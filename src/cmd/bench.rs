@@ -11,8 +11,8 @@ use crate::cli::{BenchArgs, BenchCommand};
 use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
-use crate::report::bench_table;
 use crate::report::export::{self, Exportable};
+use crate::report::send::terminal;
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     if let Some(BenchCommand::Write(write)) = args.command {
@@ -44,7 +44,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         Event::Progress { done, total } => progress.ran(done, total),
         Event::Measured(partial) => progress.measured(partial),
     })?;
-    progress.finish(&report, &bench_table::render(&report, None))
+    progress.finish(&report, &terminal::render(&report, None))
 }
 
 /// What `zc bench` and `zc bench write` do around their runner: a progress bar between

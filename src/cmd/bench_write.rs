@@ -7,7 +7,7 @@ use crate::bench::write::WriteConfig;
 use crate::bench::write::runner::{self, Event};
 use crate::cli::BenchWriteArgs;
 use crate::error::UsageError;
-use crate::report::{export, write_table};
+use crate::report::{export, write};
 
 pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
     let cfg = WriteConfig {
@@ -27,12 +27,9 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
     for path in &args.export {
         super::bench::check_export(path)?;
         if export::format_for(path) == Ok(export::Format::Svg) {
-            return Err(UsageError(format!(
-                "--export {}: {}",
-                path.display(),
-                write_table::NO_CHART
-            ))
-            .into());
+            return Err(
+                UsageError(format!("--export {}: {}", path.display(), write::NO_CHART)).into(),
+            );
         }
     }
     let progress = super::bench::Progress::new("writing", &args.export, quiet);
@@ -40,7 +37,7 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
         Event::Progress { done, total } => progress.ran(done, total),
         Event::Measured(partial) => progress.measured(partial),
     })?;
-    progress.finish(&report, &write_table::render(&report, None))?;
+    progress.finish(&report, &write::terminal::render(&report, None))?;
     if cfg.keep {
         // Always said, even with --quiet: the user asked for files to be left behind.
         eprintln!(

@@ -9,16 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::broker::handlers::Context;
-use crate::broker::inspect::{HeaderFilter, InspectSpec};
-use crate::broker::server::{self, FetchPath, Limits, Log};
+use crate::broker::config::{Limits, ServeConfig};
+use crate::broker::handlers::{Context, Log};
+use crate::broker::server::{self, FetchPath};
 use crate::broker::topics::Topics;
 use crate::cli::ServeArgs;
-use crate::error::UsageError;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
 use crate::net::PeerCongestion;
-use crate::transfer::Mode;
 
 /// Set by SIGINT/SIGTERM; read by every server thread.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -29,34 +27,45 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
-    let inspect = inspect_spec(&args)?;
-    let segment_bytes = args.segment_bytes;
-    if segment_bytes == 0 || segment_bytes > i32::MAX as u64 {
-        return Err(UsageError(format!(
-            "--segment-bytes must be 1 byte to {} (index positions are 32-bit), found {segment_bytes}",
-            i32::MAX
-        ))
-        .into());
-    }
-    if args.idle_timeout == 0 {
-        // Sockets cannot take a zero timeout: every connection would fail its set-up.
-        return Err(UsageError("--idle-timeout must be at least 1 second, found 0".into()).into());
-    }
-    let listener = TcpListener::bind(args.addr).with_context(|| {
+    let cfg = ServeConfig {
+        addr: args.addr,
+        advertise: args.advertise,
+        log_dir: args.log_dir,
+        transfer: args.transfer,
+        chunk: args.chunk,
+        cc: args.cc,
+        segment_bytes: args.segment_bytes,
+        flush: args.flush,
+        limits: Limits {
+            max_connections: args.max_connections,
+            max_request_bytes: args.max_request_bytes,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+        },
+        auto_create: !args.no_auto_create,
+        inspect: args.inspect,
+        inspect_header: args.inspect_header,
+    };
+    cfg.validate()?;
+    serve(&cfg, quiet)
+}
+
+fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
+    let inspect = cfg.inspect_spec()?;
+    let listener = TcpListener::bind(cfg.addr).with_context(|| {
         format!(
             "cannot listen on {}: is another broker running there?",
-            args.addr
+            cfg.addr
         )
     })?;
     crate::net::widen_backlog(&listener).context("cannot widen the listen queue")?;
     let bound = listener.local_addr()?;
-    let advertised = advertised(args.advertise.as_deref(), bound)?;
-    let congestion = PeerCongestion::resolve(&args.cc)?;
+    let advertised = cfg.advertised(bound)?;
+    let congestion = PeerCongestion::resolve(&cfg.cc)?;
 
     // Without --log-dir, a private copy of the default log: producing must not change
     // the cached original.
     let scratch;
-    let log_dir: PathBuf = match &args.log_dir {
+    let log_dir: PathBuf = match &cfg.log_dir {
         Some(dir) => dir.clone(),
         None => {
             scratch = tempfile::Builder::new().prefix("zc-serve-").tempdir()?;
@@ -65,9 +74,9 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         }
     };
     let config = LogConfig {
-        segment_bytes,
+        segment_bytes: cfg.segment_bytes,
         index_interval_bytes: index::INDEX_INTERVAL_BYTES,
-        flush: args.flush,
+        flush: cfg.flush,
     };
     let (topics, recovered) = Topics::open(&log_dir, config)?;
     for (_, report) in recovered {
@@ -83,7 +92,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let ctx = Arc::new(Context::new(
         topics,
         advertised.clone(),
-        !args.no_auto_create,
+        cfg.auto_create,
         shutdown.clone(),
         log,
     ));
@@ -95,8 +104,8 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             advertised.1,
             log_dir.display(),
             names.join(", "),
-            args.transfer,
-            if args.inspect {
+            cfg.transfer,
+            if cfg.inspect {
                 ", every batch inspected"
             } else {
                 ""
@@ -108,7 +117,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         .into_iter()
         .flatten()
     {
-        eprintln!("zc serve: warning: --cc {}: {warning}", args.cc);
+        eprintln!("zc serve: warning: --cc {}: {warning}", cfg.cc);
     }
     // The signal flag is a static; the server's flag is shared state it can own.
     let forward = {
@@ -123,19 +132,14 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     let header = inspect
         .as_ref()
         .map(|spec| spec.header.as_ref().map(|h| h.to_string()));
-    let stats = (!quiet).then(|| spawn_stats(ctx.clone(), args.transfer.name(), header.clone()));
-    let limits = Limits {
-        max_connections: args.max_connections,
-        max_request_bytes: args.max_request_bytes,
-        idle_timeout: Duration::from_secs(args.idle_timeout),
-    };
+    let stats = (!quiet).then(|| spawn_stats(ctx.clone(), cfg.transfer.name(), header.clone()));
     let path = FetchPath {
-        mode: args.transfer,
-        chunk: args.chunk,
+        mode: cfg.transfer,
+        chunk: cfg.chunk,
         inspect: inspect.clone().map(Arc::new),
         congestion,
     };
-    let served = server::run(listener, ctx.clone(), path, limits);
+    let served = server::run(listener, ctx.clone(), path, cfg.limits.clone());
     shutdown.store(true, SeqCst);
     let _ = forward.join();
     if let Some(s) = stats {
@@ -175,26 +179,6 @@ fn describe(cc: &PeerCongestion, bound: std::net::SocketAddr) -> String {
     }
 }
 
-/// The host:port clients are told to use: `--advertise`, or the bound address (with a
-/// wildcard replaced by loopback: clients cannot connect to 0.0.0.0, kafka-subset §8.6).
-fn advertised(flag: Option<&str>, bound: std::net::SocketAddr) -> Result<(String, i32)> {
-    if let Some(text) = flag {
-        let (host, port) = text
-            .rsplit_once(':')
-            .ok_or_else(|| UsageError(format!("--advertise {text}: expected HOST:PORT")))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| UsageError(format!("--advertise {text}: {port} is not a port number")))?;
-        return Ok((host.to_owned(), i32::from(port)));
-    }
-    let host = if bound.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        bound.ip().to_string()
-    };
-    Ok((host, i32::from(bound.port())))
-}
-
 fn install_signal_handlers() -> Result<()> {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let action = SigAction::new(
@@ -232,33 +216,6 @@ fn copy_default_log(to: &Path, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `--inspect` and `--inspect-header`, checked: inspecting needs the bytes in user space.
-fn inspect_spec(args: &ServeArgs) -> Result<Option<InspectSpec>, UsageError> {
-    if !args.inspect {
-        return Ok(None);
-    }
-    let mode = args.transfer;
-    if !mode.bytes_reach_user_space() {
-        let how = match mode {
-            Mode::Sendfile => "sendfile(2) hands page-cache pages to the socket",
-            _ => "splice(2) moves page references file -> pipe -> socket",
-        };
-        return Err(UsageError(format!(
-            "--inspect cannot work with --transfer {mode}: {how} inside the kernel, so the \
-             record bytes never reach the broker's memory and there is nothing to read. That \
-             is the price of zero-copy. Use --transfer mmap (RocketMQ's choice: the broker \
-             reads the mapping, then write() copies it to the socket) or --transfer read-write."
-        )));
-    }
-    let header = args
-        .inspect_header
-        .as_deref()
-        .map(HeaderFilter::parse)
-        .transpose()
-        .map_err(UsageError)?;
-    Ok(Some(InspectSpec { header }))
 }
 
 /// Prints the live stats line once a second until shutdown; `inspect` as in

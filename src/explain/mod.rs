@@ -19,7 +19,8 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::report::bench_table::{count, format_value, wrap};
+use crate::report::table::format_value;
+use crate::text::{count, wrap};
 use crate::transfer::{Mode, SENDFILE_MAX};
 use paint::{Paint, Style};
 use path::{Counted, events};
@@ -599,7 +600,7 @@ mod tests {
 
     #[test]
     fn measured_figures_sit_beside_the_model() {
-        use crate::report::bench_table::tests::sample_report;
+        use crate::bench::sample::sample_report;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, crate::report::json::render(&sample_report())).unwrap();

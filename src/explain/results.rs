@@ -212,7 +212,7 @@ fn provenance(s: &Setup) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::bench_table::tests::sample_report;
+    use crate::bench::sample::sample_report;
     use crate::report::json;
 
     fn write(text: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {

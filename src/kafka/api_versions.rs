@@ -2,7 +2,7 @@
 //!
 //! It is the first request on every connection of a modern client, and the only one that
 //! must work before client and broker agree on anything. Hence its special rules
-//! (kafka-subset.md §2.1):
+//! (docs/kafka-protocol.md §3):
 //!
 //! - Request v0–v2 has an **empty body**; v3 adds the client's software name and version in
 //!   flexible (compact) encoding, with request header v2.
@@ -215,7 +215,7 @@ mod tests {
     use super::*;
     use crate::kafka::{Response, encode_response};
 
-    /// The exact bytes from kafka-subset.md §2.1 (a broker speaking ApiVersions 0..=2).
+    /// The exact bytes from docs/kafka-protocol.md §3 (a broker speaking ApiVersions 0..=2).
     #[test]
     fn error_frame_matches_the_spec_bytes() {
         let expected = [

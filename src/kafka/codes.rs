@@ -32,7 +32,7 @@ impl VersionRange {
 
 /// The single source of truth: what we advertise in ApiVersions and what we accept.
 ///
-/// Why these ranges (kafka-subset.md §0): Produce starts at 3 and Fetch at 4 because those
+/// Why these ranges (docs/kafka-protocol.md §2): Produce starts at 3 and Fetch at 4 because those
 /// are the first versions carrying record format v2, the only one our log stores; the maxima
 /// are the last non-flexible versions (flexible encodings are only implemented for
 /// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.

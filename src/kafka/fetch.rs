@@ -27,7 +27,7 @@
 //! ```
 //!
 //! [`FileRegion::segment`] is an index the caller chose (into its list of open segment
-//! files); the codec never sees a file. Three rules from real clients (kafka-subset.md §8):
+//! files); the codec never sees a file. Three rules from real clients (docs/kafka-protocol.md §6):
 //! - `records` is never null: "no data" is a length of 0 (librdkafka rejects -1).
 //! - `preferred_read_replica` must be -1 (v11), or librdkafka goes looking for another
 //!   broker; `last_stable_offset` should equal the high watermark.
@@ -268,8 +268,8 @@ pub struct FetchPartitionResponse {
     pub last_stable_offset: i64,
     /// v5+.
     pub log_start_offset: i64,
-    /// v4+: `None` is sent as a null array (count -1), which is what kafka-subset.md
-    /// validated with every client; `Some(vec![])` sends an empty array.
+    /// v4+: `None` is sent as a null array (count -1), which every client zc is tested
+    /// with accepts; `Some(vec![])` sends an empty array.
     pub aborted_transactions: Option<Vec<AbortedTransaction>>,
     /// v11+: must be -1 (read from the leader, i.e. us).
     pub preferred_read_replica: i32,

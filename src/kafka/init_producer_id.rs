@@ -4,7 +4,7 @@
 //! baseSequence)` so a broker can drop a batch it already appended when the producer
 //! retries after a lost acknowledgement. It gets its id from this API before the first
 //! Produce. kafka-python ≥ 3 is idempotent by default and gives up without it
-//! (kafka-subset.md §2.6), so even a broker that does not check sequences should hand out
+//! (docs/kafka-protocol.md §8), so even a broker that does not check sequences should hand out
 //! ids. v1 has the same layout as v0 (it only changed throttling semantics); v2 is flexible.
 
 use super::primitives::{FieldResult, Reader, Writer};

@@ -4,7 +4,7 @@
 //! offsets; it asks with a special timestamp: `-2` = earliest (log start), `-1` = latest
 //! (log end), or a real timestamp in ms = the first record at or after it.
 //!
-//! v0 is the odd one out (kafka-subset.md §2.3): it asks for up to `max_num_offsets` offsets
+//! v0 is the odd one out (docs/kafka-protocol.md §5): it asks for up to `max_num_offsets` offsets
 //! and the answer is an *array* of offsets (`old_style_offsets`), with no timestamp.
 //! v1 replaced that by exactly one `(timestamp, offset)` pair per partition. Later versions
 //! add `isolation_level` (v2), `throttle_time_ms` (v2) and leader epochs (v4).

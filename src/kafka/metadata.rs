@@ -5,7 +5,7 @@
 //! can reach, never `0.0.0.0`). With one broker the answer is simple: we are every
 //! partition's leader and only replica.
 //!
-//! The request's topic list changed meaning over time (kafka-subset.md §8.13):
+//! The request's topic list changed meaning over time (docs/kafka-protocol.md §4):
 //!
 //! ```text
 //!            empty array []      null (count -1)

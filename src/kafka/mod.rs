@@ -97,7 +97,7 @@ pub use codes::{ApiKey, ErrorCode, SUPPORTED_APIS, VersionRange};
 use primitives::{FieldResult, Reader, Writer};
 
 /// Why a frame did not become a [`Request`]. The variants differ in what the server must
-/// do, which is the point of keeping them apart (kafka-subset.md §1.1, §2.1).
+/// do, which is the point of keeping them apart (docs/kafka-protocol.md §1, §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// An API key we do not implement. Kafka closes the connection: log and close.

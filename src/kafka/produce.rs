@@ -1,7 +1,7 @@
 //! Produce (key 0): "append these record batches" — v3 to v8.
 //!
 //! The request carries, per partition, a `records` blob: record batches exactly as they
-//! will sit on disk (kafka-subset.md §4). The codec does not look inside: it hands the
+//! will sit on disk (docs/kafka-protocol.md §9). The codec does not look inside: it hands the
 //! handler a slice *borrowed from the request frame*, and the handler validates the batch
 //! (`crate::log::batch`), stamps the base offset and appends it. Decoding therefore costs
 //! no copy of the records, however large they are.

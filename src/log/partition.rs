@@ -15,7 +15,7 @@
 //! 5. publish: the active segment's committed size and the log end offset move.
 //!
 //! A Fetch asks [`PartitionLog::read`] for a [`FileSlice`]: the offset index and a short
-//! walk of batch headers find the batch containing the fetch offset (kafka-subset §5.3),
+//! walk of batch headers find the batch containing the fetch offset (docs/kafka-protocol.md §11),
 //! and the slice runs over whole batches from there, within one segment.
 //!
 //! # Concurrency: why a slice stays valid after the lock is released
@@ -26,7 +26,7 @@
 //! are append-only, readers stop at the committed size (the end of the last *completed*
 //! append), and nothing truncates or deletes a segment while the log is open. Recovery,
 //! the only code that truncates or deletes, runs in [`PartitionLog::open`], before anyone
-//! can read (kafka-subset §6.2, §8.10). With retention this would no longer hold: Kafka then
+//! can read (docs/kafka-protocol.md §10, pitfall 10). With retention this would no longer hold: Kafka then
 //! delays deleting a segment file until in-flight reads are done; mmap senders would
 //! otherwise die of SIGBUS.
 //!
@@ -513,7 +513,7 @@ impl PartitionLog {
 }
 
 /// Frames and validates every batch of a produced buffer; returns each batch's start and
-/// header. Kafka's checks (kafka-subset §2.5): the magic byte first (it sits at byte 16 in
+/// header. Kafka's checks (docs/kafka-protocol.md §7): the magic byte first (it sits at byte 16 in
 /// every format Kafka ever had, so an old-format message set is named as such rather than
 /// as a bad length), then framing and CRC-32C ([`batch::validate`]), then what only a
 /// producer's batch must satisfy.

@@ -4,7 +4,7 @@
 //! write half way. What is on disk afterwards is always a *prefix* of what was written, so
 //! the damage is confined to the end of the last segment: a torn batch (the file ends
 //! inside it), or, after a power cut, a batch whose bytes never all reached the disk (its
-//! CRC-32C no longer matches). Recovery is Kafka's `LogSegment.recover` (kafka-subset §7):
+//! CRC-32C no longer matches). Recovery is Kafka's `LogSegment.recover` (docs/kafka-protocol.md §12):
 //!
 //! 1. walk the batches of the last segment from byte 0, framing each by its length and
 //!    validating it completely ([`batch::validate`]: length, magic, CRC, records), and

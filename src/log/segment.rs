@@ -404,7 +404,7 @@ impl Segment {
         }
         if header.compression() != 0 {
             // The records are compressed and this crate does not decompress: answer with
-            // the batch, as kafka-subset §2.3 allows. The consumer skips what it does not want.
+            // the batch, as docs/kafka-protocol.md §5 allows. The consumer skips what it does not want.
             return Ok(Some((header.base_offset, header.max_timestamp)));
         }
         let mut bytes = vec![0; header.size()];

@@ -415,11 +415,11 @@ impl Probe {
             ));
         }
         let system = self.read_system_cpu();
-        let perf = match &self.perf {
+        let perf = match &mut self.perf {
             Reading::Value(p) => Some(p.snapshot()?),
             Reading::Unavailable(_) => None,
         };
-        let syscalls = match &self.syscalls {
+        let syscalls = match &mut self.syscalls {
             Reading::Value(s) => Some(s.snapshot()?),
             Reading::Unavailable(_) => None,
         };
@@ -428,10 +428,10 @@ impl Probe {
         let rusage = Rusage::now()?;
         // Last file read before the bracket: its own read is subtracted exactly.
         let io = self.read_io();
-        if let Reading::Value(p) = &self.perf {
+        if let Reading::Value(p) = &mut self.perf {
             p.enable()?;
         }
-        if let Reading::Value(s) = &self.syscalls {
+        if let Reading::Value(s) = &mut self.syscalls {
             s.enable()?;
         }
         self.running = Some(Running {
@@ -455,10 +455,10 @@ impl Probe {
                 "Probe::stop called without start",
             )
         })?;
-        if let Reading::Value(s) = &self.syscalls {
+        if let Reading::Value(s) = &mut self.syscalls {
             s.disable()?;
         }
-        if let Reading::Value(p) = &self.perf {
+        if let Reading::Value(p) = &mut self.perf {
             p.disable()?;
         }
         let wall = wall_end.duration_since(run.started);
@@ -466,13 +466,19 @@ impl Probe {
         let io_end = self.read_io();
         let system_end = self.read_system_cpu();
 
-        let perf = match (&self.perf, &run.perf) {
-            (Reading::Value(p), Some(start)) => p.delta(start, &p.snapshot()?),
+        let perf = match (&mut self.perf, &run.perf) {
+            (Reading::Value(p), Some(start)) => {
+                let end = p.snapshot()?;
+                p.delta(start, &end)
+            }
             (Reading::Unavailable(why), _) => PerfDelta::unavailable(why),
             (Reading::Value(_), None) => PerfDelta::unavailable("no baseline"),
         };
-        let sys = match (&self.syscalls, &run.syscalls) {
-            (Reading::Value(s), Some(start)) => s.delta(start, &s.snapshot()?),
+        let sys = match (&mut self.syscalls, &run.syscalls) {
+            (Reading::Value(s), Some(start)) => {
+                let end = s.snapshot()?;
+                s.delta(start, &end)
+            }
             (Reading::Unavailable(why), _) => SyscallDelta::unavailable(why),
             (Reading::Value(_), None) => SyscallDelta::unavailable("no baseline"),
         };

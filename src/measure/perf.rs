@@ -22,10 +22,13 @@
 //! is busy (NMI watchdog, another `perf`), the software counters would stop too
 //! and exact counts would become estimates.
 //!
-//! Why not the `perf-event` crate's `Group`: in 0.4.9, `Builder::build` counts a
-//! member into the group *before* the syscall, so when one member fails to open
-//! (e.g. `cycles` on a VM) `Group::read` panics on a length assertion. Here a
-//! member that fails becomes [`Reading::Unavailable`] and the others keep working.
+//! The calls themselves go through the `perf-event2` crate (imported as
+//! `perf_event`). Its predecessor `perf-event` 0.4.9 could not be used: its
+//! `Builder::build` counted a member into the group *before* the syscall, so
+//! when one member failed to open (e.g. `cycles` on a VM) `Group::read`
+//! panicked. `perf-event2` counts a member only once it is open and sizes its
+//! group read from what the kernel returns. Here a member that fails becomes
+//! [`Reading::Unavailable`] with its reason and the others keep working.
 //!
 //! What these counters can NOT see: work the kernel does on behalf of this
 //! thread in *another* context — softirq network processing on another CPU,
@@ -35,14 +38,11 @@
 //! giving it up), not user<->kernel mode switches: a syscall is a mode switch,
 //! not a context switch.
 
-use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::raw::c_ulong;
+use std::io;
 use std::time::Duration;
 
-use perf_event_open_sys as sys;
-use sys::bindings;
+use perf_event::events::{Hardware, Software};
+use perf_event::{Builder, Counter, Group, ReadFormat};
 
 use super::Reading;
 use super::procfs::is_root;
@@ -55,19 +55,23 @@ pub(crate) enum EventClass {
     Tracepoint,
 }
 
-/// One event to open: its name (as reported), its class, and either the kernel's
-/// `(type, config)` pair or the reason we could not even work that pair out
-/// (e.g. a tracepoint id that tracefs would not give us).
+/// One event to open: its name (as reported), its class, and either the event
+/// or the reason we could not even work it out (e.g. a tracepoint id that
+/// tracefs would not give us).
 pub(crate) struct EventSpec {
     pub name: &'static str,
     pub class: EventClass,
-    pub event: Result<(u32, u64), String>,
+    pub event: Result<Builder<'static>, String>,
 }
 
-const READ_FORMAT: u64 = (bindings::PERF_FORMAT_GROUP
-    | bindings::PERF_FORMAT_ID
-    | bindings::PERF_FORMAT_TOTAL_TIME_ENABLED
-    | bindings::PERF_FORMAT_TOTAL_TIME_RUNNING) as u64;
+/// What a group read returns: every member's value and kernel id, and how long
+/// the group was enabled and really counting.
+fn group_read_format() -> ReadFormat {
+    ReadFormat::GROUP
+        | ReadFormat::ID
+        | ReadFormat::TOTAL_TIME_ENABLED
+        | ReadFormat::TOTAL_TIME_RUNNING
+}
 
 /// Who leads a group: every member is enabled, disabled and read through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,12 +86,12 @@ pub(crate) enum Leader {
     Dummy,
 }
 
-/// A perf group we manage ourselves; events that fail keep their reason and
-/// the others keep working.
+/// A perf group whose members may fail one by one: events that fail keep
+/// their reason and the others keep working.
 pub(crate) struct EventGroup {
-    leader: Option<File>,
-    /// Closing a member's fd would remove it from the group: keep them open.
-    members: Vec<File>,
+    leader: Option<Counter>,
+    /// Dropping a member's counter would remove it from the group: keep them.
+    members: Vec<Counter>,
     /// Per spec, in the order given: the kernel id of the open event, or why not.
     slots: Vec<(&'static str, Result<u64, String>)>,
 }
@@ -109,6 +113,13 @@ pub(crate) struct GroupDelta {
     pub running_fraction: Reading<f64>,
 }
 
+/// Every counter zc opens: the calling thread only (the builder's default
+/// `pid = 0, cpu = -1`, not inherited), kernel mode included, hypervisor time
+/// excluded (not ours to explain, and counting it needs privileges).
+fn counting<'b>(builder: &'b mut Builder<'static>) -> &'b mut Builder<'static> {
+    builder.include_kernel().exclude_hv(true).inherit(false)
+}
+
 impl EventGroup {
     /// Opens every spec for the calling thread. Never fails as a whole.
     pub fn open(specs: &[EventSpec], leader: Leader, paranoid: Option<i32>) -> EventGroup {
@@ -119,12 +130,11 @@ impl EventGroup {
         };
         let mut leader_failure = None;
         if leader == Leader::Dummy {
-            let dummy = u64::from(bindings::PERF_COUNT_SW_DUMMY);
-            match open_event(bindings::PERF_TYPE_SOFTWARE, dummy, None) {
-                Ok((file, _)) => group.leader = Some(file),
+            match counting(&mut Group::builder()).build_group() {
+                Ok(dummy) => group.leader = Some(dummy.into_counter()),
                 Err(err) => {
                     leader_failure = Some(open_failure_reason(
-                        err.raw_os_error(),
+                        errno(&err),
                         EventClass::Software,
                         paranoid,
                         is_root(),
@@ -135,28 +145,36 @@ impl EventGroup {
         for spec in specs {
             let slot = match (&spec.event, &leader_failure) {
                 (_, Some(reason)) | (Err(reason), None) => Err(reason.clone()),
-                (Ok((type_, config)), None) => {
-                    match open_event(*type_, *config, group.leader.as_ref()) {
-                        Ok((file, id)) => {
-                            if group.leader.is_none() {
-                                group.leader = Some(file);
-                            } else {
-                                group.members.push(file);
-                            }
-                            Ok(id)
-                        }
-                        Err(err) => Err(open_failure_reason(
-                            err.raw_os_error(),
-                            spec.class,
-                            paranoid,
-                            is_root(),
-                        )),
-                    }
-                }
+                (Ok(builder), None) => match group.add(builder.clone()) {
+                    Ok(id) => Ok(id),
+                    Err(err) => Err(open_failure_reason(
+                        errno(&err),
+                        spec.class,
+                        paranoid,
+                        is_root(),
+                    )),
+                },
             };
             group.slots.push((spec.name, slot));
         }
         group
+    }
+
+    /// Opens one counting (never sampling) event, as the leader if there is
+    /// none yet (only a leader starts disabled; members follow its state).
+    fn add(&mut self, mut builder: Builder<'static>) -> io::Result<u64> {
+        counting(&mut builder);
+        let counter = match self.leader.as_mut() {
+            Some(leader) => builder.enabled(true).build_with_group(leader)?,
+            None => builder.read_format(group_read_format()).build()?,
+        };
+        let id = counter.id();
+        if self.leader.is_none() {
+            self.leader = Some(counter);
+        } else {
+            self.members.push(counter);
+        }
+        Ok(id)
     }
 
     /// Which events opened, and why the others did not.
@@ -173,51 +191,27 @@ impl EventGroup {
             .collect()
     }
 
-    pub fn enable(&self) -> io::Result<()> {
-        self.group_ioctl(sys::ioctls::ENABLE)
+    pub fn enable(&mut self) -> io::Result<()> {
+        self.leader.as_mut().map_or(Ok(()), Counter::enable_group)
     }
 
-    pub fn disable(&self) -> io::Result<()> {
-        self.group_ioctl(sys::ioctls::DISABLE)
-    }
-
-    fn group_ioctl(&self, op: unsafe fn(i32, u32) -> i32) -> io::Result<()> {
-        let Some(leader) = &self.leader else {
-            return Ok(());
-        };
-        // SAFETY: the fd is a perf event we own; ENABLE/DISABLE take a plain
-        // integer flag and touch no memory of ours.
-        let rc = unsafe { op(leader.as_raw_fd(), bindings::PERF_IOC_FLAG_GROUP) };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+    pub fn disable(&mut self) -> io::Result<()> {
+        self.leader.as_mut().map_or(Ok(()), Counter::disable_group)
     }
 
     /// Reads every member at once (one `read(2)` on the leader).
-    pub fn snapshot(&self) -> io::Result<GroupSnapshot> {
-        let Some(mut leader) = self.leader.as_ref() else {
+    pub fn snapshot(&mut self) -> io::Result<GroupSnapshot> {
+        let Some(leader) = self.leader.as_mut() else {
             return Ok(GroupSnapshot::default());
         };
-        let open = 1 + self.members.len();
-        let mut buf = vec![0u8; (3 + 2 * open) * 8];
-        let n = leader.read(&mut buf)?;
-        let words: Vec<u64> = buf[..n]
-            .chunks_exact(8)
-            .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect();
-        let malformed = || io::Error::new(io::ErrorKind::InvalidData, "short perf group read");
-        let (&nr, rest) = words.split_first().ok_or_else(malformed)?;
-        let nr = usize::try_from(nr).map_err(|_| malformed())?;
-        if rest.len() < 2 + 2 * nr {
-            return Err(malformed());
-        }
+        let data = leader.read_group()?;
+        let nanos = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos() as u64);
         Ok(GroupSnapshot {
-            time_enabled: rest[0],
-            time_running: rest[1],
-            values: rest[2..2 + 2 * nr]
-                .chunks_exact(2)
-                .map(|pair| (pair[1], pair[0]))
+            time_enabled: nanos(data.time_enabled()),
+            time_running: nanos(data.time_running()),
+            values: data
+                .iter()
+                .map(|entry| (entry.id(), entry.value()))
                 .collect(),
         })
     }
@@ -272,48 +266,11 @@ impl EventGroup {
     }
 }
 
-/// Opens one counting (never sampling) event for the calling thread, joined to
-/// `leader` if given. Returns the fd and the kernel's id for it.
-fn open_event(type_: u32, config: u64, leader: Option<&File>) -> io::Result<(File, u64)> {
-    let mut attr = bindings::perf_event_attr {
-        size: std::mem::size_of::<bindings::perf_event_attr>() as u32,
-        type_,
-        config,
-        read_format: READ_FORMAT,
-        ..Default::default()
-    };
-    // Members follow their leader's state; only a leader starts disabled.
-    attr.set_disabled(u64::from(leader.is_none()));
-    attr.set_exclude_kernel(0);
-    // Hypervisor time is not ours to explain, and counting it needs privileges.
-    attr.set_exclude_hv(1);
-    attr.set_inherit(0);
-    let group_fd = leader.map_or(-1, AsRawFd::as_raw_fd);
-    // SAFETY: `attr` is a fully initialised perf_event_attr whose `size` matches
-    // the struct, and lives across the call (the kernel may write its expected
-    // size back into it on E2BIG); a pure counting event (no sample period, no
-    // mmap ring) makes the kernel write nothing else into our memory.
-    let fd = unsafe {
-        sys::perf_event_open(
-            &mut attr,
-            0,
-            -1,
-            group_fd,
-            bindings::PERF_FLAG_FD_CLOEXEC as c_ulong,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
-    let file = unsafe { File::from_raw_fd(fd) };
-    let mut id = 0u64;
-    // SAFETY: PERF_EVENT_IOC_ID writes one u64 through the pointer, which points
-    // at a live local.
-    if unsafe { sys::ioctls::ID(file.as_raw_fd(), &mut id) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((file, id))
+/// The errno of a failed open. `perf-event2` turns `E2BIG` (attributes this
+/// kernel does not know) into an error of kind `Unsupported` without an errno.
+fn errno(err: &io::Error) -> Option<i32> {
+    err.raw_os_error()
+        .or_else(|| (err.kind() == io::ErrorKind::Unsupported).then_some(libc::E2BIG))
 }
 
 /// Turns the errno of a failed `perf_event_open` into a sentence that says what
@@ -379,35 +336,32 @@ pub(crate) fn open_failure_reason(
 
 // --- The software and hardware counter sets -------------------------------
 
-const SW: u32 = bindings::PERF_TYPE_SOFTWARE;
-const HW: u32 = bindings::PERF_TYPE_HARDWARE;
-
 fn software_specs() -> [EventSpec; 5] {
-    let sw = |name, config: u32| EventSpec {
+    let sw = |name, event: Software| EventSpec {
         name,
         class: EventClass::Software,
-        event: Ok((SW, u64::from(config))),
+        event: Ok(Builder::new(event)),
     };
     [
-        sw("task_clock", bindings::PERF_COUNT_SW_TASK_CLOCK),
+        sw("task_clock", Software::TASK_CLOCK),
         // perf calls it `context-switches`; it counts scheduler switches.
-        sw("sched_switches", bindings::PERF_COUNT_SW_CONTEXT_SWITCHES),
-        sw("cpu_migrations", bindings::PERF_COUNT_SW_CPU_MIGRATIONS),
-        sw("minor_faults", bindings::PERF_COUNT_SW_PAGE_FAULTS_MIN),
-        sw("major_faults", bindings::PERF_COUNT_SW_PAGE_FAULTS_MAJ),
+        sw("sched_switches", Software::CONTEXT_SWITCHES),
+        sw("cpu_migrations", Software::CPU_MIGRATIONS),
+        sw("minor_faults", Software::PAGE_FAULTS_MIN),
+        sw("major_faults", Software::PAGE_FAULTS_MAJ),
     ]
 }
 
 fn hardware_specs() -> [EventSpec; 3] {
-    let hw = |name, config: u32| EventSpec {
+    let hw = |name, event: Hardware| EventSpec {
         name,
         class: EventClass::Hardware,
-        event: Ok((HW, u64::from(config))),
+        event: Ok(Builder::new(event)),
     };
     [
-        hw("cycles", bindings::PERF_COUNT_HW_CPU_CYCLES),
-        hw("instructions", bindings::PERF_COUNT_HW_INSTRUCTIONS),
-        hw("cache_misses", bindings::PERF_COUNT_HW_CACHE_MISSES),
+        hw("cycles", Hardware::CPU_CYCLES),
+        hw("instructions", Hardware::INSTRUCTIONS),
+        hw("cache_misses", Hardware::CACHE_MISSES),
     ]
 }
 
@@ -476,21 +430,21 @@ impl PerfCounters {
         all
     }
 
-    pub fn snapshot(&self) -> io::Result<PerfSnapshot> {
+    pub fn snapshot(&mut self) -> io::Result<PerfSnapshot> {
         Ok(PerfSnapshot {
             software: self.software.snapshot()?,
             hardware: self.hardware.snapshot()?,
         })
     }
 
-    pub fn enable(&self) -> io::Result<()> {
+    pub fn enable(&mut self) -> io::Result<()> {
         self.software.enable()?;
         self.hardware.enable()
     }
 
     /// Disables in the reverse order of [`PerfCounters::enable`], so the
     /// software group brackets the hardware one.
-    pub fn disable(&self) -> io::Result<()> {
+    pub fn disable(&mut self) -> io::Result<()> {
         self.hardware.disable()?;
         self.software.disable()
     }
@@ -560,15 +514,15 @@ mod tests {
             EventSpec {
                 name: "task_clock",
                 class: EventClass::Software,
-                event: Ok((SW, u64::from(bindings::PERF_COUNT_SW_TASK_CLOCK))),
+                event: Ok(Builder::new(Software::TASK_CLOCK)),
             },
             EventSpec {
                 name: "bogus",
                 class: EventClass::Software,
-                event: Ok((SW, 999_999)),
+                event: Ok(Builder::new(Software(999_999))),
             },
         ];
-        let group = EventGroup::open(&specs, Leader::Dummy, None);
+        let mut group = EventGroup::open(&specs, Leader::Dummy, None);
         let start = group.snapshot().expect("snapshot");
         group.enable().expect("enable");
         std::hint::black_box((0..100_000u64).sum::<u64>());

@@ -7,7 +7,9 @@
 //! that needs no cooperation from the code being measured. The tracepoint's
 //! numeric id is read from tracefs (`<tracefs>/events/<group>/<name>/id`), so
 //! tracefs must be mounted; as root we mount it at `/sys/kernel/tracing` when it
-//! is absent, and record that we did (see [`tracefs`]).
+//! is absent, and record that we did (see [`tracefs`]). (`perf-event2`'s own
+//! `Tracepoint::with_name` looks only under `/sys/kernel/debug/tracing`, which
+//! exists only when debugfs is mounted; hence our own lookup of the id.)
 //!
 //! Each syscall is two user<->kernel *mode* switches (in and out): that is the
 //! "context switch" of the zero-copy articles, and it is this count, not perf's
@@ -25,7 +27,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use perf_event_open_sys::bindings;
+use perf_event::Builder;
+use perf_event::events::Tracepoint;
 
 use super::Reading;
 use super::perf::{EventClass, EventGroup, EventSpec, GroupSnapshot, Leader};
@@ -131,11 +134,7 @@ fn tracefs_mount_point(mounts: &str) -> Option<PathBuf> {
 }
 
 /// The tracepoint id perf needs as `config`, or why we could not get it.
-fn tracepoint_id(
-    tracefs: &Reading<Tracefs>,
-    group: &str,
-    name: &str,
-) -> Result<(u32, u64), String> {
+fn tracepoint_id(tracefs: &Reading<Tracefs>, group: &str, name: &str) -> Result<u64, String> {
     let root = match tracefs {
         Reading::Value(t) => &t.path,
         Reading::Unavailable(why) => return Err(why.clone()),
@@ -156,7 +155,7 @@ fn tracepoint_id(
         .trim()
         .parse::<u64>()
         .map_err(|e| format!("unexpected content in {}: {e}", file.display()))?;
-    Ok((bindings::PERF_TYPE_TRACEPOINT, id))
+    Ok(id)
 }
 
 /// The tracepoint counters of the calling thread: the total first, then one per
@@ -195,7 +194,7 @@ impl SyscallCounters {
         let spec = |name, group: &str, event: &str| EventSpec {
             name,
             class: EventClass::Tracepoint,
-            event: tracepoint_id(&fs, group, event),
+            event: tracepoint_id(&fs, group, event).map(|id| Builder::new(Tracepoint::with_id(id))),
         };
         let mut specs = vec![spec("syscalls", "raw_syscalls", "sys_enter")];
         specs.extend(
@@ -212,15 +211,15 @@ impl SyscallCounters {
         self.group.availability()
     }
 
-    pub fn snapshot(&self) -> io::Result<GroupSnapshot> {
+    pub fn snapshot(&mut self) -> io::Result<GroupSnapshot> {
         self.group.snapshot()
     }
 
-    pub fn enable(&self) -> io::Result<()> {
+    pub fn enable(&mut self) -> io::Result<()> {
         self.group.enable()
     }
 
-    pub fn disable(&self) -> io::Result<()> {
+    pub fn disable(&mut self) -> io::Result<()> {
         self.group.disable()
     }
 

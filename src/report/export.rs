@@ -24,18 +24,16 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::bench::results::BenchReport;
-
 /// An export format, chosen by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// `.json`: the whole report, including every run (see [`super::json`]).
     Json,
-    /// `.csv`: one line per figure, measured and model (see [`super::csv`]).
+    /// `.csv`: one line per figure, measured and model (see [`super::send::csv`]).
     Csv,
-    /// `.md` or `.markdown`: tables to paste into docs (see [`super::markdown`]).
+    /// `.md` or `.markdown`: tables to paste into docs (see [`super::send::markdown`]).
     Markdown,
-    /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::chart`]).
+    /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::send::chart`]).
     Svg,
 }
 
@@ -81,17 +79,6 @@ pub trait Exportable {
     fn render(&self, format: Format) -> anyhow::Result<Vec<u8>>;
 }
 
-impl Exportable for BenchReport {
-    fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {
-        Ok(match format {
-            Format::Json => super::json::render(self),
-            Format::Csv => super::csv::render(self),
-            Format::Markdown => super::markdown::render(self),
-            Format::Svg => super::chart::render(self)?,
-        })
-    }
-}
-
 /// Writes `report` to `path` in the format its extension names, replacing any existing
 /// file atomically (see the module docs).
 pub fn write(report: &impl Exportable, path: &Path) -> anyhow::Result<()> {
@@ -131,7 +118,7 @@ pub fn write(report: &impl Exportable, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::bench_table::tests::sample_report;
+    use crate::bench::sample::sample_report;
 
     #[test]
     fn format_follows_the_extension() {

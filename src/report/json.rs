@@ -27,7 +27,7 @@ pub fn render_any(report: &impl serde::Serialize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::bench_table::tests::{NO_PMU, sample_report};
+    use crate::bench::sample::{NO_PMU, sample_report};
 
     #[test]
     fn parses_back_with_schema_modes_and_reasons() {

@@ -26,7 +26,7 @@
 //!   counters, and it is the fallback when those are unavailable.
 //! - [`TransferError`]: the one error, naming the mode, the progress and the syscall.
 //!
-//! Rules every mode follows (expected states are not errors):
+//! Rules every mode follows (docs/architecture.md §3, "expected states are not errors"):
 //! - a call may move fewer bytes than asked: the loop continues from where it stopped;
 //! - `EINTR` (a signal arrived) is retried;
 //! - `EAGAIN` on the socket (a non-blocking socket whose buffer is full) waits in

@@ -32,7 +32,7 @@ except ImportError as e:  # the Rust test decides whether that is a skip or a fa
 # The versions zc supports (src/broker/protocol/mod.rs, SUPPORTED_APIS).
 VERSIONS = {0: (3, 8), 1: (4, 11), 2: (0, 5), 3: (0, 8), 18: (0, 3), 22: (0, 1)}
 
-# kafka-subset.md §4.3: one record batch, key "k", value "v".
+# docs/kafka-protocol.md §9: one record batch, key "k", value "v".
 BATCH = bytes.fromhex(
     "0000000000000000"
     "0000003a"

@@ -44,8 +44,9 @@
 //!
 //! This module holds the settings, the textbook model and the result types; `runner`
 //! does the writing and measuring, `metrics` turns runs into figures, and
-//! `crate::report::write_table` renders them. Nothing here prints.
+//! `crate::report::write` renders them. Nothing here prints.
 
+pub mod analysis;
 mod metrics;
 pub mod runner;
 
@@ -54,7 +55,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::results::Metric;
+use super::results::{Metric, distinct, find};
 use crate::error::UsageError;
 use crate::log::fixture::{Amount, GenSpec, MAX_BATCH_BYTES};
 use crate::measure::{BlockDevice, Environment, Reading, Sample};
@@ -381,7 +382,14 @@ pub struct WriteRow {
 
 impl WriteRow {
     pub fn metric(&self, key: &str) -> Option<&Metric> {
-        self.metrics.iter().find(|m| m.key == key)
+        find(&self.metrics, key)
+    }
+
+    /// System calls per 1,000 records the model predicts: (writes + fsyncs) per batch,
+    /// over the records of a batch.
+    pub fn model_syscalls_per_krec(&self) -> f64 {
+        let m = &self.model;
+        (m.writes_per_batch + m.fsyncs_per_batch) as f64 * 1000.0 / f64::from(self.batch)
     }
 
     pub fn median(&self, key: &str) -> Option<f64> {
@@ -433,6 +441,26 @@ pub struct WriteReport {
     pub kind: &'static str,
     pub setup: WriteSetup,
     pub rows: Vec<WriteRow>,
+}
+
+impl WriteReport {
+    /// The row of `way` at `batch`, if it ran.
+    pub fn row(&self, way: Way, batch: u32) -> Option<&WriteRow> {
+        self.rows.iter().find(|r| r.way == way && r.batch == batch)
+    }
+}
+
+/// The ways in the report, once each, in report order.
+pub fn ways(rows: &[WriteRow]) -> Vec<Way> {
+    distinct(rows.iter().map(|r| r.way))
+}
+
+/// The batch sizes in the report, smallest first.
+pub fn batches(rows: &[WriteRow]) -> Vec<u32> {
+    let mut seen: Vec<u32> = rows.iter().map(|r| r.batch).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen
 }
 
 /// Current [`WriteReport::schema`].

@@ -9,9 +9,9 @@
 
 use plotters::prelude::*;
 
-use super::bench_table::{chunks, format_value, modes};
-use crate::bench::results::{BenchReport, CacheState, Row};
+use crate::bench::results::{BenchReport, CacheState, Row, chunks, modes};
 use crate::measure::Reading;
+use crate::report::table::format_value;
 use crate::units::format_size;
 
 const WIDTH: u32 = 1100;
@@ -228,7 +228,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::bench_table::tests::sample_report;
+    use crate::bench::sample::sample_report;
 
     /// Every `<text>` of the SVG, as a real XML parser reads it.
     fn texts(svg: &str) -> Vec<String> {

@@ -1,0 +1,21 @@
+//! The report of `zc bench`, one file per output format: the terminal tables, the Markdown
+//! and CSV exports and the SVG chart; JSON is [`crate::report::json`]'s.
+
+pub mod chart;
+pub mod csv;
+pub mod markdown;
+pub mod terminal;
+
+use super::export::{Exportable, Format};
+use crate::bench::results::BenchReport;
+
+impl Exportable for BenchReport {
+    fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {
+        Ok(match format {
+            Format::Json => super::json::render(self),
+            Format::Csv => csv::render(self),
+            Format::Markdown => markdown::render(self),
+            Format::Svg => chart::render(self)?,
+        })
+    }
+}
