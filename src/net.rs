@@ -12,6 +12,15 @@
 //!   looks equally fast, and the pacing timer's wake-ups show up as extra scheduler
 //!   context switches: the very differences we want to see disappear. Hence
 //!   [`CcChoice::Auto`] picks `cubic` on loopback.
+//!
+//!   The algorithm must be chosen *before* the connection exists: on the socket before
+//!   `connect()` ([`connect_with_congestion`]), and on the listening socket, whose choice
+//!   accepted sockets inherit ([`listen_with_congestion`]). Switching a connected socket
+//!   from the default bbr to cubic runs bbr's `init` first (at connection set-up), which
+//!   marks the socket as needing TCP's internal pacing (`sk_pacing_status`), and nothing
+//!   in the switch clears that mark: the "cubic" connection stays paced by a per-socket
+//!   timer, at a rate derived from cubic's window, and costs its sender about twice the
+//!   CPU. docs/how-zc-measures.md shows the kernel code and the measurements.
 //! - **Socket buffers.** `SO_SNDBUF`/`SO_RCVBUF` bound how much is in flight, hence how
 //!   often a sender blocks; [`buffer_sizes`] reports the sizes in force (Linux reports
 //!   twice what was asked for, the extra being its bookkeeping allowance).
@@ -22,14 +31,15 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::str::FromStr;
 
 use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
 use nix::sys::socket::{
-    AddressFamily, SockFlag, SockType, getsockopt, setsockopt, socket, sockopt,
+    AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, bind, connect, getsockopt, listen,
+    setsockopt, socket, sockopt,
 };
 use nix::unistd::Pid;
 
@@ -48,10 +58,45 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 
 /// Widens the listen queue of a bound listener to [`LISTEN_BACKLOG`]. Calling `listen(2)`
 /// again on a listening socket only changes its backlog on Linux.
-pub fn widen_backlog(listener: &std::net::TcpListener) -> io::Result<()> {
-    let backlog = nix::sys::socket::Backlog::new(LISTEN_BACKLOG)?;
-    nix::sys::socket::listen(listener, backlog)?;
+pub fn widen_backlog(listener: &TcpListener) -> io::Result<()> {
+    listen(listener, Backlog::new(LISTEN_BACKLOG)?)?;
     Ok(())
+}
+
+/// A TCP socket of the family of `addr`, not yet connected or bound.
+fn tcp_socket(addr: SocketAddr) -> io::Result<OwnedFd> {
+    let family = match addr {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
+    };
+    Ok(socket(
+        family,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?)
+}
+
+/// Connects to `addr` with congestion control `cc` chosen before the handshake, so the
+/// connection is set up by `cc` alone (see the module documentation for why afterwards
+/// is too late).
+pub fn connect_with_congestion(addr: SocketAddr, cc: &str) -> io::Result<TcpStream> {
+    let fd = tcp_socket(addr)?;
+    set_congestion(fd.as_fd(), cc)?;
+    connect(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    Ok(TcpStream::from(fd))
+}
+
+/// A listening socket on `addr` with congestion control `cc`, which every accepted
+/// connection inherits from it (the kernel copies the listener's explicit choice into
+/// each child socket instead of the system default).
+pub fn listen_with_congestion(addr: SocketAddr, cc: &str) -> io::Result<TcpListener> {
+    let fd = tcp_socket(addr)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    set_congestion(fd.as_fd(), cc)?;
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    listen(&fd, Backlog::new(LISTEN_BACKLOG)?)?;
+    Ok(TcpListener::from(fd))
 }
 
 /// The congestion control in force on a TCP socket.
@@ -430,6 +475,22 @@ mod tests {
             }
         }
         assert!(set >= 1, "the system default is always allowed");
+    }
+
+    #[test]
+    fn congestion_is_chosen_before_connect_and_inherited_from_the_listener() {
+        let default = system_default_congestion().unwrap();
+        let other = available_congestion()
+            .unwrap()
+            .into_iter()
+            .find(|n| *n != default)
+            .expect("a kernel has reno built in beside any other default");
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let listener = listen_with_congestion(loopback, &other).unwrap();
+        let stream = connect_with_congestion(listener.local_addr().unwrap(), &other).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert_eq!(congestion(stream.as_fd()).unwrap(), other);
+        assert_eq!(congestion(accepted.as_fd()).unwrap(), other);
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub struct Fixture {
 
 impl Fixture {
     /// Opens the log at `path`. `known_hash` is the hash already checked by the caller
-    /// (the default fixture); otherwise the log is hashed here and, when it has a
+    /// (the default fixture); otherwise the log is hashed here (once per change of its
+    /// files: see [`fixture::log_hash`]) and, when it has a
     /// `zc fixture gen` manifest, must match it: a damaged log is not benchmarked.
     pub fn open(path: &Path, known_hash: Option<String>) -> Result<Fixture> {
         let mut segments = Vec::new();
@@ -90,7 +91,7 @@ impl Fixture {
         let blake3 = match known_hash {
             Some(h) => h,
             None => {
-                let h = fixture::hash_log(path)?;
+                let h = fixture::log_hash(path)?;
                 if let Ok(manifest) = fixture::read_manifest(path)
                     && manifest.blake3 != h
                 {
@@ -157,7 +158,7 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
     let congestion = net::resolve_cc_flag(&cfg.cc, peer_is_loopback)?;
     let listener = match cfg.connect {
         None => Some(
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            net::listen_with_congestion((Ipv4Addr::LOCALHOST, 0).into(), &congestion.name)
                 .context("cannot bind the in-process sink")?,
         ),
         Some(_) => None,
@@ -316,7 +317,7 @@ impl Run<'_> {
         let mut sink_threads = Vec::new();
         if let Some(l) = self.listener {
             for _ in 0..consumers {
-                sink_threads.push(spawn_sink(l.try_clone()?, self.cfg, self.congestion, chunk));
+                sink_threads.push(spawn_sink(l.try_clone()?, self.cfg, chunk));
             }
         }
         let mut streams = Vec::with_capacity(consumers);
@@ -383,10 +384,13 @@ impl Run<'_> {
 
     /// A connection to the sink, with the run's congestion control set and read back.
     fn connect(&self) -> Result<TcpStream> {
-        let stream = TcpStream::connect(self.addr)
-            .with_context(|| format!("cannot connect to the sink at {}", self.addr))?;
-        net::set_congestion(stream.as_fd(), self.congestion)
-            .with_context(|| format!("cannot set congestion control {}", self.congestion))?;
+        let stream =
+            net::connect_with_congestion(self.addr, self.congestion).with_context(|| {
+                format!(
+                    "cannot connect to the sink at {} with congestion control {}",
+                    self.addr, self.congestion
+                )
+            })?;
         let in_force = net::congestion(stream.as_fd())?;
         if in_force != self.congestion {
             bail!(
@@ -591,17 +595,15 @@ fn send_log(
 fn spawn_sink(
     listener: TcpListener,
     cfg: &BenchConfig,
-    congestion: &str,
     chunk: usize,
 ) -> JoinHandle<io::Result<InProcessSink>> {
     let (kind, verify, pin) = (cfg.sink, cfg.verify, cfg.pin);
-    let congestion = congestion.to_owned();
     thread::spawn(move || {
         if let Some(pin) = pin {
             net::pin_current_thread(pin.sink)?;
         }
+        // The accepted socket inherits the listener's congestion control; read it back.
         let (mut stream, _) = listener.accept()?;
-        net::set_congestion(stream.as_fd(), &congestion)?;
         let congestion = net::congestion(stream.as_fd())?;
         let start = ThreadCpu::now()?;
         let report = sink::drain(&mut stream, kind, verify, chunk)?;

@@ -285,8 +285,9 @@ fn syscalls_made(mode: Mode) -> &'static str {
 fn caveats(mode: Mode) -> Vec<String> {
     let own: Vec<String> = match mode {
         Mode::ReadWrite => vec![
-            "this is also what a TLS server does without kernel TLS: it must see the bytes to \
-             encrypt them, so they come up into user space and go back down."
+            "a TLS server without kernel TLS pays at least this: it must see the bytes to \
+             encrypt them, so they come up into user space and go back down, and encrypting \
+             writes them once more (Kafka under TLS reads into a buffer and encrypts it)."
                 .into(),
             "short reads and writes are normal: the loop continues from where the call stopped."
                 .into(),
@@ -294,8 +295,9 @@ fn caveats(mode: Mode) -> Vec<String> {
         Mode::Mmap => vec![
             "SIGBUS: if another process truncates the file while it is mapped, touching a page \
              past the new end kills the program with SIGBUS. zc never reads the mapping itself \
-             (only the kernel does, inside write, where the fault becomes EFAULT); Kafka maps \
-             only its indexes, never the .log, for this reason."
+             (only the kernel does, inside write, where the fault becomes EFAULT). Kafka maps \
+             only its fixed-size index files; it writes the .log through a FileChannel and \
+             serves it with sendfile."
                 .into(),
             "page faults: the mapping starts empty and each first touch faults the page in; the \
              minor-faults counter shows them and the model does not count them."
@@ -305,9 +307,10 @@ fn caveats(mode: Mode) -> Vec<String> {
                 .into(),
         ],
         Mode::Sendfile => vec![
-            "TLS defeats sendfile: user-space TLS must encrypt every byte in user memory, so \
-             servers fall back to read-write. Only kernel TLS (kTLS, where the kernel encrypts) \
-             keeps sendfile."
+            "TLS defeats zero-copy: user-space TLS must encrypt every byte in user memory, so \
+             servers fall back to read-write. Kernel TLS (kTLS) keeps the sendfile call, not the \
+             zero copy: the kernel reads the pages and writes the ciphertext into new buffers, \
+             unless the NIC encrypts (TLS offload)."
                 .into(),
             format!(
                 "one call moves at most {SENDFILE_MAX:#x} bytes (2 GiB - 4 KiB), whatever is \
@@ -482,7 +485,7 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
             let c = Counted::of(mode);
             out.push_str(&wrap(
                 &format!(
-                    "{mode}: {}+{}={} copies (DMA+CPU), {} with SG-DMA; {} switches per chunk, \
+                    "{mode}: {}+{}={} copies (DMA+CPU, no SG), {} with SG-DMA; {} switches per chunk, \
                      {} in the articles; {} syscalls per chunk",
                     m.dma_copies,
                     m.cpu_copies,
@@ -507,7 +510,7 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
         "articles'",
         "syscalls",
     ];
-    let sub = ["", "DMA+CPU", "with SG", "/chunk", "switches", "/chunk"];
+    let sub = ["", "no SG", "with SG", "/chunk", "switches", "/chunk"];
     let widths = [12, 10, 9, 10, 11, 9];
     let line = |cells: [String; 6]| -> String {
         let mut s = String::from(" ");
@@ -535,6 +538,14 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
             m.syscalls_per_chunk.to_string(),
         ]));
     }
+    out.push_str(&wrap(
+        "Both copy columns count every mode on one basis: DMA+CPU copies without \
+         scatter-gather DMA (the textbook's figure), then with it (what Linux TCP does on any \
+         SG-capable device, loopback included).",
+        Some(width),
+        "  ",
+        "  ",
+    ));
     out
 }
 

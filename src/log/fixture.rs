@@ -239,6 +239,8 @@ pub fn generate(
     if let Some(old) = retired {
         fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
     }
+    // The files are final now (renaming the directory changes none of their stamps).
+    remember_hash(out, files_stamp(out)?, &manifest.blake3);
     Ok(manifest)
 }
 
@@ -445,11 +447,8 @@ impl SplitMix64 {
     }
 }
 
-/// BLAKE3 over every file of every partition directory, in sorted order, each preceded
-/// by its relative path and length, so renaming or moving bytes changes the hash too.
-/// BLAKE3 rather than SHA-256 because this runs before every benchmark on the default
-/// fixture: it hashes several times faster, and any cryptographic hash would do here.
-pub fn hash_log(dir: &Path) -> Result<String> {
+/// Every file of every partition directory of the log at `dir`, in sorted order.
+fn log_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for part in super::inspect::partitions(dir)? {
         for entry in fs::read_dir(&part.path)? {
@@ -460,8 +459,16 @@ pub fn hash_log(dir: &Path) -> Result<String> {
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// BLAKE3 over every file of every partition directory, in sorted order, each preceded
+/// by its relative path and length, so renaming or moving bytes changes the hash too.
+/// BLAKE3 rather than SHA-256 because it hashes several times faster, and any
+/// cryptographic hash would do here. Benchmarks call [`log_hash`], which reuses it.
+pub fn hash_log(dir: &Path) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
-    for path in files {
+    for path in log_files(dir)? {
         let rel = path.strip_prefix(dir).unwrap_or(&path);
         let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         let len = file.metadata()?.len();
@@ -478,6 +485,83 @@ pub fn hash_log(dir: &Path) -> Result<String> {
         }
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// What [`log_hash`] remembers about one log directory.
+#[derive(Serialize, Deserialize)]
+struct HashCache {
+    /// [`files_stamp`] when `blake3` was computed.
+    stamp: String,
+    blake3: String,
+}
+
+/// Where [`log_hash`] keeps its answer for the log at `dir`: in zc's cache directory
+/// (never inside the log, which may be read-only or committed to a repository), one
+/// file per log directory, named after the directory's canonical path.
+fn hash_cache_file(dir: &Path) -> Option<PathBuf> {
+    let canonical = fs::canonicalize(dir).ok()?;
+    let key = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+    Some(
+        cache_dir()
+            .ok()?
+            .join("log-hashes")
+            .join(format!("{key}.json")),
+    )
+}
+
+/// What changes whenever a file of the log could have changed: each file's name, size,
+/// inode, modification and status-change times. The status-change time (ctime) cannot be
+/// set back by a user (`touch -d` sets it to now), so a rewrite always shows.
+fn files_stamp(dir: &Path) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stamp = blake3::Hasher::new();
+    for path in log_files(dir)? {
+        let m = fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
+        let line = format!(
+            "{}\0{} {} {}.{} {}.{}\n",
+            path.strip_prefix(dir).unwrap_or(&path).display(),
+            m.len(),
+            m.ino(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        );
+        stamp.update(line.as_bytes());
+    }
+    Ok(stamp.finalize().to_hex().to_string())
+}
+
+/// The log's [`hash_log`], recomputed only when a file changed since it was last computed
+/// (hashing 1 GiB costs ~0.3 s of CPU, at every benchmark start otherwise). The answer is
+/// kept in zc's cache directory, keyed by the log's path and its files' stamps.
+pub fn log_hash(dir: &Path) -> Result<String> {
+    let stamp = files_stamp(dir)?;
+    let cached = hash_cache_file(dir)
+        .and_then(|file| fs::read_to_string(file).ok())
+        .and_then(|text| serde_json::from_str::<HashCache>(&text).ok());
+    if let Some(c) = cached
+        && c.stamp == stamp
+    {
+        return Ok(c.blake3);
+    }
+    let blake3 = hash_log(dir)?;
+    remember_hash(dir, stamp, &blake3);
+    Ok(blake3)
+}
+
+/// Best effort: without the cache the next start hashes again, nothing worse.
+fn remember_hash(dir: &Path, stamp: String, blake3: &str) {
+    let Some(file) = hash_cache_file(dir) else {
+        return;
+    };
+    let cache = HashCache {
+        stamp,
+        blake3: blake3.to_owned(),
+    };
+    if let (Some(parent), Ok(json)) = (file.parent(), serde_json::to_string(&cache)) {
+        let _ = fs::create_dir_all(parent).and_then(|()| fs::write(&file, json + "\n"));
+    }
 }
 
 /// Where the default fixture lives: `$ZC_CACHE_DIR`, else `$XDG_CACHE_HOME/zc`, else
@@ -520,7 +604,7 @@ fn cached(spec: &GenSpec, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<
         Err(_) if !path.exists() => "it did not exist yet".to_owned(),
         Err(e) => format!("unreadable manifest ({e:#})"),
         Ok(m) if m.spec != *spec => "generated with other settings".into(),
-        Ok(m) => match hash_log(path) {
+        Ok(m) => match log_hash(path) {
             Ok(h) if h == m.blake3 => {
                 return Ok(DefaultFixture {
                     path: path.to_owned(),
@@ -642,6 +726,28 @@ mod tests {
             1,
             "staging or retired directories left behind"
         );
+    }
+
+    #[test]
+    fn log_hash_is_reused_until_a_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("log");
+        let manifest = generate(&small_spec(), &out, false, &mut |_| {}).unwrap();
+        assert_eq!(log_hash(&out).unwrap(), manifest.blake3);
+        // A cache entry whose stamp still matches is believed without hashing: prove it
+        // by planting a wrong hash under the right stamp.
+        let planted = HashCache {
+            stamp: files_stamp(&out).unwrap(),
+            blake3: "planted".into(),
+        };
+        let cache = hash_cache_file(&out).expect("a cache directory");
+        fs::write(cache, serde_json::to_string(&planted).unwrap()).unwrap();
+        assert_eq!(log_hash(&out).unwrap(), "planted");
+        // Rewriting a file with the very same bytes changes its times: hashed again.
+        let log = out.join("demo-0").join("00000000000000000000.log");
+        fs::write(&log, fs::read(&log).unwrap()).unwrap();
+        assert_eq!(log_hash(&out).unwrap(), manifest.blake3);
+        assert_eq!(hash_log(&out).unwrap(), manifest.blake3);
     }
 
     #[test]
