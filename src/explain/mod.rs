@@ -19,12 +19,14 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::report::table::format_value;
+use crate::bench::results::{keys, modes};
+use crate::measure::Reading;
+use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
 use crate::transfer::{Mode, SENDFILE_MAX};
 use paint::{Paint, Style};
 use path::{Counted, events};
-use results::{Read, Results};
+use results::Results;
 
 /// Where the articles' other claims about Kafka are measured, beyond one chunk of one
 /// transfer.
@@ -400,15 +402,7 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
     ));
     let rows = results.rows_of(mode);
     if rows.is_empty() {
-        let present: Vec<&str> = {
-            let mut v: Vec<&str> = Vec::new();
-            for r in &results.rows {
-                if !v.contains(&r.mode.name()) {
-                    v.push(r.mode.name());
-                }
-            }
-            v
-        };
+        let present: Vec<&str> = modes(&results.rows).into_iter().map(Mode::name).collect();
         out.push_str(&wrap(
             &format!(
                 "{} has no {mode} rows (it measured {}): `zc bench --mode {mode} --export \
@@ -424,14 +418,14 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
     }
     // (metric key, the model's figure for it)
     let shown: [(&str, Option<u32>); 8] = [
-        ("throughput", None),
-        ("sender_cpu_per_gib", None),
-        ("system_cpu_per_gib", None),
-        ("syscalls_per_gib", None),
-        ("mode_switches_per_chunk", Some(m.mode_switches)),
-        ("user_copied_per_byte", Some(m.user_copies_per_byte)),
-        ("sched_switches_per_gib", None),
-        ("minor_faults_per_gib", None),
+        (keys::THROUGHPUT, None),
+        (keys::SENDER_CPU_PER_GIB, None),
+        (keys::SYSTEM_CPU_PER_GIB, None),
+        (keys::SYSCALLS_PER_GIB, None),
+        (keys::MODE_SWITCHES_PER_CHUNK, Some(m.mode_switches)),
+        (keys::USER_COPIED_PER_BYTE, Some(m.user_copies_per_byte)),
+        (keys::SCHED_SWITCHES_PER_GIB, None),
+        (keys::MINOR_FAULTS_PER_GIB, None),
     ];
     for row in rows {
         out.push_str(&format!(
@@ -449,17 +443,8 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
                 continue;
             };
             let value = match &metric.value {
-                Read::Value(s) => {
-                    let median = format_value(key, s.median);
-                    let (lo, hi) = (format_value(key, s.min), format_value(key, s.max));
-                    let range = if lo == hi {
-                        String::new()
-                    } else {
-                        format!(" ({lo}–{hi})")
-                    };
-                    format!("{median}{range}")
-                }
-                Read::Missing { unavailable } => format!("n/a ({unavailable})"),
+                Reading::Value(s) => stat_inline(key, s),
+                Reading::Unavailable(why) => format!("n/a ({why})"),
             };
             let model = model.map(|x| format!("; model {x}")).unwrap_or_default();
             // Aligned in columns when the line fits; wrapped (alignment lost) when not.
