@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::fds;
-use crate::log::partition::{self, LogConfig, PartitionLog};
+use crate::log::partition::{self, FlushPolicy, LogConfig, PartitionLog};
 use crate::log::recovery::RecoveryReport;
 use crate::log::segment;
 
@@ -163,7 +163,7 @@ impl Topics {
         remove_unfinished(log_dir)?;
         let dirs = partition::list_partitions(log_dir)
             .with_context(|| format!("cannot list {}", log_dir.display()))?;
-        check_descriptors(log_dir, &dirs, limits.fd_reserve)?;
+        check_descriptors(log_dir, &dirs)?;
         let mut by_topic: BTreeMap<String, Vec<(u32, PartitionLog)>> = BTreeMap::new();
         let mut reports = Vec::new();
         for dir in dirs {
@@ -259,28 +259,31 @@ impl Topics {
         Ok(())
     }
 
-    /// Creates partition `p` of `topic` under a temporary name, closes it cleanly, renames
-    /// it into place and opens it: the directory appears whole or not at all.
+    /// Creates partition `p` of `topic` under a temporary name, renames it into place and
+    /// opens it: the directory appears whole or not at all.
     fn create_partition(&self, topic: &str, p: u32) -> Result<PartitionLog> {
-        let name = partition::dir_name(topic, p);
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let (dir, creating) = (
-            self.log_dir.join(&name),
-            self.log_dir
-                .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed))),
-        );
+        let dir = self.log_dir.join(partition::dir_name(topic, p));
+        let creating = self
+            .log_dir
+            .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed)));
         let made = (|| {
             if creating.exists() {
                 std::fs::remove_dir_all(&creating)?;
             }
-            PartitionLog::create(&creating, self.config)?.shutdown()?;
+            drop(PartitionLog::create(&creating, self.config)?);
             std::fs::rename(&creating, &dir)?;
-            segment::sync_dir(&self.log_dir)
+            if self.config.flush == FlushPolicy::Always {
+                segment::sync_dir(&self.log_dir)?;
+            }
+            Ok::<_, std::io::Error>(())
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&creating);
             return Err(e).with_context(|| format!("cannot create {}", dir.display()));
         }
+        // Reopened under its final name (the segments know their paths); an empty segment
+        // is recovered in a few system calls.
         let (log, _) = PartitionLog::open(&dir, self.config)
             .with_context(|| format!("cannot open {}", dir.display()))?;
         Ok(log)
@@ -349,7 +352,8 @@ fn remove_unfinished(log_dir: &Path) -> Result<()> {
 /// Refuses to start when the partitions found could not all be opened within the
 /// descriptor limit, naming the figures and the fix, rather than failing on `EMFILE`
 /// somewhere in the middle.
-fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: u64) -> Result<()> {
+fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir]) -> Result<()> {
+    let reserve = fds::BASE_RESERVE;
     let mut segments = 0u64;
     for dir in dirs {
         segments += partition::list_segments(&dir.path)
@@ -363,9 +367,9 @@ fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: 
     if open + needed + reserve > limit {
         anyhow::bail!(
             "{} holds {} partitions in {segments} segments, which need {needed} file \
-             descriptors, and {reserve} more are kept for connections, but this process may \
+             descriptors, {reserve} more are needed to serve at all, and this process may \
              open {limit} ({open} open already). Raise the limit (ulimit -n; LimitNOFILE= \
-             for a systemd service) or lower --max-connections",
+             for a systemd service)",
             log_dir.display(),
             dirs.len()
         );

@@ -89,7 +89,18 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
     // Held until the function returns, after the logs are closed.
     let _lock = DirLock::acquire(&log_dir)?;
-    let (topics, recovered) = Topics::open(&log_dir, config, cfg.topic_limits())?;
+    let limits = cfg.topic_limits();
+    let (topics, recovered) = Topics::open(&log_dir, config, limits)?;
+    let open = fds::open_count().unwrap_or(0);
+    if open + limits.fd_reserve > fd_limit {
+        eprintln!(
+            "zc serve: warning: {open} of {fd_limit} file descriptors are open and \
+             --max-connections {} may need {} more: connections past the limit will be \
+             refused and no topic can be created. Raise the limit (ulimit -n, LimitNOFILE) \
+             or lower --max-connections",
+            cfg.limits.max_connections, limits.fd_reserve
+        );
+    }
     for (_, report) in recovered {
         // Lost data is always worth a line; the rest is for the curious.
         if report.lost_data() || !quiet {
