@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::bench::config::MAX_CHUNK;
-use crate::bench::results::CacheState;
-use crate::bench::sink::SinkKind;
+use crate::bench::send::config::MAX_CHUNK;
+use crate::bench::send::results::CacheState;
+use crate::bench::send::sink::SinkKind;
 use crate::log::partition::FlushPolicy;
 use crate::net::{CcChoice, Pin};
 use crate::transfer::Mode;

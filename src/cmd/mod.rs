@@ -6,6 +6,7 @@ mod bench_write;
 mod consume;
 mod explain;
 mod fixture;
+mod measuring;
 mod produce;
 mod reference;
 mod serve;

@@ -19,7 +19,7 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::bench::results::{keys, modes};
+use crate::bench::send::results::{keys, modes};
 use crate::measure::Reading;
 use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn measured_figures_sit_beside_the_model() {
-        use crate::bench::sample::sample_report;
+        use crate::bench::send::sample::sample_report;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, crate::report::json::render(&sample_report())).unwrap();
