@@ -39,11 +39,13 @@
 //! compression, no transactions. Every error names the broker address and the API
 //! ([`ClientError`]).
 
+pub mod batcher;
 mod connection;
 pub mod consumer;
 mod error;
 mod partition;
 pub mod producer;
+pub mod source;
 
 #[cfg(test)]
 mod tests;
