@@ -47,6 +47,8 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         },
         auto_create: !args.no_auto_create,
         max_partitions: args.max_partitions,
+        partitions: args.partitions,
+        max_message_bytes: args.max_message_bytes,
         max_creations_per_request: args.max_creations_per_request,
         inspect: args.inspect,
         inspect_header: args.inspect_header,
@@ -84,6 +86,7 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         segment_bytes: cfg.segment_bytes,
         index_interval_bytes: index::INDEX_INTERVAL_BYTES,
         flush: cfg.flush,
+        max_message_bytes: cfg.max_message_bytes,
     };
     std::fs::create_dir_all(&log_dir)
         .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
