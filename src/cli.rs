@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::bench::config::MAX_CHUNK;
-use crate::bench::results::CacheState;
-use crate::bench::sink::SinkKind;
+use crate::bench::send::config::MAX_CHUNK;
+use crate::bench::send::results::CacheState;
+use crate::bench::send::sink::SinkKind;
 use crate::log::partition::FlushPolicy;
 use crate::net::{CcChoice, Pin};
 use crate::transfer::Mode;
@@ -89,6 +89,11 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     #[command(after_help = CONSUME_EXAMPLES)]
     Consume(ConsumeArgs),
 
+    /// List, create, grow, delete and describe the topics of `zc serve` or a Kafka broker
+    /// (like kafka-topics).
+    #[command(subcommand, after_help = TOPICS_EXAMPLES)]
+    Topics(TopicsCommand),
+
     /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
     /// mode switches, the textbook totals, the caveats; measured figures beside them.
     #[command(after_help = EXPLAIN_EXAMPLES)]
@@ -153,6 +158,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
   zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
+  zc bench --export report.html                    # one page to open anywhere, no root needed
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
   zc bench write                                   # the write path, four ways of appending
@@ -259,8 +265,8 @@ pub struct BenchArgs {
     pub consumers: u32,
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
-    /// .svg (a chart of throughput and CPU per GiB).
-    /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    /// .svg (a chart of throughput and CPU per GiB), .html (one self-contained page: chart,
+    /// tables, model, each mode's diagram, setup). Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,
 }
@@ -420,6 +426,17 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_partitions: usize,
 
+    /// Partitions of a topic created on first use (Kafka's num.partitions); CreateTopics
+    /// may ask for any count.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub partitions: u32,
+
+    /// Largest record batch a producer may append, compressed size and 12 bytes of log
+    /// overhead included (Kafka's max.message.bytes, default 1 MiB + 12); larger batches
+    /// are answered MESSAGE_TOO_LARGE.
+    #[arg(long, value_parser = parse_size, default_value = "1048588", value_name = "SIZE")]
+    pub max_message_bytes: u64,
+
     /// Topics one Metadata or Produce request may create; the rest of its unknown topics
     /// are answered THROTTLING_QUOTA_EXCEEDED (the client may ask again).
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -565,6 +582,16 @@ of at most --batch-size bytes; a batch that is not full leaves after --linger-ms
 --max-in-flight requests are on the wire at once. The summary (records, batches, MiB/s,
 records/s, offsets) goes to stderr.";
 
+const TOPICS_EXAMPLES: &str = "Examples:
+  zc topics list -b 127.0.0.1:9092
+  zc topics create -b 127.0.0.1:9092 orders --partitions 4
+  zc topics alter -b 127.0.0.1:9092 orders --partitions 8     # grow only, like Kafka
+  zc topics describe -b 127.0.0.1:9092 orders                 # partitions, offsets, settings
+  zc topics delete -b 127.0.0.1:9092 orders
+
+zc serve is a single broker: a replication factor other than 1 is refused with
+INVALID_REPLICATION_FACTOR.";
+
 const CONSUME_EXAMPLES: &str = "Examples:
   zc consume -b 127.0.0.1:9092 -t demo | head       # the log `zc serve` serves by default
   zc consume -b 127.0.0.1:9092 -t demo --bench      # throughput instead of values
@@ -623,10 +650,63 @@ pub struct ProduceArgs {
           value_name = "N")]
     pub max_in_flight: u32,
 
+    /// Compress each batch's records: none, gzip, snappy, lz4 or zstd (Kafka's
+    /// compression.type); the broker stores the batch compressed, as sent
+    #[arg(long, default_value = "none", value_name = "CODEC")]
+    pub compression: crate::log::compression::Codec,
+
     /// Seconds the broker may take to answer a request (Kafka's request.timeout.ms).
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Every topic with its partition count.
+    List {
+        /// Broker to ask (any Kafka broker, or zc serve).
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+    },
+    /// Create a topic (CreateTopics).
+    Create {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topic: String,
+        /// Partitions; default: the broker's (zc serve --partitions, Kafka's num.partitions).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+        partitions: Option<i32>,
+        /// Replicas per partition; default: the broker's (1 for zc serve).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i16).range(1..))]
+        replication_factor: Option<i16>,
+        /// Ask the broker to check the request without creating anything.
+        #[arg(long)]
+        validate_only: bool,
+    },
+    /// Grow a topic to more partitions (CreatePartitions); partitions are never removed.
+    Alter {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topic: String,
+        /// The new total number of partitions.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+        partitions: i32,
+    },
+    /// Delete topics and their records (DeleteTopics).
+    Delete {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        #[arg(required = true)]
+        topics: Vec<String>,
+    },
+    /// Partitions with leader, replicas and offsets, and the settings the broker applies
+    /// (DescribeConfigs) with where each comes from; all topics if none named.
+    Describe {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topics: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

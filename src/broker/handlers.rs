@@ -7,16 +7,19 @@
 //! through the broker's transfer mode without being read into the broker.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use super::admin;
+use super::coordinator::{self, Coordinator};
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use crate::kafka::{
-    ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    ApiKey, ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
     ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
     MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic, Part,
@@ -45,6 +48,8 @@ pub struct Context {
     pub shutdown: Arc<AtomicBool>,
     /// Where the broker's log lines go (stderr, prefixed, in `zc serve`).
     pub log: Log,
+    /// The group coordinator, its state replayed from `__consumer_offsets`.
+    pub groups: Coordinator,
     next_producer_id: AtomicI64,
 }
 
@@ -55,13 +60,14 @@ impl Context {
         auto_create: bool,
         shutdown: Arc<AtomicBool>,
         log: Log,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let groups = Coordinator::open(&topics, log.clone())?;
         // Ids already in the log belong to producers whose sequences the partitions
         // remember: a new producer must never get one of them.
         let first_producer_id = topics.max_producer_id().map_or(FIRST_PRODUCER_ID, |id| {
             id.saturating_add(1).max(FIRST_PRODUCER_ID)
         });
-        Context {
+        Ok(Context {
             topics,
             advertised_host: advertised.0,
             advertised_port: advertised.1,
@@ -69,8 +75,9 @@ impl Context {
             stats: Stats::default(),
             shutdown,
             log,
+            groups,
             next_producer_id: AtomicI64::new(first_producer_id),
-        }
+        })
     }
 }
 
@@ -87,7 +94,8 @@ pub enum Reply {
     },
 }
 
-pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
+/// Answers one request from `peer`.
+pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
     let id = request.header.correlation_id;
     let v = request.header.api_version;
     let frame = |r: Response| Reply::Frame(encode_response(id, v, &r));
@@ -105,7 +113,20 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         })),
         RequestBody::Produce(req) => {
             let acks = req.acks;
-            let response = produce(ctx, req);
+            // Advertised for librdkafka's feature detection only (`ApiKey::advertised`).
+            let response = if !ApiKey::Produce.versions().contains(v) {
+                (ctx.log)(format!(
+                    "Produce v{v} carries message format v0/v1, which zc does not store: \
+                     answered UNSUPPORTED_VERSION (clients that saw ApiVersions use v3+)"
+                ));
+                refuse_produce(
+                    req,
+                    ErrorCode::UnsupportedVersion,
+                    "Produce v0-v2 (message format v0/v1) is not supported: use v3+",
+                )
+            } else {
+                produce(ctx, req)
+            };
             if acks == 0 {
                 Reply::Nothing
             } else {
@@ -113,6 +134,31 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
             }
         }
         RequestBody::Fetch(req) => fetch(ctx, &req, id, v),
+        RequestBody::CreateTopics(req) => {
+            frame(Response::CreateTopics(admin::create_topics(ctx, &req)))
+        }
+        RequestBody::CreatePartitions(req) => frame(Response::CreatePartitions(
+            admin::create_partitions(ctx, &req),
+        )),
+        RequestBody::DeleteTopics(req) => {
+            frame(Response::DeleteTopics(admin::delete_topics(ctx, &req)))
+        }
+        RequestBody::DescribeConfigs(req) => frame(Response::DescribeConfigs(
+            admin::describe_configs(ctx, &req),
+        )),
+        body @ (RequestBody::FindCoordinator(_)
+        | RequestBody::JoinGroup(_)
+        | RequestBody::SyncGroup(_)
+        | RequestBody::Heartbeat(_)
+        | RequestBody::LeaveGroup(_)
+        | RequestBody::OffsetCommit(_)
+        | RequestBody::OffsetFetch(_)
+        | RequestBody::ListGroups(_)
+        | RequestBody::DescribeGroups(_)
+        | RequestBody::DeleteGroups(_)) => {
+            let client_id = request.header.client_id.as_deref().unwrap_or("");
+            frame(coordinator::handle(ctx, body, v, client_id, peer))
+        }
     }
 }
 
@@ -237,7 +283,9 @@ fn topic_metadata(name: &str, topic: Result<&Arc<Topic>, &ErrorCode>) -> Metadat
     MetadataTopic {
         error_code,
         name: name.to_owned(),
-        is_internal: false,
+        // Kafka marks its internal topics so that clients leave them out of wildcard
+        // subscriptions and listings.
+        is_internal: name == coordinator::offsets_topic::OFFSETS_TOPIC,
         partitions,
         topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
     }
@@ -360,6 +408,7 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                             let code = match &e {
                                 AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
                                 AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
+                                AppendError::TooLarge { .. } => ErrorCode::MessageTooLarge,
                                 AppendError::StaleEpoch { .. } => ErrorCode::InvalidProducerEpoch,
                                 AppendError::OutOfOrder { .. } => {
                                     ErrorCode::OutOfOrderSequenceNumber
@@ -392,6 +441,25 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
     }
     ProduceResponse {
         responses,
+        throttle_time_ms: 0,
+    }
+}
+
+/// The same error for every partition of a Produce request, nothing appended.
+fn refuse_produce(req: ProduceRequest<'_>, code: ErrorCode, why: &str) -> ProduceResponse {
+    ProduceResponse {
+        responses: req
+            .topic_data
+            .into_iter()
+            .map(|t| ProduceTopicResponse {
+                name: t.name,
+                partition_responses: t
+                    .partition_data
+                    .into_iter()
+                    .map(|p| ProducePartitionResponse::error(p.index, code, Some(why.to_owned())))
+                    .collect(),
+            })
+            .collect(),
         throttle_time_ms: 0,
     }
 }

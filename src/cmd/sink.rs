@@ -4,7 +4,7 @@ use std::net::TcpListener;
 
 use anyhow::{Context, Result};
 
-use crate::bench::sink;
+use crate::bench::send::sink;
 use crate::cli::SinkArgs;
 
 pub fn run(args: SinkArgs, quiet: bool) -> Result<()> {

@@ -19,7 +19,7 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::bench::results::{keys, modes};
+use crate::bench::send::results::{keys, modes};
 use crate::measure::Reading;
 use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
@@ -90,6 +90,20 @@ pub fn render(req: &Request) -> String {
         }
     }
     out
+}
+
+/// The legend and one section per mode (title, diagram, steps, model, caveats) in plain
+/// text at `width` columns, for a page that shows them beside measured figures
+/// (`zc bench --export report.html`).
+pub fn plain_sections(modes: &[Mode], width: usize) -> (String, Vec<String>) {
+    let req = Request {
+        modes: modes.to_vec(),
+        results: None,
+        width,
+        paint: Paint::plain(),
+    };
+    let sections = modes.iter().map(|&m| mode_section(m, &req)).collect();
+    (legend(width, &req.paint), sections)
 }
 
 /// The symbols, and the two meanings of "context switch".
@@ -539,7 +553,7 @@ mod tests {
 
     #[test]
     fn measured_figures_sit_beside_the_model() {
-        use crate::bench::sample::sample_report;
+        use crate::bench::send::sample::sample_report;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, crate::report::json::render(&sample_report())).unwrap();

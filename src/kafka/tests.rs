@@ -110,6 +110,8 @@ fn sample(api: ApiKey, v: i16) -> RequestBody<'static> {
             transactional_id: None,
             transaction_timeout_ms: 60_000,
         }),
+        _ if super::admin_tests::APIS.contains(&api) => super::admin_tests::sample(api, v),
+        _ => super::group_tests::sample(api, v),
     }
 }
 
@@ -287,12 +289,12 @@ fn malformed_errors_name_the_field_and_position() {
 
 #[test]
 fn unknown_api_key_closes_without_reply() {
-    // FindCoordinator (10) is a real API we do not implement.
-    let e = decode_request(&header(10, 2)).unwrap_err();
+    // AlterConfigs (33) is a real API we do not implement.
+    let e = decode_request(&header(33, 2)).unwrap_err();
     assert_eq!(
         e,
         DecodeError::UnknownApiKey(RequestIds {
-            api_key: 10,
+            api_key: 33,
             api_version: 2,
             correlation_id: 99
         })
@@ -306,16 +308,7 @@ fn unknown_api_key_closes_without_reply() {
 
 #[test]
 fn unsupported_versions_close_without_reply() {
-    for (key, version) in [
-        (1, 12),
-        (1, 3),
-        (0, 2),
-        (0, 9),
-        (3, 9),
-        (2, 6),
-        (22, 2),
-        (1, -1),
-    ] {
+    for (key, version) in [(1, 12), (1, 3), (0, 9), (3, 9), (2, 6), (22, 2), (1, -1)] {
         let e = decode_request(&header(key, version)).unwrap_err();
         assert!(
             matches!(e, DecodeError::UnsupportedVersion(ids) if ids.api_key == key && ids.api_version == version),
@@ -372,13 +365,16 @@ fn api_versions_v0_response_lists_the_table() {
         0,
         &Response::ApiVersions(ApiVersionsResponse::supported()),
     );
-    let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6];
-    for (key, range) in SUPPORTED_APIS {
+    let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    expected.extend_from_slice(&(SUPPORTED_APIS.len() as i32).to_be_bytes());
+    for (key, _) in SUPPORTED_APIS {
+        let range = key.advertised();
         expected.extend_from_slice(&key.code().to_be_bytes());
         expected.extend_from_slice(&range.min.to_be_bytes());
         expected.extend_from_slice(&range.max.to_be_bytes());
     }
-    expected[3] = (expected.len() - 4) as u8;
+    let size = (expected.len() - 4) as i32;
+    expected[..4].copy_from_slice(&size.to_be_bytes());
     assert_eq!(frame, expected);
 }
 
@@ -419,6 +415,11 @@ fn version_table_is_consistent() {
     assert!(ApiKey::Fetch.versions().contains(4));
     assert!(ApiKey::ApiVersions.versions().contains(0));
     assert!(ApiKey::ListOffsets.versions().contains(1));
+    // Older librdkafka compresses gzip, snappy and lz4 only if the advertised Produce ∋ 0
+    // (KAFKA-18659), zstd only if Produce ∋ 7 and Fetch ∋ 10.
+    assert!(ApiKey::Produce.advertised().contains(0));
+    assert!(ApiKey::Produce.versions().contains(7));
+    assert!(ApiKey::Fetch.versions().contains(10));
 }
 
 /// A tiny deterministic PRNG, so the mutation test needs no dependency and is repeatable.

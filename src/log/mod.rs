@@ -4,6 +4,7 @@
 //! itself writes, so Kafka's own tools and clients can read it:
 //! - [`varint`]: the zigzag varints inside records;
 //! - [`batch`]: RecordBatch v2, the 61-byte header, the records and the CRC-32C;
+//! - [`compression`]: the gzip, snappy, lz4 and zstd codecs a batch's records may use;
 //! - [`index`]: the sparse `.index` and `.timeindex` and the rule for when they get entries;
 //! - [`segment`]: one `.log` file and its indexes, appending, scanning, finding batches;
 //! - [`partition`]: the `<topic>-<partition>/` directory of segments and [`partition::PartitionLog`],
@@ -15,6 +16,7 @@
 //! - [`fixture`]: deterministic generation and the cached default fixture.
 
 pub mod batch;
+pub mod compression;
 pub mod fixture;
 pub mod index;
 pub mod inspect;

@@ -39,6 +39,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 
 use super::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD, MAGIC, MIN_BATCH_LENGTH};
+use super::compression::{Codec, MAX_INFLATED};
 use super::index::INDEX_INTERVAL_BYTES;
 use super::producer::{ProducerState, Verdict};
 use super::recovery::{self, RecoveryReport};
@@ -140,7 +141,14 @@ pub struct LogConfig {
     /// Kafka's `index.interval.bytes`: an index entry after more than this many bytes.
     pub index_interval_bytes: u64,
     pub flush: FlushPolicy,
+    /// Kafka's `max.message.bytes`: the largest batch (log overhead included, compressed
+    /// size if compressed) a producer may append; larger is MESSAGE_TOO_LARGE.
+    pub max_message_bytes: u64,
 }
+
+/// Kafka's default `max.message.bytes`: 1 MiB plus the 12 bytes of log overhead
+/// (`LogConfig.DEFAULT_MAX_MESSAGE_BYTES`).
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = (1 << 20) + LOG_OVERHEAD as u64;
 
 impl Default for LogConfig {
     /// Kafka's defaults: 1 GiB segments, an index entry every 4 KiB, no forced flush.
@@ -149,6 +157,7 @@ impl Default for LogConfig {
             segment_bytes: 1 << 30,
             index_interval_bytes: INDEX_INTERVAL_BYTES,
             flush: FlushPolicy::Os,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -216,6 +225,8 @@ pub enum AppendError {
     /// An idempotent producer's batch that does not continue its sequence. Kafka:
     /// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
     OutOfOrder { batch: usize, reason: String },
+    /// A batch larger than `max.message.bytes`. Kafka: MESSAGE_TOO_LARGE (10).
+    TooLarge { batch: usize, size: usize, max: u64 },
 }
 
 impl std::fmt::Display for AppendError {
@@ -224,6 +235,11 @@ impl std::fmt::Display for AppendError {
             AppendError::Corrupt { batch, error } => write!(f, "batch {batch}: {error}"),
             AppendError::Invalid { batch, reason } => write!(f, "batch {batch}: {reason}"),
             AppendError::Io(e) => write!(f, "append failed: {e}"),
+            AppendError::TooLarge { batch, size, max } => write!(
+                f,
+                "batch {batch} is {size} bytes, more than max.message.bytes ({max}; \
+                 zc serve --max-message-bytes)"
+            ),
             AppendError::StaleEpoch { batch, reason }
             | AppendError::OutOfOrder { batch, reason } => write!(f, "batch {batch}: {reason}"),
         }
@@ -279,8 +295,6 @@ impl From<io::Error> for ReadError {
 const LEADER_EPOCH: i32 = 0;
 /// Attribute bit 5: a control batch (transaction markers), which only a broker writes.
 const CONTROL_BATCH: i16 = 0x20;
-/// The highest compression codec id Kafka defines (4, zstd).
-const MAX_CODEC: u8 = 4;
 
 /// A partition's log, open for appending and reading. See the module docs for the append
 /// path and for why the broker may send a [`FileSlice`] after releasing its lock.
@@ -398,6 +412,17 @@ impl PartitionLog {
         write_ends: &[usize],
     ) -> Result<AppendInfo, AppendError> {
         let mut headers = validate_batches(batches)?;
+        if let Some((batch, (_, h))) = headers
+            .iter()
+            .enumerate()
+            .find(|(_, (_, h))| h.size() as u64 > self.config.max_message_bytes)
+        {
+            return Err(AppendError::TooLarge {
+                batch,
+                size: h.size(),
+                max: self.config.max_message_bytes,
+            });
+        }
         let base_offset = self.log_end_offset;
         let mut next = base_offset;
         let mut records = 0;
@@ -647,11 +672,8 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
     if header.attributes & CONTROL_BATCH != 0 {
         return Err("control batches are written by a broker, never produced".into());
     }
-    if header.compression() > MAX_CODEC {
-        return Err(format!(
-            "unknown compression codec {}",
-            header.compression()
-        ));
+    if let Err(id) = Codec::from_attributes(header.attributes) {
+        return Err(format!("unknown compression codec {id}"));
     }
     if header.producer_id >= 0 && header.base_sequence < 0 {
         return Err(format!(
@@ -659,14 +681,24 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
             header.producer_id
         ));
     }
-    if header.compression() == 0 {
-        // `validate` decoded every record; Kafka also wants their offset deltas to count
-        // 0, 1, 2, ... so that each record gets its own offset.
-        for (i, record) in batch::records(bytes).enumerate() {
-            let delta = record.map_err(|e| e.to_string())?.offset_delta;
-            if i64::from(delta) != i as i64 {
-                return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
-            }
+    // Like Kafka's LogValidator, look at every record, inflating a compressed batch to do
+    // so; the batch is then stored as it came, still compressed. `validate` already
+    // decoded the records of an uncompressed one.
+    let section = batch::records_section(header, bytes, MAX_INFLATED).map_err(|e| e.to_string())?;
+    let mut deltas = Vec::new();
+    if header.compression() != 0 {
+        batch::check_records(header, &section, |r| deltas.push(r.offset_delta))
+            .map_err(|e| format!("inside the compressed records: {e}"))?;
+    } else {
+        for record in batch::records_in(&section) {
+            deltas.push(record.map_err(|e| e.to_string())?.offset_delta);
+        }
+    }
+    // Kafka also wants the offset deltas to count 0, 1, 2, ... so that each record gets
+    // its own offset.
+    for (i, delta) in deltas.into_iter().enumerate() {
+        if i64::from(delta) != i as i64 {
+            return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
         }
     }
     Ok(())
@@ -701,6 +733,7 @@ pub(crate) mod tests {
             segment_bytes: 8 << 10,
             index_interval_bytes: 512,
             flush: FlushPolicy::Os,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
