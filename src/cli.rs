@@ -174,18 +174,34 @@ pub enum ModeChoice {
     Mmap,
     Sendfile,
     Splice,
+    MsgZerocopy,
+    IoUring,
 }
 
 impl ModeChoice {
     pub fn modes(self) -> Vec<Mode> {
         match self {
-            ModeChoice::All => Mode::ALL.to_vec(),
+            ModeChoice::All => Mode::CLASSIC.to_vec(),
             ModeChoice::ReadWrite => vec![Mode::ReadWrite],
             ModeChoice::Mmap => vec![Mode::Mmap],
             ModeChoice::Sendfile => vec![Mode::Sendfile],
             ModeChoice::Splice => vec![Mode::Splice],
+            ModeChoice::MsgZerocopy => vec![Mode::MsgZerocopy],
+            ModeChoice::IoUring => vec![Mode::IoUring],
         }
     }
+}
+
+/// The transfer modes that write plain bytes: a fetch response's header is written in the
+/// clear before the records, so a mode that speaks TLS itself cannot carry the records.
+fn plaintext_mode() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    let names = Mode::ALL
+        .into_iter()
+        .filter(|m| !m.encrypts())
+        .filter_map(|m| m.to_possible_value());
+    PossibleValuesParser::new(names)
+        .map(|name| Mode::from_str(&name, false).expect("a listed mode name"))
 }
 
 /// A chunk size: 1 byte to 64 MiB, with units.
@@ -377,7 +393,7 @@ pub struct ServeArgs {
     pub log_dir: Option<PathBuf>,
 
     /// How fetch responses move record bytes from the segment files to the socket.
-    #[arg(long, value_enum, default_value = "sendfile")]
+    #[arg(long, default_value = "sendfile", value_parser = plaintext_mode())]
     pub transfer: Mode,
 
     /// Bytes per transfer call on the fetch path.

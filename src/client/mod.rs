@@ -42,11 +42,13 @@
 //! ([`ClientError`]).
 
 pub mod admin;
+pub mod batcher;
 mod connection;
 pub mod consumer;
 mod error;
 mod partition;
 pub mod producer;
+pub mod source;
 
 #[cfg(test)]
 mod tests;
