@@ -176,18 +176,22 @@ pub enum ModeChoice {
     Splice,
     MsgZerocopy,
     IoUring,
+    Tls,
+    Ktls,
 }
 
 impl ModeChoice {
     pub fn modes(self) -> Vec<Mode> {
         match self {
-            ModeChoice::All => Mode::CLASSIC.to_vec(),
+            ModeChoice::All => Mode::ALL.to_vec(),
             ModeChoice::ReadWrite => vec![Mode::ReadWrite],
             ModeChoice::Mmap => vec![Mode::Mmap],
             ModeChoice::Sendfile => vec![Mode::Sendfile],
             ModeChoice::Splice => vec![Mode::Splice],
             ModeChoice::MsgZerocopy => vec![Mode::MsgZerocopy],
             ModeChoice::IoUring => vec![Mode::IoUring],
+            ModeChoice::Tls => vec![Mode::Tls],
+            ModeChoice::Ktls => vec![Mode::Ktls],
         }
     }
 }
