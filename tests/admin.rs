@@ -1,20 +1,23 @@
 //! Topic administration and limits against a real `zc serve`: `zc topics`, the admin
 //! clients of kafka-python and confluent-kafka (CreateTopics, CreatePartitions,
 //! DeleteTopics, DescribeConfigs), deleting a topic while a consumer is fetching it,
-//! `--partitions` for auto-created topics, and `max.message.bytes`.
+//! `--partitions` for auto-created topics, and `max.message.bytes`; Kafka's own Java
+//! `kafka-topics` when Apache Kafka is installed (`kafka/kafka.sh install`).
 //!
 //! A missing client skips its test with a `SKIPPED:` line, except under `CI=true`, where it
 //! fails (`.ci/run` installs them).
 
-mod common;
 #[path = "common/broker.rs"]
-mod harness;
+mod broker;
+mod common;
+#[path = "common/kafka.rs"]
+mod kafka;
 
 use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use harness::{Broker, RUN_LIMIT, Raw, batch, python, run_bounded, run_ok};
+use broker::{Broker, RUN_LIMIT, Raw, batch, python, run_bounded, run_ok};
 use zc::kafka::{
     ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, RequestBody,
 };
@@ -410,7 +413,7 @@ fn transactions_are_refused_and_the_log_says_transactions() {
         ErrorCode::TransactionalIdAuthorizationFailed
     );
     let records = batch(&["v"]);
-    let RequestBody::Produce(mut produce) = harness::produce("t", &records, 1) else {
+    let RequestBody::Produce(mut produce) = broker::produce("t", &records, 1) else {
         unreachable!()
     };
     produce.transactional_id = Some("tx1".into());
@@ -428,4 +431,41 @@ fn transactions_are_refused_and_the_log_says_transactions() {
         log.contains("InitProducerId with transactional.id \"tx1\""),
         "{log}"
     );
+}
+
+/// Apache Kafka's `kafka-topics` (Java AdminClient) against `zc serve`.
+#[test]
+fn kafka_topics_from_apache_kafka_manages_zc_serve_topics() {
+    if !kafka::installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Broker::start(dir.path(), &[]);
+    let addr = served.addr();
+    let topics = |args: &[&str]| {
+        let mut all = vec!["--bootstrap-server", addr.as_str()];
+        all.extend(args);
+        let out = kafka::run_tool("kafka-topics", &all, b"", Duration::from_secs(180));
+        (out.status.success(), stdout(&out) + &stderr(&out))
+    };
+    let (ok, text) = topics(&["--create", "--topic", "made", "--partitions", "3"]);
+    assert!(ok && text.contains("Created topic made."), "{text}");
+    let (ok, text) = topics(&["--create", "--topic", "rf", "--replication-factor", "3"]);
+    assert!(
+        !ok && text.contains("InvalidReplicationFactorException") && text.contains("single broker"),
+        "{text}"
+    );
+    let (ok, text) = topics(&["--alter", "--topic", "made", "--partitions", "5"]);
+    assert!(ok, "{text}");
+    let (ok, text) = topics(&["--describe", "--topic", "made"]);
+    assert!(
+        ok && text.contains("Topic: made\tPartitionCount: 5\tReplicationFactor: 1"),
+        "{text}"
+    );
+    assert!(text.contains("segment.bytes=67108864"), "{text}");
+    let (ok, text) = topics(&["--delete", "--topic", "made"]);
+    assert!(ok, "{text}");
+    let (ok, text) = topics(&["--list"]);
+    assert!(ok && !text.contains("made"), "{text}");
+    assert!(served.stop().0.success());
 }
