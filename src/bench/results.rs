@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::sink::SinkKind;
 use super::warnings::Warning;
-use crate::measure::{Environment, Reading, Sample};
+use crate::measure::{Environment, Reading, Sample, ThreadProfile};
 use crate::net::Pin;
 use crate::transfer::{Mode, Model, Tally};
 
@@ -90,6 +90,9 @@ pub struct RunRecord {
     pub tally: Tally,
     /// CPU time of the in-process sink thread(s) in nanoseconds (None for a remote sink).
     pub sink_cpu_ns: Option<u64>,
+    /// Where the in-process sink thread(s) spent their CPU, sampled like the sender's
+    /// (`Sample::kernel_profile`); unavailable for a remote sink.
+    pub sink_profile: Reading<ThreadProfile>,
     /// Share of the fixture in the page cache right before the run (mincore), or why
     /// it cannot be seen.
     pub residency_before: Reading<f64>,
