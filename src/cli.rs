@@ -394,13 +394,24 @@ pub struct ServeArgs {
     #[arg(long, value_parser = parse_size, default_value = "64MiB")]
     pub segment_bytes: u64,
 
-    /// Connections served at once; more are accepted and closed with a log line.
+    /// Connections served at once. At the limit, the connection idle the longest is closed
+    /// to make room; if none is idle, the newcomer is closed with a log line.
     #[arg(long, default_value_t = 256)]
     pub max_connections: usize,
+
+    /// Connections served at once from one IP address (Kafka's max.connections.per.ip);
+    /// default: no limit of its own.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
 
     /// Largest request frame accepted (Kafka's socket.request.max.bytes).
     #[arg(long, value_parser = parse_size, default_value = "100MiB")]
     pub max_request_bytes: u64,
+
+    /// Bytes that requests being received may hold together, beyond 64 KiB each (Kafka's
+    /// queued.max.request.bytes); past it, connections stop reading until memory frees.
+    #[arg(long, value_parser = parse_size, default_value = "512MiB")]
+    pub max_queued_request_bytes: u64,
 
     /// Close a connection idle for this many seconds (Kafka's connections.max.idle.ms).
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
@@ -409,6 +420,15 @@ pub struct ServeArgs {
     /// Answer UNKNOWN_TOPIC_OR_PARTITION instead of creating unknown topics.
     #[arg(long)]
     pub no_auto_create: bool,
+
+    /// Partitions of all topics together; creating more is answered POLICY_VIOLATION.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_partitions: usize,
+
+    /// Topics one Metadata or Produce request may create; the rest of its unknown topics
+    /// are answered THROTTLING_QUOTA_EXCEEDED (the client may ask again).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_creations_per_request: usize,
 
     /// os: leave write-back to the page cache (Kafka's default); always: fdatasync before acking.
     #[arg(long, value_enum, default_value = "os")]
@@ -612,6 +632,11 @@ pub struct ProduceArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100),
           value_name = "N")]
     pub max_in_flight: u32,
+
+    /// Compress each batch's records: none, gzip, snappy, lz4 or zstd (Kafka's
+    /// compression.type); the broker stores the batch compressed, as sent
+    #[arg(long, default_value = "none", value_name = "CODEC")]
+    pub compression: crate::log::compression::Codec,
 
     /// Seconds the broker may take to answer a request (Kafka's request.timeout.ms).
     #[arg(long, default_value_t = 30, value_name = "SECONDS",

@@ -57,7 +57,7 @@ fn median(row: &Value, key: &str) -> Option<f64> {
 #[test]
 fn every_mode_delivers_the_log_intact_with_verify() {
     let report = bench_json(&["--verify", "--sink", "read"]);
-    assert_eq!(report["schema"], 2);
+    assert_eq!(report["schema"], 3);
     assert_eq!(report["setup"]["verify"], true);
     for mode in ["read-write", "mmap", "sendfile", "splice"] {
         let r = row(&report, mode);
@@ -260,12 +260,17 @@ fn counters_off_still_measures_time_and_says_why_the_rest_is_missing() {
         median(r, "sender_cpu_per_gib").is_some(),
         "falls back to getrusage"
     );
-    let sys = r["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["key"] == "syscalls_per_gib")
-        .unwrap();
+    let metric = |key: &str| {
+        r["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["key"] == key)
+            .unwrap()
+    };
+    let cpu = metric("sender_cpu_per_gib");
+    assert_eq!(cpu["fallback"], "rusage", "{cpu}");
+    let sys = metric("syscalls_per_gib");
     assert!(
         sys["value"]["unavailable"]
             .as_str()

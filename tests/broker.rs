@@ -693,37 +693,43 @@ fn a_slow_loris_sending_half_a_frame_is_closed_after_the_idle_timeout() {
 }
 
 #[test]
-fn connections_beyond_max_connections_are_refused_while_the_others_keep_working() {
+fn at_max_connections_the_idlest_is_closed_to_make_room_and_busy_ones_never_are() {
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Broker::start(dir.path(), &["--max-connections", "2"]);
+    // Two connections in the middle of a request: busy, so neither may be closed.
+    let frame = encode_request(1, Some("busy"), 2, &api_versions());
     let mut first = Raw::connect(&broker.addr());
     let mut second = Raw::connect(&broker.addr());
-    assert!(answers(&mut first) && answers(&mut second));
+    first.stream.write_all(&frame[..6]).unwrap();
+    second.stream.write_all(&frame[..6]).unwrap();
+    thread::sleep(Duration::from_millis(300));
 
     let mut third = Raw::connect(&broker.addr());
     assert!(!answers(&mut third), "a third connection was served");
     assert!(
-        broker.wait_for_log("(--max-connections)", Duration::from_secs(5)),
+        broker.wait_for_log("none idle (--max-connections)", Duration::from_secs(5)),
         "{}",
         broker.log()
     );
-    assert!(answers(&mut first) && answers(&mut second));
+    // Both finish their requests and are answered; the first then idles the longest.
+    first.stream.write_all(&frame[6..]).unwrap();
+    assert!(harness::read_frame(&mut first.stream).is_some());
+    thread::sleep(Duration::from_millis(300));
+    second.stream.write_all(&frame[6..]).unwrap();
+    assert!(harness::read_frame(&mut second.stream).is_some());
 
-    // A freed slot is usable again (once the server has seen the close).
-    drop(second);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !answers(&mut Raw::connect(&broker.addr())) {
-        assert!(Instant::now() < deadline, "the freed slot never came back");
-        thread::sleep(Duration::from_millis(100));
-    }
-    assert!(answers(&mut first));
+    // A newcomer now takes the first one's place.
+    assert!(answers(&mut Raw::connect(&broker.addr())));
+    assert!(closed_by_server(&mut first.stream), "the idlest was kept");
+    assert!(
+        broker.wait_for_log("idle, to make room for", Duration::from_secs(5)),
+        "{}",
+        broker.log()
+    );
+    assert!(answers(&mut second));
     assert!(broker.stop().0.success());
 }
 
-/// kcat produces as fast as the broker acknowledges (acks=all), the broker is SIGKILLed in
-/// the middle, and after a restart every offset kcat reported delivered holds the value
-/// that was sent for it. kcat sends in order and cannot retry against a dead broker, so
-/// record `rec-N` belongs at offset N.
 #[test]
 fn every_acknowledged_record_survives_kill_9_during_sustained_produce() {
     let Some(mut produce) = kcat() else { return };

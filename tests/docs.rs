@@ -115,3 +115,117 @@ fn every_section_citation_names_an_existing_section() {
         missing.join("\n")
     );
 }
+
+/// Statements these pages once made that the Linux or Kafka sources contradict, each with
+/// the fact that replaced it. The phrases are matched case-insensitively, with line breaks
+/// and repeated spaces folded, in docs/, the README and `zc explain`'s text.
+const CORRECTED: &[(&str, &str)] = &[
+    (
+        "often on another cpu",
+        "loopback TCP receive runs in the sender's send call (loopback_xmit -> __netif_rx on \
+         the sending CPU) or in the receiver's thread from the socket backlog",
+    ),
+    (
+        "lands on neither thread",
+        "loopback TCP receive is charged to the sender or the sink, whichever runs it",
+    ),
+    (
+        "the receiver's copy",
+        "the default sink splices to /dev/null: it copies nothing",
+    ),
+    (
+        "never calls fsync",
+        "Kafka flushes asynchronously on segment roll and on clean shutdown",
+    ),
+    (
+        "kernel threads (readahead",
+        "readahead is submitted in the reading task (mm/readahead.c)",
+    ),
+    (
+        "nothing is estimated",
+        "only syscalls are kernel-counted; mode switches are derived, copies zc's own tally",
+    ),
+    (
+        "keeps sendfile.",
+        "kTLS keeps the sendfile call, not zero-copy: the kernel still encrypts every byte",
+    ),
+    (
+        "is kafka-under-tls",
+        "read-write is only a lower bound for Kafka under TLS: nothing encrypts",
+    ),
+    (
+        "measured on a real machine",
+        "the lesson machine is a 2-core virtual machine",
+    ),
+    (
+        "never the .log, for this reason",
+        "Kafka's reason for not mapping .log is not documented; do not invent one",
+    ),
+];
+
+fn folded(text: &str) -> String {
+    text.to_lowercase()
+        .replace("//!", " ")
+        .replace('`', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn corrected_statements_do_not_come_back() {
+    let root = Path::new(ROOT);
+    let pages: Vec<PathBuf> = repository_files()
+        .into_iter()
+        .filter(|p| {
+            let rel = p.strip_prefix(root).unwrap_or(p);
+            (rel.starts_with("docs") && p.extension().is_some_and(|e| e == "md"))
+                || rel == Path::new("README.md")
+                || rel.starts_with("src/explain")
+        })
+        .collect();
+    assert!(pages.len() >= 10, "{pages:?}");
+    let mut found = Vec::new();
+    for path in pages {
+        let text = folded(&fs::read_to_string(&path).unwrap());
+        for (phrase, fact) in CORRECTED {
+            if text.contains(phrase) {
+                found.push(format!(
+                    "{}: \"{phrase}\" — the fact: {fact}",
+                    relative(&path)
+                ));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Every figure the pages quote is the one `scripts/docs-figures` computes from the
+/// committed result files in docs/results/: a page edited by hand, or a result file
+/// replaced without regenerating the pages, fails here with the diff.
+#[test]
+fn docs_figures_match_their_result_files() {
+    let script = Path::new(ROOT).join("scripts/docs-figures");
+    let out = match std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--check")
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED: python3 not runnable ({e}); .ci/run installs it");
+            return;
+        }
+        Err(e) => panic!("python3 not runnable under CI: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The check must have something to check: the lesson's figures are marked.
+    let lesson = fs::read_to_string(Path::new(ROOT).join("docs/lesson-plan.md")).unwrap();
+    assert!(lesson.matches("<!-- fig: ").count() >= 20);
+    assert!(lesson.contains("<!-- figures: table lesson"));
+}

@@ -4,7 +4,9 @@
 //! Properties checked beyond "never panics":
 //! - a batch that `validate` accepts has exactly `recordsCount` records that all decode;
 //! - the header's size is what `validate` measured;
-//! - the producer-side validation of a batch list accepts nothing `validate` rejects.
+//! - the producer-side validation of a batch list accepts nothing `validate` rejects;
+//! - a compressed batch's records inflate (within a small limit) or fail cleanly, and what
+//!   inflates decodes record by record without panicking.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,6 +21,8 @@ fuzz_target!(|data: &[u8]| {
             let records: Vec<_> = batch::records(data).collect();
             assert_eq!(records.len() as i64, i64::from(header.records_count));
             assert!(records.iter().all(Result::is_ok));
+        } else if let Ok(section) = batch::records_section(&header, data, 1 << 20) {
+            let _ = batch::check_records(&header, &section, |_| {});
         }
     } else {
         // Whatever the records iterator does with garbage, it must stop.

@@ -7,8 +7,9 @@
 //! 5% reads "about the same". Every report prints these paragraphs as they are: the
 //! terminal under "what this shows (measured)", Markdown under its heading.
 
-use super::results::{BenchReport, CacheState, Row, SAME_WITHIN, chunks, modes, ratio};
-use crate::report::table::fallback_marker;
+use super::results::{
+    BenchReport, CacheState, Fallback, Row, SAME_WITHIN, chunks, keys, modes, ratio,
+};
 use crate::text::{join_and, sig3, times};
 use crate::transfer::Mode;
 use crate::units::format_size;
@@ -58,8 +59,8 @@ fn fan_out(report: &BenchReport) -> Vec<String> {
             let totals: Vec<String> = at
                 .iter()
                 .filter_map(|r| {
-                    let disk = r.median("storage_read_logs")?;
-                    let user = r.median("user_copied_logs")?;
+                    let disk = r.median(keys::STORAGE_READ_LOGS)?;
+                    let user = r.median(keys::USER_COPIED_LOGS)?;
                     Some(format!(
                         "{} {} + {} = {}",
                         r.mode,
@@ -94,7 +95,7 @@ fn fan_out(report: &BenchReport) -> Vec<String> {
             ));
             let reads: Vec<f64> = at
                 .iter()
-                .filter_map(|r| r.median("storage_read_logs"))
+                .filter_map(|r| r.median(keys::STORAGE_READ_LOGS))
                 .collect();
             let most = reads.iter().copied().fold(f64::NAN, f64::max);
             if cold && !reads.is_empty() {
@@ -155,7 +156,7 @@ fn pick_pair(rows: &[Row]) -> Option<(Mode, Mode)> {
     let cpu = |mode: Mode, chunk: usize| {
         rows.iter()
             .find(|r| r.mode == mode && r.chunk == chunk)
-            .and_then(|r| r.median("sender_cpu_per_gib"))
+            .and_then(|r| r.median(keys::SENDER_CPU_PER_GIB))
     };
     let shared: Vec<usize> = chunks(rows)
         .into_iter()
@@ -200,9 +201,9 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
         "more syscalls",
         "about the same number of syscalls",
     ];
-    if let Some(r) = syscalls("syscalls_per_gib") {
+    if let Some(r) = syscalls(keys::SYSCALLS_PER_GIB) {
         findings.push(finding(r, "made", syscall_words, ""));
-    } else if let Some(r) = syscalls("syscalls_self_per_gib") {
+    } else if let Some(r) = syscalls(keys::SYSCALLS_SELF_PER_GIB) {
         findings.push(finding(
             r,
             "made",
@@ -211,12 +212,12 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
         ));
     }
     if let Some(r) = ratio(
-        base.median("sender_cpu_per_gib"),
-        best.median("sender_cpu_per_gib"),
+        base.median(keys::SENDER_CPU_PER_GIB),
+        best.median(keys::SENDER_CPU_PER_GIB),
     ) {
         let rusage = [base, best].iter().any(|row| {
-            row.metric("sender_cpu_per_gib")
-                .is_some_and(|m| fallback_marker(&m.source) == Some("(rusage)"))
+            row.metric(keys::SENDER_CPU_PER_GIB)
+                .is_some_and(|m| m.fallback == Some(Fallback::Rusage))
         });
         let threads = match consumers {
             1 => "the sending thread".to_owned(),
@@ -258,7 +259,7 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
     };
     // Throughput as the two figures rather than a ratio: on loopback both ends share the
     // CPUs, and "1.0x faster" would read as a finding when it is a tie.
-    if let (Some(x), Some(y)) = (base.median("throughput"), best.median("throughput")) {
+    if let (Some(x), Some(y)) = (base.median(keys::THROUGHPUT), best.median(keys::THROUGHPUT)) {
         text.push_str(&format!(
             " Throughput: {c} {} GiB/s, {b} {} GiB/s.",
             sig3(y),
@@ -266,8 +267,8 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
         ));
     }
     if let (Some(x), Some(y)) = (
-        base.median("user_copied_per_byte"),
-        best.median("user_copied_per_byte"),
+        base.median(keys::USER_COPIED_PER_BYTE),
+        best.median(keys::USER_COPIED_PER_BYTE),
     ) {
         text.push_str(&format!(
             " {b} copied {} bytes through user space per byte sent, {c} {}.",
@@ -278,7 +279,7 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
     let switches: Vec<String> = at
         .iter()
         .filter_map(|r| {
-            r.median("mode_switches_per_chunk")
+            r.median(keys::MODE_SWITCHES_PER_CHUNK)
                 .map(|m| format!("{} {} vs {}", r.mode, sig3(m), r.model.mode_switches))
         })
         .collect();
@@ -294,18 +295,18 @@ fn compare(base: &Row, best: &Row, at: &[&Row], size: &str, consumers: u32) -> S
 /// A single mode at this chunk size: its own measured figures, nothing to compare.
 fn describe(row: &Row, size: &str) -> String {
     let parts: Vec<String> = [
-        ("throughput", "ran at {} GiB/s"),
+        (keys::THROUGHPUT, "ran at {} GiB/s"),
         (
-            "sender_cpu_per_gib",
+            keys::SENDER_CPU_PER_GIB,
             "used {} CPU seconds per GiB in the sending thread",
         ),
-        ("syscalls_per_gib", "made {} syscalls per GiB"),
+        (keys::SYSCALLS_PER_GIB, "made {} syscalls per GiB"),
         (
-            "user_copied_per_byte",
+            keys::USER_COPIED_PER_BYTE,
             "copied {} bytes through user space per byte sent",
         ),
         (
-            "mode_switches_per_chunk",
+            keys::MODE_SWITCHES_PER_CHUNK,
             "made {} user<->kernel mode switches per chunk",
         ),
     ]
@@ -326,7 +327,7 @@ fn describe(row: &Row, size: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{RUSAGE_CPU, add_chunk, row, sample_report, set, set_source, stat};
+    use crate::bench::sample::{add_chunk, row, sample_report, set, set_fallback, stat};
     use crate::measure::Reading;
 
     #[test]
@@ -439,7 +440,7 @@ mod tests {
     #[test]
     fn summary_says_when_cpu_came_from_getrusage() {
         let mut report = sample_report();
-        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
+        set_fallback(&mut report, "sender_cpu_per_gib", Fallback::Rusage);
         let text = summary(&report).join("\n");
         assert!(
                 text.contains("used 3.1x less CPU per GiB in the sending thread (by getrusage, perf n/a) than read-write"),

@@ -6,7 +6,7 @@
 //! fallback is used *and the source says so*. Where none exists, the metric stays
 //! unavailable with the reason.
 
-use super::results::{Metric, RunRecord, Stat};
+use super::results::{Fallback, Metric, RunRecord, Stat, keys};
 use crate::measure::{Reading, Sample};
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -21,6 +21,8 @@ pub(crate) struct Spec<R> {
     pub label: &'static str,
     pub unit: &'static str,
     pub source: String,
+    /// Set when `source` is a stand-in for the preferred counter.
+    pub fallback: Option<Fallback>,
     pub per_run: PerRun<R>,
 }
 
@@ -34,10 +36,11 @@ pub(crate) fn build<R>(runs: &[R], specs: Vec<Spec<R>>) -> Vec<Metric> {
     specs
         .into_iter()
         .map(|s| Metric {
-            key: s.key,
-            label: s.label,
-            unit: s.unit,
+            key: s.key.to_owned(),
+            label: s.label.to_owned(),
+            unit: s.unit.to_owned(),
             source: s.source,
+            fallback: s.fallback,
             value: summarise(runs, &s.per_run),
         })
         .collect()
@@ -74,6 +77,11 @@ fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
 /// that one row never mixes two sources.
 pub(crate) fn all_have<R, T>(runs: &[R], get: impl Fn(&R) -> Reading<T>) -> bool {
     !runs.is_empty() && runs.iter().all(|r| get(r).value().is_some())
+}
+
+/// `fallback` when the preferred counter (`preferred`, from [`all_have`]) was not had.
+pub(crate) fn unless(preferred: bool, fallback: Fallback) -> Option<Fallback> {
+    (!preferred).then_some(fallback)
 }
 
 /// Said when perf's context-switch count is refused and getrusage stands in for it.
@@ -120,9 +128,10 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
 
     vec![
         Spec {
-            key: "throughput",
+            key: keys::THROUGHPUT,
             label: "GiB/s",
             unit: "GiB/s",
+            fallback: None,
             source: if consumers > 1 {
                 format!("bytes acknowledged by all {consumers} sinks / wall time from the first sender's first call to the last sink's trailer")
             } else {
@@ -131,9 +140,10 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             per_run: Box::new(|r| Reading::Value(gib(r) / r.sample.wall.as_secs_f64())),
         },
         Spec {
-            key: "sender_cpu_per_gib",
+            key: keys::SENDER_CPU_PER_GIB,
             label: "sender CPU s/GiB",
             unit: "s/GiB",
+            fallback: unless(perf_clock, Fallback::Rusage),
             source: if perf_clock {
                 format!("perf task-clock of {senders}, user + kernel")
             } else {
@@ -149,9 +159,10 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "sink_cpu_per_gib",
+            key: keys::SINK_CPU_PER_GIB,
             label: "sink CPU s/GiB",
             unit: "s/GiB",
+            fallback: None,
             source: if consumers > 1 {
                 format!("CLOCK_THREAD_CPUTIME_ID of the {consumers} in-process sink threads, summed")
             } else {
@@ -165,37 +176,42 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "system_cpu_per_gib",
+            key: keys::SYSTEM_CPU_PER_GIB,
             label: "system CPU s/GiB",
             unit: "s/GiB",
+            fallback: None,
             source: "busy time of all CPUs: cpuidle residency, else /proc/stat (includes softirq network work and anything else running)".into(),
             per_run: Box::new(|r| r.sample.system_cpu.clone().map(|d| d.as_secs_f64() / gib(r))),
         },
         Spec {
-            key: "syscalls_per_gib",
+            key: keys::SYSCALLS_PER_GIB,
             label: "syscalls/GiB",
             unit: "1/GiB",
+            fallback: None,
             source: "tracepoint raw_syscalls:sys_enter, minus the probe's own".into(),
             per_run: Box::new(|r| per_gib(r.sample.transfer_syscalls(), r)),
         },
         Spec {
-            key: "syscalls_self_per_gib",
+            key: keys::SYSCALLS_SELF_PER_GIB,
             label: "syscalls/GiB (self-counted)",
             unit: "1/GiB",
+            fallback: None,
             source: "self-counted by zc's transfer loop (excludes the end-of-transfer shutdown and trailer read)".into(),
             per_run: Box::new(|r| per_gib(Reading::Value(r.tally.syscalls.total()), r)),
         },
         Spec {
-            key: "mode_switches_per_gib",
+            key: keys::MODE_SWITCHES_PER_GIB,
             label: "mode switches/GiB",
             unit: "1/GiB",
+            fallback: unless(kernel_syscalls, Fallback::OwnCount),
             source: format!("2 per syscall; syscalls {syscalls_source}"),
             per_run: Box::new(move |r| per_gib(syscalls(r).map(|n| 2 * n), r)),
         },
         Spec {
-            key: "mode_switches_per_chunk",
+            key: keys::MODE_SWITCHES_PER_CHUNK,
             label: "mode switches/chunk",
             unit: "1/chunk",
+            fallback: unless(kernel_syscalls, Fallback::OwnCount),
             source: format!(
                 "2 per syscall made per chunk (syscalls {syscalls_source}, less the once-per-transfer \
                  calls: mmap/madvise/munmap/fstat, pipe set-up, the closing shutdown and trailer read) \
@@ -207,16 +223,18 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "user_copied_per_byte",
+            key: keys::USER_COPIED_PER_BYTE,
             label: "user-space copies/byte",
             unit: "bytes/byte",
+            fallback: None,
             source: "self-counted from the return values of calls that touched user buffers".into(),
             per_run: Box::new(|r| Reading::Value(r.tally.user_copied_bytes as f64 / r.bytes as f64)),
         },
         Spec {
-            key: "sched_switches_per_gib",
+            key: keys::SCHED_SWITCHES_PER_GIB,
             label: "scheduler switches/GiB",
             unit: "1/GiB",
+            fallback: unless(perf_sched, Fallback::Rusage),
             source: if perf_sched {
                 "perf context-switches (scheduler, not mode switches), kernel included".into()
             } else {
@@ -225,16 +243,18 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             per_run: Box::new(move |r| per_gib(sched_switches(&r.sample, perf_sched), r)),
         },
         Spec {
-            key: "cpu_migrations",
+            key: keys::CPU_MIGRATIONS,
             label: "CPU migrations",
             unit: "per run",
+            fallback: None,
             source: "perf cpu-migrations".into(),
             per_run: Box::new(|r| r.sample.cpu_migrations.clone().map(|n| n as f64)),
         },
         Spec {
-            key: "minor_faults_per_gib",
+            key: keys::MINOR_FAULTS_PER_GIB,
             label: "minor faults/GiB",
             unit: "1/GiB",
+            fallback: unless(perf_faults, Fallback::Rusage),
             source: faults_source(perf_faults),
             per_run: Box::new(move |r| {
                 let n = if perf_faults {
@@ -246,9 +266,10 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "major_faults_per_gib",
+            key: keys::MAJOR_FAULTS_PER_GIB,
             label: "major faults/GiB",
             unit: "1/GiB",
+            fallback: unless(perf_faults, Fallback::Rusage),
             source: faults_source(perf_faults),
             per_run: Box::new(move |r| {
                 let n = if perf_faults {
@@ -260,16 +281,18 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "storage_read_bytes",
+            key: keys::STORAGE_READ_BYTES,
             label: "read from storage",
             unit: "bytes",
+            fallback: None,
             source: format!("/proc/thread-self/io read_bytes of {senders}"),
             per_run: Box::new(|r| r.sample.io.clone().map(|io| io.read_bytes as f64)),
         },
         Spec {
-            key: "storage_read_logs",
+            key: keys::STORAGE_READ_LOGS,
             label: "read from storage, in log sizes",
             unit: "logs",
+            fallback: None,
             source: format!(
                 "/proc/thread-self/io read_bytes of {senders} / the log's size: about 1 with \
                  a cold cache however many consumers share the page cache, about 0 warm"
@@ -282,9 +305,10 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             }),
         },
         Spec {
-            key: "user_copied_logs",
+            key: keys::USER_COPIED_LOGS,
             label: "copied through user space, in log sizes",
             unit: "logs",
+            fallback: None,
             source: format!(
                 "self-counted from the return values of calls that touched user buffers, \
                  {senders}, / the log's size"
@@ -292,30 +316,34 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             per_run: Box::new(|r| Reading::Value(r.tally.user_copied_bytes as f64 / log_bytes(r))),
         },
         Spec {
-            key: "cycles_per_gib",
+            key: keys::CYCLES_PER_GIB,
             label: "cycles/GiB",
             unit: "1/GiB",
+            fallback: None,
             source: "perf cycles, user + kernel".into(),
             per_run: Box::new(|r| per_gib(r.sample.cycles.clone(), r)),
         },
         Spec {
-            key: "instructions_per_gib",
+            key: keys::INSTRUCTIONS_PER_GIB,
             label: "instructions/GiB",
             unit: "1/GiB",
+            fallback: None,
             source: "perf instructions, user + kernel".into(),
             per_run: Box::new(|r| per_gib(r.sample.instructions.clone(), r)),
         },
         Spec {
-            key: "cache_misses_per_gib",
+            key: keys::CACHE_MISSES_PER_GIB,
             label: "cache misses/GiB",
             unit: "1/GiB",
+            fallback: None,
             source: "perf cache-misses, user + kernel".into(),
             per_run: Box::new(|r| per_gib(r.sample.cache_misses.clone(), r)),
         },
         Spec {
-            key: "residency_before",
+            key: keys::RESIDENCY_BEFORE,
             label: "page-cache residency before",
             unit: "fraction",
+            fallback: None,
             source: "mincore over every segment right before the run".into(),
             per_run: Box::new(|r| r.residency_before.clone()),
         },
@@ -336,5 +364,67 @@ fn faults_source(perf: bool) -> String {
         "perf page-faults (minor/major), kernel included".into()
     } else {
         "getrusage minflt/majflt (perf page-faults unavailable)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::results::Fallback;
+    use crate::measure::{Probe, ProbeOptions};
+    use crate::transfer::Tally;
+
+    /// A run measured by a real probe with its counters off (`--no-counters`), as on a
+    /// machine that refuses perf: every perf figure must come from its stand-in and say
+    /// so in its typed `fallback`, which the reports mark; none other may.
+    #[test]
+    fn a_probe_without_counters_marks_exactly_the_stand_ins() {
+        let mut probe = Probe::open(&ProbeOptions { counters: false });
+        probe.start().expect("start");
+        let sample = probe.stop().expect("stop");
+        let run = RunRecord {
+            run: 0,
+            consumers: 1,
+            bytes: 1 << 20,
+            chunks: 16,
+            sample,
+            tally: Tally::default(),
+            sink_cpu_ns: Some(1_000),
+            residency_before: Reading::Value(1.0),
+            sender_cpu: None,
+            sink_cpu_id: None,
+        };
+        let metrics = metrics(&[run]);
+        let fallback = |key: &str| {
+            metrics
+                .iter()
+                .find(|m| m.key == key)
+                .unwrap_or_else(|| panic!("no {key}"))
+                .fallback
+        };
+        for key in [
+            keys::SENDER_CPU_PER_GIB,
+            keys::SCHED_SWITCHES_PER_GIB,
+            keys::MINOR_FAULTS_PER_GIB,
+            keys::MAJOR_FAULTS_PER_GIB,
+        ] {
+            assert_eq!(fallback(key), Some(Fallback::Rusage), "{key}");
+        }
+        for key in [keys::MODE_SWITCHES_PER_GIB, keys::MODE_SWITCHES_PER_CHUNK] {
+            assert_eq!(fallback(key), Some(Fallback::OwnCount), "{key}");
+        }
+        // Self-counted by design (no kernel counter exists for them): no fallback.
+        for key in [
+            keys::SYSCALLS_SELF_PER_GIB,
+            keys::USER_COPIED_PER_BYTE,
+            keys::USER_COPIED_LOGS,
+            keys::THROUGHPUT,
+        ] {
+            assert_eq!(fallback(key), None, "{key}");
+        }
+        // Only the stand-ins: no other metric claims to be one.
+        assert_eq!(metrics.iter().filter(|m| m.fallback.is_some()).count(), 6);
+        assert_eq!(Fallback::Rusage.mark(), "(rusage)");
+        assert_eq!(Fallback::OwnCount.mark(), "(own count)");
     }
 }

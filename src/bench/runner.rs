@@ -40,7 +40,9 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::config::BenchConfig;
 use super::metrics;
-use super::results::{BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup};
+use super::results::{
+    self, BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup, SinkPlace, keys,
+};
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
 use crate::log::fixture;
@@ -694,15 +696,17 @@ fn setup(
     chunks.sort_unstable();
     chunks.dedup();
     Setup {
-        zc_version: env!("CARGO_PKG_VERSION"),
+        zc_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: measure::environment(),
-        counters: probe.availability(),
+        counters: results::counters(probe.availability()),
         fixture: fixture.info.clone(),
         cache: cfg.cache,
         sink: cfg.sink,
         sink_location: cfg
             .connect
-            .map_or_else(|| "in-process thread".to_owned(), |a| a.to_string()),
+            .map_or(SinkPlace::InProcess, |address| SinkPlace::Remote {
+                address,
+            }),
         verify: cfg.verify,
         chunks,
         runs: cfg.runs,
@@ -768,7 +772,7 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
     let mut w = Vec::new();
     let stat = |key| row.metric(key).and_then(|m| m.value.value());
     if cfg.cache == CacheState::Warm {
-        if let Some(min) = stat("residency_before").map(|s| s.min)
+        if let Some(min) = stat(keys::RESIDENCY_BEFORE).map(|s| s.min)
             && min < 0.99
         {
             w.push(Warning::NotInPageCache {
@@ -782,7 +786,7 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
             .runs
             .first()
             .map_or(0, |r| r.bytes / u64::from(r.consumers.max(1))) as f64;
-        if let Some(max) = stat("storage_read_bytes").map(|s| s.max)
+        if let Some(max) = stat(keys::STORAGE_READ_BYTES).map(|s| s.max)
             && max > 0.01 * bytes
         {
             w.push(Warning::StorageReads {
@@ -792,14 +796,14 @@ fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
             });
         }
     }
-    if let Some(s) = stat("throughput")
+    if let Some(s) = stat(keys::THROUGHPUT)
         && s.runs > 1
         && s.spread() > NOISY_SPREAD
     {
         w.push(Warning::NoisyRuns {
             mode: row.mode,
             chunk: row.chunk,
-            metric: "throughput".into(),
+            metric: keys::THROUGHPUT.into(),
             spread: s.spread(),
         });
     }

@@ -3,7 +3,7 @@
 //! tests make to it. Test-only.
 
 use crate::bench::results::{
-    BenchReport, CacheState, FixtureInfo, Metric, Row, SCHEMA, Setup, Stat,
+    BenchReport, CacheState, Fallback, FixtureInfo, Metric, Row, SCHEMA, Setup, SinkPlace, Stat,
 };
 use crate::bench::sink::SinkKind;
 use crate::bench::warnings::Warning;
@@ -13,10 +13,11 @@ use crate::transfer::Mode;
 /// A metric as the runner would produce it.
 pub(crate) fn metric(key: &'static str, unit: &'static str, value: Reading<Stat>) -> Metric {
     Metric {
-        key,
-        label: key,
-        unit,
+        key: key.to_owned(),
+        label: key.to_owned(),
+        unit: unit.to_owned(),
         source: format!("test source of {key}"),
+        fallback: None,
         value,
     }
 }
@@ -34,17 +35,6 @@ pub(crate) const NO_PMU: &str = "no PMU on this VM";
 pub(crate) const NO_SINK_CPU: &str = "remote sink, its CPU time is not ours";
 /// Bytes a warm run read from storage in the sample (4.2 MiB).
 pub(crate) const STORAGE_READ: f64 = 4_404_019.0;
-
-// The fallback sources exactly as `bench::metrics` writes them.
-pub(crate) const RUSAGE_CPU: &str =
-    "getrusage(RUSAGE_THREAD) user + system (perf task-clock unavailable)";
-pub(crate) const RUSAGE_SCHED: &str =
-    "getrusage voluntary + involuntary switches (perf context-switches unavailable)";
-pub(crate) const RUSAGE_FAULTS: &str = "getrusage minflt/majflt (perf page-faults unavailable)";
-pub(crate) const OWN_SWITCHES: &str = "2 per syscall / (bytes / chunk); syscalls self-counted by zc \
-                            (kernel tracepoints unavailable)";
-pub(crate) const OWN_COPIES: &str =
-    "self-counted from the return values of calls that touched user buffers";
 
 /// Figures chosen so the ratios are obvious: sendfile makes half read-write's syscalls
 /// (32768 vs 16384 per GiB: 2.0x) and uses 0.62 vs 0.20 CPU s/GiB (3.1x).
@@ -108,7 +98,7 @@ pub(crate) fn sample_report() -> BenchReport {
     BenchReport {
         schema: SCHEMA,
         setup: Setup {
-            zc_version: "0.1.0",
+            zc_version: "0.1.0".into(),
             environment: Environment {
                 kernel_release: Reading::Value("6.8.0-test".into()),
                 cpu_model: Reading::Value("Test CPU, 8 cores".into()),
@@ -119,10 +109,10 @@ pub(crate) fn sample_report() -> BenchReport {
                 notes: vec![],
             },
             counters: vec![
-                ("task_clock", Reading::Value(())),
-                ("syscalls", Reading::Value(())),
-                ("cycles", Reading::unavailable(NO_PMU)),
-                ("instructions", Reading::unavailable(NO_PMU)),
+                ("task_clock".into(), Reading::Value(())),
+                ("syscalls".into(), Reading::Value(())),
+                ("cycles".into(), Reading::unavailable(NO_PMU)),
+                ("instructions".into(), Reading::unavailable(NO_PMU)),
             ],
             fixture: FixtureInfo {
                 path: "/tmp/zc/fixture".into(),
@@ -133,7 +123,7 @@ pub(crate) fn sample_report() -> BenchReport {
             },
             cache: CacheState::Warm,
             sink: SinkKind::Splice,
-            sink_location: "in-process thread".into(),
+            sink_location: SinkPlace::InProcess,
             verify: false,
             chunks: vec![64 << 10],
             runs: 5,
@@ -163,19 +153,28 @@ pub(crate) fn sample_report() -> BenchReport {
     }
 }
 
+/// A remote sink at `address`.
+pub(crate) fn remote(address: &str) -> SinkPlace {
+    SinkPlace::Remote {
+        address: address.parse().expect("a socket address"),
+    }
+}
+
 pub(crate) fn set(report: &mut BenchReport, mode: Mode, key: &str, value: Reading<Stat>) {
     for row in report.rows.iter_mut().filter(|r| r.mode == mode) {
         row.metrics.iter_mut().find(|m| m.key == key).unwrap().value = value.clone();
     }
 }
 
-pub(crate) fn set_source(report: &mut BenchReport, key: &str, source: &str) {
+/// Marks `key` of every row as taken from `fallback`, as the runner does when the
+/// preferred counter is refused.
+pub(crate) fn set_fallback(report: &mut BenchReport, key: &str, fallback: Fallback) {
     for row in &mut report.rows {
         row.metrics
             .iter_mut()
             .find(|m| m.key == key)
             .unwrap()
-            .source = source.into();
+            .fallback = Some(fallback);
     }
 }
 

@@ -4,12 +4,12 @@
 //! runner checks its own conditions (counters, cache state, the network stack, noise)
 //! and reports them as data; the reporters print `warning: <message>` and `  fix: <remedy>`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::transfer::Mode;
 use crate::units::format_size;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// A probe counter could not be opened.

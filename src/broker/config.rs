@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::fds;
 use super::inspect::{HeaderFilter, InspectSpec};
+use super::topics::TopicLimits;
 use crate::error::UsageError;
 use crate::log::partition::FlushPolicy;
 use crate::net::CcChoice;
@@ -18,7 +20,12 @@ use crate::transfer::Mode;
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub max_connections: usize,
+    /// Kafka's `max.connections.per.ip`.
+    pub max_connections_per_ip: usize,
     pub max_request_bytes: u64,
+    /// Bytes all partially received requests may hold together (Kafka's
+    /// `queued.max.request.bytes`), beyond a small allowance per connection.
+    pub max_queued_request_bytes: u64,
     pub idle_timeout: Duration,
 }
 
@@ -36,6 +43,10 @@ pub struct ServeConfig {
     pub flush: FlushPolicy,
     pub limits: Limits,
     pub auto_create: bool,
+    /// Partitions of all topics together (`--max-partitions`).
+    pub max_partitions: usize,
+    /// Topics one Metadata or Produce request may create (`--max-creations-per-request`).
+    pub max_creations_per_request: usize,
     pub inspect: bool,
     pub inspect_header: Option<String>,
 }
@@ -61,9 +72,35 @@ impl ServeConfig {
                 "--max-connections must be at least 1, found 0".into(),
             ));
         }
+        if self.limits.max_connections_per_ip == 0 {
+            return Err(UsageError(
+                "--max-connections-per-ip must be at least 1, found 0".into(),
+            ));
+        }
+        if self.max_partitions == 0 {
+            return Err(UsageError(
+                "--max-partitions must be at least 1, found 0".into(),
+            ));
+        }
+        if self.limits.max_queued_request_bytes == 0 {
+            return Err(UsageError(
+                "--max-queued-request-bytes must be at least 1 byte, found 0".into(),
+            ));
+        }
         self.inspect_spec()?;
         self.advertised(self.addr)?;
         Ok(())
+    }
+
+    /// What the topics may grow to; the descriptors every connection may need are kept
+    /// out of the partitions' budget.
+    pub fn topic_limits(&self) -> TopicLimits {
+        TopicLimits {
+            max_partitions: self.max_partitions,
+            max_creations_per_request: self.max_creations_per_request,
+            fd_reserve: fds::BASE_RESERVE
+                + fds::PER_CONNECTION * self.limits.max_connections as u64,
+        }
     }
 
     /// `--inspect` and `--inspect-header`: inspecting needs the bytes in user space.
@@ -131,10 +168,14 @@ mod tests {
             flush: FlushPolicy::Os,
             limits: Limits {
                 max_connections: 256,
+                max_connections_per_ip: 256,
                 max_request_bytes: 100 << 20,
+                max_queued_request_bytes: 512 << 20,
                 idle_timeout: Duration::from_secs(600),
             },
             auto_create: true,
+            max_partitions: 10_000,
+            max_creations_per_request: 100,
             inspect: false,
             inspect_header: None,
         }
@@ -148,11 +189,20 @@ mod tests {
     #[test]
     fn each_bad_setting_names_its_flag() {
         type Break = fn(&mut ServeConfig);
-        let cases: [(Break, &str); 6] = [
+        let cases: [(Break, &str); 9] = [
             (|c| c.segment_bytes = 0, "--segment-bytes"),
             (|c| c.segment_bytes = 1 << 31, "--segment-bytes"),
             (|c| c.limits.idle_timeout = Duration::ZERO, "--idle-timeout"),
             (|c| c.limits.max_connections = 0, "--max-connections"),
+            (|c| c.max_partitions = 0, "--max-partitions"),
+            (
+                |c| c.limits.max_connections_per_ip = 0,
+                "--max-connections-per-ip",
+            ),
+            (
+                |c| c.limits.max_queued_request_bytes = 0,
+                "--max-queued-request-bytes",
+            ),
             (
                 |c| c.inspect = true,
                 "--inspect cannot work with --transfer sendfile",

@@ -16,7 +16,7 @@ use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::metadata::AUTHORIZED_OPERATIONS_OMITTED;
 use crate::kafka::{
-    ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
+    ApiKey, ApiVersionsResponse, ErrorCode, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopicResponse, FileRegion, InitProducerIdResponse, ListOffsetsPartitionResponse,
     ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse, MetadataBroker,
     MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic, Part,
@@ -27,6 +27,8 @@ use crate::log::partition::{AppendError, ReadError};
 
 /// Our one broker's id, also the controller and every partition's leader.
 pub const NODE_ID: i32 = 1;
+/// The first producer id InitProducerId hands out on an empty log.
+const FIRST_PRODUCER_ID: i64 = 1000;
 /// Longest a fetch waits for data, whatever the client asks (librdkafka asks 500 ms).
 const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
 
@@ -54,6 +56,11 @@ impl Context {
         shutdown: Arc<AtomicBool>,
         log: Log,
     ) -> Self {
+        // Ids already in the log belong to producers whose sequences the partitions
+        // remember: a new producer must never get one of them.
+        let first_producer_id = topics.max_producer_id().map_or(FIRST_PRODUCER_ID, |id| {
+            id.saturating_add(1).max(FIRST_PRODUCER_ID)
+        });
         Context {
             topics,
             advertised_host: advertised.0,
@@ -62,7 +69,7 @@ impl Context {
             stats: Stats::default(),
             shutdown,
             log,
-            next_producer_id: AtomicI64::new(1000),
+            next_producer_id: AtomicI64::new(first_producer_id),
         }
     }
 }
@@ -98,7 +105,20 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
         })),
         RequestBody::Produce(req) => {
             let acks = req.acks;
-            let response = produce(ctx, req);
+            // Advertised for librdkafka's feature detection only (`ApiKey::advertised`).
+            let response = if !ApiKey::Produce.versions().contains(v) {
+                (ctx.log)(format!(
+                    "Produce v{v} carries message format v0/v1, which zc does not store: \
+                     answered UNSUPPORTED_VERSION (clients that saw ApiVersions use v3+)"
+                ));
+                refuse_produce(
+                    req,
+                    ErrorCode::UnsupportedVersion,
+                    "Produce v0-v2 (message format v0/v1) is not supported: use v3+",
+                )
+            } else {
+                produce(ctx, req)
+            };
             if acks == 0 {
                 Reply::Nothing
             } else {
@@ -119,24 +139,26 @@ fn metadata(ctx: &Context, req: &MetadataRequest, version: i16) -> MetadataRespo
             .into_iter()
             .map(|(n, t)| topic_metadata(&n, Ok(&t)))
             .collect(),
-        Some(names) => names
-            .iter()
-            .map(|name| {
-                let may_create = ctx.auto_create && (version < 4 || req.allow_auto_topic_creation);
-                let found = match ctx.topics.get(name) {
-                    Some(t) => Ok(t),
-                    None if may_create => ctx.topics.get_or_create(name).map_err(|e| match e {
-                        CreateError::InvalidName(_) => ErrorCode::InvalidTopicException,
-                        CreateError::Io(_) => ErrorCode::UnknownServerError,
-                    }),
-                    None if crate::log::partition::validate_topic(name).is_err() => {
-                        Err(ErrorCode::InvalidTopicException)
-                    }
-                    None => Err(ErrorCode::UnknownTopicOrPartition),
-                };
-                topic_metadata(name, found.as_ref())
-            })
-            .collect(),
+        Some(names) => {
+            let may_create = ctx.auto_create && (version < 4 || req.allow_auto_topic_creation);
+            let mut creations = Creations::default();
+            let topics = names
+                .iter()
+                .map(|name| {
+                    let found = match ctx.topics.get(name) {
+                        Some(t) => Ok(t),
+                        None if may_create => creations.create(ctx, name).map_err(|(code, _)| code),
+                        None if crate::log::partition::validate_topic(name).is_err() => {
+                            Err(ErrorCode::InvalidTopicException)
+                        }
+                        None => Err(ErrorCode::UnknownTopicOrPartition),
+                    };
+                    topic_metadata(name, found.as_ref())
+                })
+                .collect();
+            creations.log_refusals(ctx, "Metadata");
+            topics
+        }
     };
     MetadataResponse {
         throttle_time_ms: 0,
@@ -150,6 +172,60 @@ fn metadata(ctx: &Context, req: &MetadataRequest, version: i16) -> MetadataRespo
         controller_id: NODE_ID,
         topics,
         cluster_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
+    }
+}
+
+/// The topics one request creates, held to `--max-creations-per-request`, and the
+/// refusals, logged once per request rather than once per topic.
+#[derive(Default)]
+struct Creations {
+    made: usize,
+    refused: usize,
+    first_refusal: Option<String>,
+}
+
+impl Creations {
+    /// The topic, created if it does not exist and the caps allow; otherwise the error
+    /// code for the client and the reason.
+    fn create(&mut self, ctx: &Context, name: &str) -> Result<Arc<Topic>, (ErrorCode, String)> {
+        if let Some(t) = ctx.topics.get(name) {
+            return Ok(t);
+        }
+        let max = ctx.topics.limits.max_creations_per_request;
+        let refused = if self.made >= max {
+            (
+                ErrorCode::ThrottlingQuotaExceeded,
+                format!("this request already created {max} topics (--max-creations-per-request)"),
+            )
+        } else {
+            match ctx.topics.get_or_create(name) {
+                Ok(t) => {
+                    self.made += 1;
+                    return Ok(t);
+                }
+                Err(CreateError::InvalidName(why)) => {
+                    return Err((ErrorCode::InvalidTopicException, why));
+                }
+                Err(
+                    e @ (CreateError::TooManyPartitions { .. }
+                    | CreateError::OutOfDescriptors { .. }),
+                ) => (ErrorCode::PolicyViolation, e.to_string()),
+                Err(e @ CreateError::Io(_)) => (ErrorCode::UnknownServerError, e.to_string()),
+            }
+        };
+        self.refused += 1;
+        self.first_refusal
+            .get_or_insert_with(|| format!("{name}: {}", refused.1));
+        Err(refused)
+    }
+
+    fn log_refusals(&self, ctx: &Context, api: &str) {
+        if let Some(first) = &self.first_refusal {
+            (ctx.log)(format!(
+                "{api}: {} topic creation(s) refused, the first: {first}",
+                self.refused
+            ));
+        }
     }
 }
 
@@ -236,15 +312,13 @@ fn list_offsets(ctx: &Context, req: &ListOffsetsRequest) -> ListOffsetsResponse 
 fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
     // The topics appended to, whose waiting fetches are woken once all is done.
     let mut appended: Vec<Arc<Topic>> = Vec::new();
+    let mut creations = Creations::default();
     let responses = req
         .topic_data
         .into_iter()
         .map(|t| {
             let topic = if ctx.auto_create {
-                ctx.topics.get_or_create(&t.name).map_err(|e| match e {
-                    CreateError::InvalidName(why) => (ErrorCode::InvalidTopicException, why),
-                    CreateError::Io(e) => (ErrorCode::UnknownServerError, format!("{e:#}")),
-                })
+                creations.create(ctx, &t.name)
             } else {
                 ctx.topics.get(&t.name).ok_or_else(|| {
                     (
@@ -299,6 +373,10 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                             let code = match &e {
                                 AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
                                 AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
+                                AppendError::StaleEpoch { .. } => ErrorCode::InvalidProducerEpoch,
+                                AppendError::OutOfOrder { .. } => {
+                                    ErrorCode::OutOfOrderSequenceNumber
+                                }
                                 AppendError::Io(_) => {
                                     // The client's fault is the client's to see; the disk's
                                     // is the operator's too.
@@ -321,11 +399,31 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
             }
         })
         .collect();
+    creations.log_refusals(ctx, "Produce");
     for topic in &appended {
         ctx.topics.notify_appended(topic);
     }
     ProduceResponse {
         responses,
+        throttle_time_ms: 0,
+    }
+}
+
+/// The same error for every partition of a Produce request, nothing appended.
+fn refuse_produce(req: ProduceRequest<'_>, code: ErrorCode, why: &str) -> ProduceResponse {
+    ProduceResponse {
+        responses: req
+            .topic_data
+            .into_iter()
+            .map(|t| ProduceTopicResponse {
+                name: t.name,
+                partition_responses: t
+                    .partition_data
+                    .into_iter()
+                    .map(|p| ProducePartitionResponse::error(p.index, code, Some(why.to_owned())))
+                    .collect(),
+            })
+            .collect(),
         throttle_time_ms: 0,
     }
 }

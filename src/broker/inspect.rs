@@ -2,11 +2,12 @@
 //! visible.
 //!
 //! Kafka serves fetches with `sendfile`: fastest, but the broker never sees the bytes it
-//! sends, so it cannot check them, count them or route them anywhere. RocketMQ serves from
-//! an `mmap` of its commit log instead: the messages are in the broker's address space,
-//! so it can read them (RocketMQ re-routes messages that failed too often to a dead-letter
-//! queue), and it pays for that with a CPU copy into the socket (mmap + write) and the CPU
-//! time of reading.
+//! sends, so it cannot check them, count them or route them anywhere. RocketMQ keeps its
+//! commit log in `mmap`ed files instead: the messages are in the broker's address space, so
+//! it can read them, and serving a pull costs CPU copies (by default it copies the messages
+//! into a heap buffer, `transferMsgByHeap`; without that, mmap + write, one copy). The mmap
+//! mode here is that cheaper variant, plus the CPU time of reading
+//! (docs/mmap-tradeoff.md).
 //!
 //! ```text
 //!   sendfile:  page cache ─────────────────────────────► socket     broker sees nothing

@@ -17,15 +17,19 @@
 //! - [`crate::kafka`]: the wire format, as pure functions over bytes (no I/O; unit-tested and
 //!   fuzzable), shared with the client, the fuzzers and the tests. Start reading there.
 //! - [`config`]: `zc serve`'s settings and limits, checked before the broker starts.
+//! - [`fds`]: the descriptor limit raised at start, and the budget checked before opening.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
+//! - [`memory`]: the broker-wide budget for request bytes, and giving memory back.
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
 pub mod config;
+pub mod fds;
 pub mod handlers;
 pub mod inspect;
+pub mod memory;
 pub mod server;
 pub mod stats;
 pub mod topics;

@@ -13,11 +13,13 @@
 //! Shutdown (Ctrl-C): stop accepting, let each connection finish the response it is
 //! writing, then close the logs cleanly (indexes trimmed, a clean-shutdown marker).
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -25,14 +27,19 @@ use anyhow::{Context as _, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::config::Limits;
-use super::handlers::{self, Context, Reply};
+use super::handlers::{self, Context, Log, Reply};
 use super::inspect::{InspectSpec, Inspector};
+use super::memory::{self, RequestMemory, Wait};
 use crate::kafka::{self, DecodeError, Part};
 use crate::net::{self, PeerCongestion};
 use crate::transfer::{self, Mode, Transfer, TransferError, Watched};
 
 /// How often blocked threads look at the shutdown flag.
 const TICK: Duration = Duration::from_millis(100);
+/// How long the accept loop pauses after a failed accept (descriptors or memory ran out).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// The first step of a request buffer's growth.
+const READ_CHUNK: usize = 64 << 10;
 /// How long shutdown waits for connections to finish their responses.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -88,29 +95,49 @@ pub fn run(
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
-    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    memory::tune_allocator();
+    let memory = Arc::new(RequestMemory::new(limits.max_queued_request_bytes));
+    // One descriptor kept in reserve: when the process runs out, closing it lets the accept
+    // loop take the waiting connection off the queue and close it, instead of leaving it
+    // there to make every poll return at once.
+    let mut spare_fd = File::open("/dev/null").ok();
+    let (mut refusals, mut reclaims) = (RateLimited::default(), RateLimited::default());
+    let mut connections: Vec<Running> = Vec::new();
     while !ctx.shutdown.load(SeqCst) {
-        connections.retain(|c| !c.is_finished());
+        connections.retain(|c| !c.thread.is_finished());
         match listener.accept() {
             Ok((stream, peer)) => {
-                if connections.len() >= limits.max_connections {
-                    log(format!(
-                        "{peer}: refused: already {} connections (--max-connections)",
-                        connections.len()
-                    ));
-                    continue;
+                match admit(&connections, &limits, peer) {
+                    Ok(None) => {}
+                    Ok(Some(note)) => reclaims.log(log, note),
+                    Err(why) => {
+                        refusals.log(log, format!("{peer}: refused: {why}"));
+                        continue;
+                    }
                 }
+                let slot = Arc::new(Slot::default());
                 let conn = Connection {
                     ctx: ctx.clone(),
                     path: path.clone(),
                     limits: limits.clone(),
+                    memory: memory.clone(),
+                    slot: slot.clone(),
                     peer,
                 };
-                let handle = thread::Builder::new()
+                // On failure the closure, and with it the socket, is dropped: that one
+                // client sees its connection closed and may retry; the others carry on.
+                match thread::Builder::new()
                     .name(format!("conn {peer}"))
                     .spawn(move || conn.serve(stream))
-                    .context("cannot start a connection thread")?;
-                connections.push(handle);
+                {
+                    Ok(thread) => connections.push(Running { thread, slot, peer }),
+                    Err(e) => refusals.log(
+                        log,
+                        format!(
+                            "{peer}: refused: cannot start a connection thread ({e}); the                              process may be at its thread limit (ulimit -u, the pids cgroup,                              systemd's TasksMax): lower --max-connections or raise the limit"
+                        ),
+                    ),
+                }
             }
             // Nothing to accept: wait for the next connection, or a tick to look at the
             // shutdown flag again, whichever comes first.
@@ -119,15 +146,39 @@ pub fn run(
                 let _ = poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => log(format!("accept failed: {e}")),
+            Err(e) => {
+                let out_of_fds = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                );
+                if out_of_fds && spare_fd.take().is_some() {
+                    if let Ok((stream, peer)) = listener.accept() {
+                        drop(stream);
+                        refusals.log(
+                            log,
+                            format!(
+                                "{peer}: refused: {e}; raise the descriptor limit (ulimit -n,                                  LimitNOFILE) or lower --max-connections / --max-partitions"
+                            ),
+                        );
+                    }
+                    spare_fd = File::open("/dev/null").ok();
+                } else {
+                    refusals.log(log, format!("accept failed: {e}"));
+                }
+                // A short pause: whatever ran out needs others to give some back first.
+                thread::sleep(ACCEPT_BACKOFF);
+            }
         }
     }
     drop(listener);
     let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while connections.iter().any(|c| !c.is_finished()) && Instant::now() < deadline {
+    while connections.iter().any(|c| !c.thread.is_finished()) && Instant::now() < deadline {
         thread::sleep(TICK / 2);
     }
-    let stuck = connections.iter().filter(|c| !c.is_finished()).count();
+    let stuck = connections
+        .iter()
+        .filter(|c| !c.thread.is_finished())
+        .count();
     if stuck > 0 {
         log(format!(
             "{stuck} connection(s) still busy after {}s; closing the logs anyway",
@@ -137,10 +188,113 @@ pub fn run(
     Ok(())
 }
 
+/// A connection the accept loop started: its thread, and what it shares with the loop.
+struct Running {
+    thread: JoinHandle<()>,
+    slot: Arc<Slot>,
+    peer: SocketAddr,
+}
+
+/// What the accept loop and a connection thread share.
+#[derive(Default)]
+struct Slot {
+    /// Milliseconds since [`epoch`] when the connection last became idle (waiting for a
+    /// request), 0 while it is receiving or answering one.
+    idle_since_ms: AtomicU64,
+    /// Set by the accept loop: close now if idle, to make room for a new connection.
+    reclaim: AtomicBool,
+}
+
+/// Decides whether a new connection from `peer` may be served; at `--max-connections`,
+/// asks the connection idle the longest to close, and admits the newcomer if it did (with
+/// a line to log saying so).
+fn admit(
+    connections: &[Running],
+    limits: &Limits,
+    peer: SocketAddr,
+) -> Result<Option<String>, String> {
+    let from_peer = connections
+        .iter()
+        .filter(|c| c.peer.ip() == peer.ip())
+        .count();
+    if from_peer >= limits.max_connections_per_ip {
+        return Err(format!(
+            "already {from_peer} connections from {} (--max-connections-per-ip)",
+            peer.ip()
+        ));
+    }
+    if connections.len() < limits.max_connections {
+        return Ok(None);
+    }
+    let idlest = connections
+        .iter()
+        .filter(|c| c.slot.idle_since_ms.load(Relaxed) > 0)
+        .min_by_key(|c| c.slot.idle_since_ms.load(Relaxed));
+    let Some(idlest) = idlest else {
+        return Err(format!(
+            "already {} connections, none idle (--max-connections)",
+            connections.len()
+        ));
+    };
+    let idle_for = Duration::from_millis(now_ms() - idlest.slot.idle_since_ms.load(Relaxed));
+    idlest.slot.reclaim.store(true, SeqCst);
+    let deadline = Instant::now() + 3 * TICK;
+    while !idlest.thread.is_finished() && Instant::now() < deadline {
+        thread::sleep(TICK / 10);
+    }
+    if idlest.thread.is_finished() {
+        Ok(Some(format!(
+            "{}: closed after {:.1}s idle, to make room for {peer} (--max-connections {})",
+            idlest.peer,
+            idle_for.as_secs_f64(),
+            limits.max_connections
+        )))
+    } else {
+        Err(format!(
+            "already {} connections (--max-connections); the idlest did not close in time",
+            connections.len()
+        ))
+    }
+}
+
+/// Milliseconds since the first call, never 0 (0 means "busy" in [`Slot`]).
+fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
+/// Log lines that may come in floods (refusals under attack or exhaustion): at most one a
+/// second, with a count of those left out.
+#[derive(Default)]
+struct RateLimited {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimited {
+    fn log(&mut self, log: &Log, line: String) {
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            self.suppressed += 1;
+            return;
+        }
+        let more = match std::mem::take(&mut self.suppressed) {
+            0 => String::new(),
+            n => format!(" ({n} similar line(s) left out in the last second)"),
+        };
+        log(format!("{line}{more}"));
+        self.last = Some(Instant::now());
+    }
+}
+
 struct Connection {
     ctx: Arc<Context>,
     path: FetchPath,
     limits: Limits,
+    memory: Arc<RequestMemory>,
+    slot: Arc<Slot>,
     peer: SocketAddr,
 }
 
@@ -172,6 +326,26 @@ enum ConnError {
     Send(io::Error),
     /// The transfer mode stopped part-way through a Fetch's record bytes.
     SendRecords(TransferError),
+    /// Other requests held the request-memory budget for the whole idle timeout.
+    NoRequestMemory {
+        waited: Duration,
+        budget: u64,
+    },
+    ShuttingDown,
+}
+
+/// A request's bytes and the part of the request-memory budget they hold, given back when
+/// the request has been answered.
+struct Frame<'a> {
+    bytes: Vec<u8>,
+    charged: u64,
+    memory: &'a RequestMemory,
+}
+
+impl Drop for Frame<'_> {
+    fn drop(&mut self) {
+        self.memory.give_back(self.charged);
+    }
 }
 
 impl std::fmt::Display for ConnError {
@@ -208,6 +382,13 @@ impl std::fmt::Display for ConnError {
             ConnError::Undecodable(e) => write!(f, "{e}"),
             ConnError::Send(e) => write!(f, "cannot send the response: {e}"),
             ConnError::SendRecords(e) => write!(f, "cannot send the response: {e}"),
+            ConnError::NoRequestMemory { waited, budget } => write!(
+                f,
+                "waited {}s for request memory: other requests held all \
+                 --max-queued-request-bytes ({budget})",
+                waited.as_secs()
+            ),
+            ConnError::ShuttingDown => f.write_str("the broker is shutting down"),
         }
     }
 }
@@ -248,7 +429,7 @@ impl Connection {
                 Ok(None) => return End::Quiet,
                 Err(why) => return End::Because(why),
             };
-            let reply = match kafka::decode_request(&frame) {
+            let reply = match kafka::decode_request(&frame.bytes) {
                 Ok(request) => handlers::handle(&self.ctx, request),
                 // ApiVersions at a version we do not know gets the v0 error reply that
                 // makes clients retry lower; anything else we cannot parse closes.
@@ -264,10 +445,14 @@ impl Connection {
     }
 
     /// The next request frame; `None` when the client closed between requests, stayed
-    /// idle past the timeout, or the server is shutting down.
-    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Vec<u8>>, ConnError> {
+    /// idle past the timeout, was asked to make room, or the server is shutting down.
+    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Frame<'_>>, ConnError> {
         let mut size = [0u8; 4];
-        if !self.read_exact_or_quit(stream, &mut size, true)? {
+        self.slot.idle_since_ms.store(now_ms(), Relaxed);
+        let more = self.read_exact_or_quit(stream, &mut size, true);
+        self.slot.idle_since_ms.store(0, Relaxed);
+        self.slot.reclaim.store(false, SeqCst);
+        if !more? {
             return Ok(None);
         }
         let len = i32::from_be_bytes(size);
@@ -280,17 +465,57 @@ impl Connection {
                 max: self.limits.max_request_bytes,
             });
         }
-        let mut frame = vec![0u8; len as usize];
-        if !self.read_exact_or_quit(stream, &mut frame, false)? {
-            return Err(ConnError::ClosedMidRequest);
+        // The buffer grows as the bytes arrive (doubling, so a large request is copied a
+        // few times at most), never to the announced size up front: announcing costs a
+        // client four bytes, holding memory must cost it the bytes themselves.
+        let len = len as usize;
+        let mut frame = Frame {
+            bytes: Vec::new(),
+            charged: 0,
+            memory: &self.memory,
+        };
+        while frame.bytes.len() < len {
+            let filled = frame.bytes.len();
+            let end = filled + filled.max(READ_CHUNK).min(len - filled);
+            self.charge(&mut frame, end)?;
+            frame.bytes.reserve_exact(end - filled);
+            frame.bytes.resize(end, 0);
+            if !self.read_exact_or_quit(stream, &mut frame.bytes[filled..], false)? {
+                return Err(ConnError::ClosedMidRequest);
+            }
         }
         Ok(Some(frame))
     }
 
+    /// Charges the budget for `frame` growing to `len` bytes (the first
+    /// [`memory::FREE_ALLOWANCE`] are free), waiting while it is spent.
+    fn charge(&self, frame: &mut Frame<'_>, len: usize) -> Result<(), ConnError> {
+        let due = len.saturating_sub(memory::FREE_ALLOWANCE) as u64;
+        let more = due.saturating_sub(frame.charged);
+        if more == 0 {
+            return Ok(());
+        }
+        let stop = || self.ctx.shutdown.load(SeqCst);
+        match self
+            .memory
+            .take(more, self.limits.idle_timeout, TICK, &stop)
+        {
+            Ok(()) => {
+                frame.charged += more;
+                Ok(())
+            }
+            Err(Wait::Stopped) => Err(ConnError::ShuttingDown),
+            Err(Wait::TimedOut) => Err(ConnError::NoRequestMemory {
+                waited: self.limits.idle_timeout,
+                budget: self.limits.max_queued_request_bytes,
+            }),
+        }
+    }
+
     /// Fills `buf`, waking every tick to check the shutdown flag and the idle timeout (the
     /// time since the last byte arrived, so a slow but steady client is not cut off).
-    /// Returns false when the client closes or, between requests, at shutdown or after
-    /// the idle timeout; an error for anything else.
+    /// Returns false when the client closes or, between requests, at shutdown, after the
+    /// idle timeout, or when asked to make room; an error for anything else.
     fn read_exact_or_quit(
         &self,
         stream: &mut TcpStream,
@@ -315,7 +540,7 @@ impl Connection {
                     ) =>
                 {
                     let idle = filled == 0 && between_requests;
-                    if idle && self.ctx.shutdown.load(SeqCst) {
+                    if idle && (self.ctx.shutdown.load(SeqCst) || self.slot.reclaim.load(SeqCst)) {
                         return Ok(false);
                     }
                     if Instant::now() >= idle_deadline {

@@ -15,13 +15,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::fds;
 use crate::log::partition::{self, LogConfig, PartitionLog};
 use crate::log::recovery::RecoveryReport;
+use crate::log::segment;
 
 /// Partitions of a topic created on first use (Kafka's `num.partitions` default).
 pub const AUTO_CREATE_PARTITIONS: u32 = 1;
@@ -85,12 +88,63 @@ impl Topic {
 pub enum CreateError {
     /// The name breaks Kafka's rules: INVALID_TOPIC_EXCEPTION, and nothing touches the disk.
     InvalidName(String),
+    /// The broker holds `--max-partitions` already.
+    TooManyPartitions {
+        max: usize,
+    },
+    /// Opening the partition would eat into the descriptors connections need.
+    OutOfDescriptors {
+        open: u64,
+        limit: u64,
+        reserve: u64,
+    },
     Io(anyhow::Error),
 }
+
+impl std::fmt::Display for CreateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CreateError::InvalidName(why) => f.write_str(why),
+            CreateError::TooManyPartitions { max } => write!(
+                f,
+                "the broker already holds {max} partitions (--max-partitions {max})"
+            ),
+            CreateError::OutOfDescriptors {
+                open,
+                limit,
+                reserve,
+            } => write!(
+                f,
+                "{open} of {limit} file descriptors are open and {reserve} are kept for \
+                 connections: raise the limit (ulimit -n, LimitNOFILE) or lower \
+                 --max-connections"
+            ),
+            CreateError::Io(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+/// What the topics may grow to.
+#[derive(Clone, Copy, Debug)]
+pub struct TopicLimits {
+    /// Partitions the broker holds at most, all topics together (`--max-partitions`).
+    pub max_partitions: usize,
+    /// Topics one request may create (`--max-creations-per-request`).
+    pub max_creations_per_request: usize,
+    /// Descriptors kept free for connections and the rest of the process.
+    pub fd_reserve: u64,
+}
+
+/// The name prefix of a partition directory being created: it is renamed into place only
+/// once complete, so a crash or a failure halfway never leaves a partition without its
+/// files. `~` cannot appear in a topic name, so no partition directory looks like this,
+/// and the name stays short (a 249-character topic's directory name is near the 255 limit).
+const CREATING: &str = "~creating-";
 
 pub struct Topics {
     log_dir: PathBuf,
     config: LogConfig,
+    pub limits: TopicLimits,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Raised after every append to any topic, for fetches that span several.
     appended: AppendSignal,
@@ -102,14 +156,17 @@ impl Topics {
     pub fn open(
         log_dir: &Path,
         config: LogConfig,
+        limits: TopicLimits,
     ) -> Result<(Topics, Vec<(PathBuf, RecoveryReport)>)> {
         std::fs::create_dir_all(log_dir)
             .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
+        remove_unfinished(log_dir)?;
+        let dirs = partition::list_partitions(log_dir)
+            .with_context(|| format!("cannot list {}", log_dir.display()))?;
+        check_descriptors(log_dir, &dirs, limits.fd_reserve)?;
         let mut by_topic: BTreeMap<String, Vec<(u32, PartitionLog)>> = BTreeMap::new();
         let mut reports = Vec::new();
-        for dir in partition::list_partitions(log_dir)
-            .with_context(|| format!("cannot list {}", log_dir.display()))?
-        {
+        for dir in dirs {
             let (log, report) = PartitionLog::open(&dir.path, config)
                 .with_context(|| format!("cannot open {}", dir.path.display()))?;
             reports.push((dir.path.clone(), report));
@@ -139,6 +196,7 @@ impl Topics {
             Topics {
                 log_dir: log_dir.to_owned(),
                 config,
+                limits,
                 topics: RwLock::new(topics),
                 appended: AppendSignal::default(),
             },
@@ -158,7 +216,8 @@ impl Topics {
             .collect()
     }
 
-    /// The topic, created with one partition if it does not exist yet.
+    /// The topic, created with one partition if it does not exist yet, within the
+    /// partition cap and the descriptor budget.
     pub fn get_or_create(&self, name: &str) -> Result<Arc<Topic>, CreateError> {
         partition::validate_topic(name).map_err(CreateError::InvalidName)?;
         if let Some(t) = self.get(name) {
@@ -169,18 +228,75 @@ impl Topics {
         if let Some(t) = topics.get(name) {
             return Ok(t.clone());
         }
+        let held: usize = topics.values().map(|t| t.partitions.len()).sum();
+        if held + AUTO_CREATE_PARTITIONS as usize > self.limits.max_partitions {
+            return Err(CreateError::TooManyPartitions {
+                max: self.limits.max_partitions,
+            });
+        }
+        self.check_headroom(u64::from(AUTO_CREATE_PARTITIONS) * fds::PER_NEW_PARTITION)?;
         let partitions = (0..AUTO_CREATE_PARTITIONS)
-            .map(|p| {
-                let dir = self.log_dir.join(partition::dir_name(name, p));
-                PartitionLog::create(&dir, self.config)
-                    .map(Mutex::new)
-                    .with_context(|| format!("cannot create {}", dir.display()))
-            })
+            .map(|p| self.create_partition(name, p).map(Mutex::new))
             .collect::<Result<Vec<_>>>()
             .map_err(CreateError::Io)?;
         let topic = Arc::new(Topic::new(partitions));
         topics.insert(name.to_owned(), topic.clone());
         Ok(topic)
+    }
+
+    /// Fails unless `needed` more descriptors leave the reserve untouched.
+    fn check_headroom(&self, needed: u64) -> Result<(), CreateError> {
+        let io = |e: std::io::Error| CreateError::Io(anyhow::Error::new(e));
+        let (open, limit) = (fds::open_count().map_err(io)?, fds::limit().map_err(io)?);
+        let reserve = self.limits.fd_reserve;
+        if open + needed + reserve > limit {
+            return Err(CreateError::OutOfDescriptors {
+                open,
+                limit,
+                reserve,
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates partition `p` of `topic` under a temporary name, closes it cleanly, renames
+    /// it into place and opens it: the directory appears whole or not at all.
+    fn create_partition(&self, topic: &str, p: u32) -> Result<PartitionLog> {
+        let name = partition::dir_name(topic, p);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let (dir, creating) = (
+            self.log_dir.join(&name),
+            self.log_dir
+                .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed))),
+        );
+        let made = (|| {
+            if creating.exists() {
+                std::fs::remove_dir_all(&creating)?;
+            }
+            PartitionLog::create(&creating, self.config)?.shutdown()?;
+            std::fs::rename(&creating, &dir)?;
+            segment::sync_dir(&self.log_dir)
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&creating);
+            return Err(e).with_context(|| format!("cannot create {}", dir.display()));
+        }
+        let (log, _) = PartitionLog::open(&dir, self.config)
+            .with_context(|| format!("cannot open {}", dir.display()))?;
+        Ok(log)
+    }
+
+    /// The highest idempotent producer id found in any partition.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        let topics = self.read();
+        let partitions = topics.values().flat_map(|t| t.partitions.iter());
+        partitions
+            .filter_map(|p| {
+                p.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .max_producer_id()
+            })
+            .max()
     }
 
     /// Wakes the fetches waiting for data in `topic`, and those waiting on any topic.
@@ -213,4 +329,46 @@ impl Topics {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {
         self.topics.read().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Removes partition directories whose creation never finished (a crash mid-way).
+fn remove_unfinished(log_dir: &Path) -> Result<()> {
+    for entry in
+        std::fs::read_dir(log_dir).with_context(|| format!("cannot list {}", log_dir.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name();
+        if entry.file_type()?.is_dir() && name.to_string_lossy().starts_with(CREATING) {
+            std::fs::remove_dir_all(entry.path())
+                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to start when the partitions found could not all be opened within the
+/// descriptor limit, naming the figures and the fix, rather than failing on `EMFILE`
+/// somewhere in the middle.
+fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: u64) -> Result<()> {
+    let mut segments = 0u64;
+    for dir in dirs {
+        segments += partition::list_segments(&dir.path)
+            .with_context(|| format!("cannot list {}", dir.path.display()))?
+            .len()
+            .max(1) as u64;
+    }
+    // One `.log` per segment, and the active segment's two index files.
+    let needed = segments + 2 * dirs.len() as u64;
+    let (open, limit) = (fds::open_count()?, fds::limit()?);
+    if open + needed + reserve > limit {
+        anyhow::bail!(
+            "{} holds {} partitions in {segments} segments, which need {needed} file \
+             descriptors, and {reserve} more are kept for connections, but this process may \
+             open {limit} ({open} open already). Raise the limit (ulimit -n; LimitNOFILE= \
+             for a systemd service) or lower --max-connections",
+            log_dir.display(),
+            dirs.len()
+        );
+    }
+    Ok(())
 }

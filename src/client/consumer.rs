@@ -40,6 +40,7 @@ use crate::kafka::{
     ApiKey, ErrorCode, FetchPartition, FetchRequest, FetchTopic, FetchedResponse, RequestBody,
 };
 use crate::log::batch::{self, BatchHeader, Header, LOG_OVERHEAD, MIN_BATCH_LENGTH};
+use crate::log::compression::MAX_INFLATED;
 
 use super::connection::{Connection, Pending};
 use super::error::{ClientError, DataProblem};
@@ -412,31 +413,32 @@ fn walk(
             *next_offset = header.last_offset() + 1;
             continue;
         }
-        for record in decoded.drain(..) {
-            let offset = header.base_offset + i64::from(record.offset_delta);
-            if offset < *next_offset {
-                continue;
-            }
-            if offset > *next_offset {
-                return Err(gap(*next_offset, offset));
-            }
-            let timestamp = if header.attributes & LOG_APPEND_TIME != 0 {
-                header.max_timestamp
-            } else {
-                header.base_timestamp + record.timestamp_delta
-            };
-            *next_offset = offset + 1;
-            delivered += 1;
-            let flow = on_record(ConsumedRecord {
-                offset,
-                timestamp,
-                key: record.key,
-                value: record.value,
-                headers: record.headers,
-            });
-            if flow.is_break() {
-                return Ok((delivered, bytes, true));
-            }
+        let stopped = if header.compression() == 0 {
+            deliver(
+                &header,
+                decoded.drain(..),
+                next_offset,
+                &mut delivered,
+                on_record,
+            )?
+        } else {
+            // The records are one compressed stream: inflate, then decode and check them
+            // like those of an uncompressed batch.
+            let inflated = batch::records_section(&header, batch, MAX_INFLATED)
+                .map_err(|e| (header.base_offset, DataProblem::Undecodable(e.to_string())))?;
+            let mut inner = Vec::new();
+            batch::check_records(&header, &inflated, |r| inner.push(r))
+                .map_err(|e| (header.base_offset, DataProblem::Corrupt(e)))?;
+            deliver(
+                &header,
+                inner.into_iter(),
+                next_offset,
+                &mut delivered,
+                on_record,
+            )?
+        };
+        if stopped {
+            return Ok((delivered, bytes, true));
         }
     }
     // Anything left is a batch cut short by the broker's byte budget: normal at the end
@@ -459,6 +461,44 @@ fn walk(
     Ok((delivered, bytes, false))
 }
 
+/// Hands the records of one validated batch from `*next_offset` on to `on_record`;
+/// returns whether it asked to stop.
+fn deliver<'r>(
+    header: &BatchHeader,
+    records: impl Iterator<Item = batch::Record<'r>>,
+    next_offset: &mut i64,
+    delivered: &mut u64,
+    on_record: &mut impl FnMut(ConsumedRecord<'_>) -> ControlFlow<()>,
+) -> Result<bool, (i64, DataProblem)> {
+    for record in records {
+        let offset = header.base_offset + i64::from(record.offset_delta);
+        if offset < *next_offset {
+            continue;
+        }
+        if offset > *next_offset {
+            return Err(gap(*next_offset, offset));
+        }
+        let timestamp = if header.attributes & LOG_APPEND_TIME != 0 {
+            header.max_timestamp
+        } else {
+            header.base_timestamp + record.timestamp_delta
+        };
+        *next_offset = offset + 1;
+        *delivered += 1;
+        let flow = on_record(ConsumedRecord {
+            offset,
+            timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+        });
+        if flow.is_break() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The size of the batch at the front of `rest` if all of it is there; `None` when
 /// `rest` is empty or holds only the beginning of a batch. An impossible length is an
 /// error: nothing after it can be framed.
@@ -473,8 +513,8 @@ fn whole_batch_len(rest: &[u8]) -> Option<Result<usize, DataProblem>> {
     (size <= rest.len()).then_some(Ok(size))
 }
 
-/// Validates one whole batch, pushing its records to `records`; refuses compressed ones
-/// (we would have to decompress them to see the records, and this tool does not).
+/// Validates one whole batch, pushing its records to `records` (for a compressed batch,
+/// the header and CRC only: its records are checked once inflated).
 fn validate<'a>(
     batch: &'a [u8],
     next_offset: i64,
@@ -485,14 +525,6 @@ fn validate<'a>(
         .map_or(next_offset, |b| i64::from_be_bytes(*b));
     let header = batch::validate_with(batch, |record| records.push(record))
         .map_err(|e| (base_offset, DataProblem::Corrupt(e)))?;
-    if header.compression() != 0 {
-        return Err((
-            base_offset,
-            DataProblem::Compressed {
-                codec: header.compression(),
-            },
-        ));
-    }
     Ok(header)
 }
 

@@ -88,8 +88,9 @@ pub enum DataProblem {
     Corrupt(BatchError),
     /// Records are missing: the next record should have had offset `expected`.
     Gap { expected: i64, found: i64 },
-    /// A compressed batch (codec id); this client reads uncompressed batches only.
-    Compressed { codec: u8 },
+    /// A compressed batch whose records do not inflate (broken stream, unknown codec, or
+    /// more than the inflation limit).
+    Undecodable(String),
     /// The first batch does not fit the fetch budget, so no progress is possible.
     TooLarge { needed: usize, budget: usize },
     /// The broker answered OFFSET_OUT_OF_RANGE: a fetch may start anywhere in
@@ -227,12 +228,12 @@ impl fmt::Display for ClientError {
                          ({} records missing)",
                         found - expected
                     ),
-                    DataProblem::Compressed { codec } => write!(
-                        f,
-                        "the batch at offset {offset} is compressed ({}); zc reads \
-                         uncompressed batches only",
-                        codec_name(*codec)
-                    ),
+                    DataProblem::Undecodable(why) => {
+                        write!(
+                            f,
+                            "the compressed batch at offset {offset} is unreadable: {why}"
+                        )
+                    }
                     DataProblem::TooLarge { needed, budget } => write!(
                         f,
                         "the batch at offset {offset} needs {needed} bytes but the broker sent \
@@ -297,16 +298,6 @@ fn hint(code: ErrorCode, topic: Option<&str>) -> Option<String> {
         }
         _ => return None,
     })
-}
-
-fn codec_name(codec: u8) -> &'static str {
-    match codec {
-        1 => "gzip",
-        2 => "snappy",
-        3 => "lz4",
-        4 => "zstd",
-        _ => "unknown codec",
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::cli::ProduceArgs;
 use crate::client::{Acks, ClientConfig, ProduceSummary, Producer, connect_to_leader};
-use crate::log::batch::{BatchBuilder, HEADER_LEN};
+use crate::log::batch::{self, BatchBuilder, HEADER_LEN};
+use crate::log::compression::Codec;
 use crate::log::varint;
 use crate::units::format_size;
 
@@ -62,6 +63,7 @@ pub fn run(args: ProduceArgs, quiet: bool) -> Result<()> {
         &mut producer,
         args.batch_size,
         Duration::from_millis(args.linger_ms),
+        args.compression,
     )?;
     let summary = producer.finish()?;
     if !quiet {
@@ -89,6 +91,7 @@ fn send_all(
     producer: &mut Producer,
     batch_size: usize,
     linger: Duration,
+    codec: Codec,
 ) -> Result<u64> {
     let mut buf = Vec::with_capacity(batch_size);
     let mut value_bytes = 0u64;
@@ -125,7 +128,11 @@ fn send_all(
             }
         }
         batch.finish();
-        if count > 0 {
+        if count > 0 && codec != Codec::None {
+            let packed = batch::compress(&buf, codec)
+                .with_context(|| format!("cannot compress a batch with {codec}"))?;
+            producer.send(&packed, count)?;
+        } else if count > 0 {
             producer.send(&buf, count)?;
         }
         if end {

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 
 use crate::broker::config::{Limits, ServeConfig};
+use crate::broker::fds;
 use crate::broker::handlers::{Context, Log};
 use crate::broker::server::{self, FetchPath};
 use crate::broker::topics::Topics;
 use crate::cli::ServeArgs;
+use crate::log::lock::DirLock;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
 use crate::net::PeerCongestion;
@@ -38,10 +40,14 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         flush: args.flush,
         limits: Limits {
             max_connections: args.max_connections,
+            max_connections_per_ip: args.max_connections_per_ip.unwrap_or(usize::MAX),
             max_request_bytes: args.max_request_bytes,
+            max_queued_request_bytes: args.max_queued_request_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout),
         },
         auto_create: !args.no_auto_create,
+        max_partitions: args.max_partitions,
+        max_creations_per_request: args.max_creations_per_request,
         inspect: args.inspect,
         inspect_header: args.inspect_header,
     };
@@ -51,6 +57,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
 
 fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
     let inspect = cfg.inspect_spec()?;
+    let (fd_limit, _) = fds::raise_limit().context("cannot read the file descriptor limit")?;
     let listener = TcpListener::bind(cfg.addr).with_context(|| {
         format!(
             "cannot listen on {}: is another broker running there?",
@@ -78,7 +85,11 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         index_interval_bytes: index::INDEX_INTERVAL_BYTES,
         flush: cfg.flush,
     };
-    let (topics, recovered) = Topics::open(&log_dir, config)?;
+    std::fs::create_dir_all(&log_dir)
+        .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
+    // Held until the function returns, after the logs are closed.
+    let _lock = DirLock::acquire(&log_dir)?;
+    let (topics, recovered) = Topics::open(&log_dir, config, cfg.topic_limits())?;
     for (_, report) in recovered {
         // Lost data is always worth a line; the rest is for the curious.
         if report.lost_data() || !quiet {
@@ -99,7 +110,7 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
         eprintln!(
-            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}{}, TCP congestion control {}; Ctrl-C to stop",
+            "zc serve: listening on {bound} (advertised as {}:{}), log {}, topics [{}], fetches sent with {}{}, TCP congestion control {}, up to {fd_limit} file descriptors; Ctrl-C to stop",
             advertised.0,
             advertised.1,
             log_dir.display(),

@@ -19,12 +19,14 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::report::table::format_value;
+use crate::bench::results::{keys, modes};
+use crate::measure::Reading;
+use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
 use crate::transfer::{Mode, SENDFILE_MAX};
 use paint::{Paint, Style};
 use path::{Counted, Event, events};
-use results::{Read, Results};
+use results::Results;
 
 /// Where the articles' other claims about Kafka are measured, beyond one chunk of one
 /// transfer.
@@ -266,8 +268,9 @@ fn syscalls_made(mode: Mode) -> &'static str {
 fn caveats(mode: Mode) -> Vec<String> {
     let own: Vec<String> = match mode {
         Mode::ReadWrite => vec![
-            "this is also what a TLS server does without kernel TLS: it must see the bytes to \
-             encrypt them, so they come up into user space and go back down."
+            "a TLS server without kernel TLS pays at least this: it must see the bytes to \
+             encrypt them, so they come up into user space and go back down, and encrypting \
+             writes them once more (Kafka under TLS reads into a buffer and encrypts it)."
                 .into(),
             "short reads and writes are normal: the loop continues from where the call stopped."
                 .into(),
@@ -275,8 +278,9 @@ fn caveats(mode: Mode) -> Vec<String> {
         Mode::Mmap => vec![
             "SIGBUS: if another process truncates the file while it is mapped, touching a page \
              past the new end kills the program with SIGBUS. zc never reads the mapping itself \
-             (only the kernel does, inside write, where the fault becomes EFAULT); Kafka maps \
-             only its indexes, never the .log, for this reason."
+             (only the kernel does, inside write, where the fault becomes EFAULT). Kafka maps \
+             only its fixed-size index files; it writes the .log through a FileChannel and \
+             serves it with sendfile."
                 .into(),
             "page faults: the mapping starts empty and each first touch faults the page in; the \
              minor-faults counter shows them and the model does not count them."
@@ -286,9 +290,10 @@ fn caveats(mode: Mode) -> Vec<String> {
                 .into(),
         ],
         Mode::Sendfile => vec![
-            "TLS defeats sendfile: user-space TLS must encrypt every byte in user memory, so \
-             servers fall back to read-write. Only kernel TLS (kTLS, where the kernel encrypts) \
-             keeps sendfile."
+            "TLS defeats zero-copy: user-space TLS must encrypt every byte in user memory, so \
+             servers fall back to read-write. Kernel TLS (kTLS) keeps the sendfile call, not the \
+             zero copy: the kernel reads the pages and writes the ciphertext into new buffers, \
+             unless the NIC encrypts (TLS offload)."
                 .into(),
             format!(
                 "one call moves at most {SENDFILE_MAX:#x} bytes (2 GiB - 4 KiB), whatever is \
@@ -337,15 +342,7 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
     ));
     let rows = results.rows_of(mode);
     if rows.is_empty() {
-        let present: Vec<&str> = {
-            let mut v: Vec<&str> = Vec::new();
-            for r in &results.rows {
-                if !v.contains(&r.mode.name()) {
-                    v.push(r.mode.name());
-                }
-            }
-            v
-        };
+        let present: Vec<&str> = modes(&results.rows).into_iter().map(Mode::name).collect();
         out.push_str(&wrap(
             &format!(
                 "{} has no {mode} rows (it measured {}): `zc bench --mode {mode} --export \
@@ -361,14 +358,14 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
     }
     // (metric key, the model's figure for it)
     let shown: [(&str, Option<u32>); 8] = [
-        ("throughput", None),
-        ("sender_cpu_per_gib", None),
-        ("system_cpu_per_gib", None),
-        ("syscalls_per_gib", None),
-        ("mode_switches_per_chunk", Some(m.mode_switches)),
-        ("user_copied_per_byte", Some(m.user_copies_per_byte)),
-        ("sched_switches_per_gib", None),
-        ("minor_faults_per_gib", None),
+        (keys::THROUGHPUT, None),
+        (keys::SENDER_CPU_PER_GIB, None),
+        (keys::SYSTEM_CPU_PER_GIB, None),
+        (keys::SYSCALLS_PER_GIB, None),
+        (keys::MODE_SWITCHES_PER_CHUNK, Some(m.mode_switches)),
+        (keys::USER_COPIED_PER_BYTE, Some(m.user_copies_per_byte)),
+        (keys::SCHED_SWITCHES_PER_GIB, None),
+        (keys::MINOR_FAULTS_PER_GIB, None),
     ];
     for row in rows {
         out.push_str(&format!(
@@ -386,17 +383,8 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
                 continue;
             };
             let value = match &metric.value {
-                Read::Value(s) => {
-                    let median = format_value(key, s.median);
-                    let (lo, hi) = (format_value(key, s.min), format_value(key, s.max));
-                    let range = if lo == hi {
-                        String::new()
-                    } else {
-                        format!(" ({lo}–{hi})")
-                    };
-                    format!("{median}{range}")
-                }
-                Read::Missing { unavailable } => format!("n/a ({unavailable})"),
+                Reading::Value(s) => stat_inline(key, s),
+                Reading::Unavailable(why) => format!("n/a ({why})"),
             };
             let model = model.map(|x| format!("; model {x}")).unwrap_or_default();
             // Aligned in columns when the line fits; wrapped (alignment lost) when not.
@@ -422,7 +410,7 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
             let c = Counted::of(mode);
             out.push_str(&wrap(
                 &format!(
-                    "{mode}: {}+{}={} copies (DMA+CPU), {} with SG-DMA; {} switches per chunk, \
+                    "{mode}: {}+{}={} copies (DMA+CPU, no SG), {} with SG-DMA; {} switches per chunk, \
                      {} in the articles; {} syscalls per chunk",
                     m.dma_copies,
                     m.cpu_copies,
@@ -447,7 +435,7 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
         "articles'",
         "syscalls",
     ];
-    let sub = ["", "DMA+CPU", "with SG", "/chunk", "switches", "/chunk"];
+    let sub = ["", "no SG", "with SG", "/chunk", "switches", "/chunk"];
     let widths = [12, 10, 9, 10, 11, 9];
     let line = |cells: [String; 6]| -> String {
         let mut s = String::from(" ");
@@ -475,6 +463,14 @@ fn totals_table(modes: &[Mode], width: usize, p: &Paint) -> String {
             m.syscalls_per_chunk.to_string(),
         ]));
     }
+    out.push_str(&wrap(
+        "Both copy columns count every mode on one basis: DMA+CPU copies without \
+         scatter-gather DMA (the textbook's figure), then with it (what Linux TCP does on any \
+         SG-capable device, loopback included).",
+        Some(width),
+        "  ",
+        "  ",
+    ));
     out
 }
 

@@ -1,89 +1,17 @@
 //! Reading back a `zc bench --export results.json` file, for `zc explain --results`.
 //!
-//! Only the part explain shows is read (which machine, which cache state, and per row the
-//! mode, chunk and metrics), through a small read-only view of the layout that
-//! `crate::report::json` writes; everything else in the file is ignored. A file that is not
-//! such a result is refused with a message that names the problem and says how to make a
-//! good one, before anything is printed.
+//! The file is read into the very types `zc bench` wrote it from
+//! ([`crate::bench::results`]); explain shows a part of it (which machine, which cache
+//! state, and per row the mode, chunk and metrics). A file that is not such a result is
+//! refused with a message that names the problem and says how to make a good one, before
+//! anything is printed.
 
 use std::path::Path;
 
-use clap::ValueEnum;
-use serde::Deserialize;
-
-use crate::bench::results::SCHEMA;
+use crate::bench::results::{BenchReport, CacheState, Row, SCHEMA, Setup};
 use crate::error::UsageError;
+use crate::report::provenance::reading_text;
 use crate::transfer::Mode;
-
-/// A measured value or why there is none, as [`crate::measure::Reading`] serializes it.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Read<T> {
-    Missing { unavailable: String },
-    Value(T),
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Stat {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-    pub runs: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Metric {
-    pub key: String,
-    pub label: String,
-    pub unit: String,
-    pub source: String,
-    pub value: Read<Stat>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct RawRow {
-    mode: String,
-    chunk: usize,
-    metrics: Vec<Metric>,
-}
-
-/// One measured row: a mode at a chunk size.
-#[derive(Clone, Debug)]
-pub struct Row {
-    pub mode: Mode,
-    pub chunk: usize,
-    pub metrics: Vec<Metric>,
-}
-
-impl Row {
-    pub fn metric(&self, key: &str) -> Option<&Metric> {
-        self.metrics.iter().find(|m| m.key == key)
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct Environment {
-    kernel_release: Read<String>,
-    cpu_model: Read<String>,
-    cpus_online: Read<usize>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct Setup {
-    zc_version: String,
-    environment: Environment,
-    cache: String,
-    runs: u32,
-    sink: String,
-    congestion: String,
-    consumers: u32,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct Raw {
-    setup: Setup,
-    rows: Vec<RawRow>,
-}
 
 /// What explain needs from a results file.
 #[derive(Clone, Debug)]
@@ -147,45 +75,27 @@ pub fn load(path: &Path) -> Result<Results, UsageError> {
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let raw: Raw = serde_json::from_value(value).map_err(|e| {
+    let report: BenchReport = serde_json::from_value(value).map_err(|e| {
         bad(format!(
             "a schema {SCHEMA} file with a missing or malformed field ({e})"
         ))
     })?;
-    let mut rows = Vec::with_capacity(raw.rows.len());
-    for row in raw.rows {
-        let mode = Mode::from_str(&row.mode, false)
-            .map_err(|_| bad(format!("unknown mode {:?} in rows", row.mode)))?;
-        rows.push(Row {
-            mode,
-            chunk: row.chunk,
-            metrics: row.metrics,
-        });
-    }
-    if rows.is_empty() {
+    if report.rows.is_empty() {
         return Err(bad(
             "it holds no measured rows (the benchmark stopped before its first round)".into(),
         ));
     }
     Ok(Results {
         file: shown,
-        provenance: provenance(&raw.setup),
-        rows,
+        provenance: provenance(&report.setup),
+        rows: report.rows,
     })
 }
 
-fn text<T: ToString>(r: &Read<T>) -> String {
-    match r {
-        Read::Value(v) => v.to_string(),
-        Read::Missing { unavailable } => format!("n/a ({unavailable})"),
-    }
-}
-
 fn provenance(s: &Setup) -> String {
-    let cache = match s.cache.as_str() {
-        "warm" => "warm cache (read from the page cache)",
-        "cold" => "cold cache (read from storage)",
-        other => other,
+    let cache = match s.cache {
+        CacheState::Warm => "warm cache (read from the page cache)",
+        CacheState::Cold => "cold cache (read from storage)",
     };
     let fan_out = if s.consumers > 1 {
         format!(
@@ -198,9 +108,9 @@ fn provenance(s: &Setup) -> String {
     format!(
         "{} ({} CPUs), kernel {}, {}, {} sink, {} congestion control{fan_out}, median of {} \
          runs, zc {}",
-        text(&s.environment.cpu_model),
-        text(&s.environment.cpus_online),
-        text(&s.environment.kernel_release),
+        reading_text(&s.environment.cpu_model),
+        reading_text(&s.environment.cpus_online),
+        reading_text(&s.environment.kernel_release),
         cache,
         s.sink,
         s.congestion,
@@ -213,6 +123,7 @@ fn provenance(s: &Setup) -> String {
 mod tests {
     use super::*;
     use crate::bench::sample::sample_report;
+    use crate::measure::Reading;
     use crate::report::json;
 
     fn write(text: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -231,11 +142,11 @@ mod tests {
         let row = &results.rows[0];
         assert!(matches!(
             row.metric("throughput").unwrap().value,
-            Read::Value(_)
+            Reading::Value(_)
         ));
         assert!(matches!(
             row.metric("cycles_per_gib").unwrap().value,
-            Read::Missing { .. }
+            Reading::Unavailable(_)
         ));
         assert!(
             results.provenance.contains("warm cache"),

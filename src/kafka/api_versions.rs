@@ -106,13 +106,14 @@ pub struct ApiVersionsResponse {
 }
 
 impl ApiVersionsResponse {
-    /// The normal answer: no error, and everything in [`SUPPORTED_APIS`].
+    /// The normal answer: no error, and every API in [`SUPPORTED_APIS`] with its
+    /// [advertised](ApiKey::advertised) range.
     pub fn supported() -> Self {
         ApiVersionsResponse {
             error_code: ErrorCode::None,
             api_keys: SUPPORTED_APIS
                 .iter()
-                .map(|&(key, range)| ApiVersion::of(key, range))
+                .map(|&(key, _)| ApiVersion::of(key, key.advertised()))
                 .collect(),
             throttle_time_ms: 0,
         }

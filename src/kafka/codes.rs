@@ -36,6 +36,7 @@ impl VersionRange {
 /// are the first versions carrying record format v2, the only one our log stores; the maxima
 /// are the last non-flexible versions (flexible encodings are only implemented for
 /// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
+/// Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
 pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
     (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
@@ -78,7 +79,21 @@ impl ApiKey {
         }
     }
 
-    /// The versions we accept, from [`SUPPORTED_APIS`].
+    /// The versions we advertise in ApiVersions and decode: [`ApiKey::versions`], except
+    /// that Produce starts at 0. librdkafka before 2.11.1 compresses only when the broker's
+    /// Produce range includes v0 (its check asks for "some version in 0..=0", KAFKA-18659),
+    /// so Kafka 4.0, which dropped Produce v0-v2, still advertises them and answers them
+    /// with UNSUPPORTED_VERSION in every partition; a client that saw v3 in the range never
+    /// sends them. zc does the same.
+    pub fn advertised(self) -> VersionRange {
+        let usable = self.versions();
+        match self {
+            ApiKey::Produce => VersionRange { min: 0, ..usable },
+            _ => usable,
+        }
+    }
+
+    /// The versions we speak, from [`SUPPORTED_APIS`].
     pub fn versions(self) -> VersionRange {
         SUPPORTED_APIS
             .iter()
@@ -120,10 +135,14 @@ pub enum ErrorCode {
     KafkaStorageError,
     UnsupportedCompressionType,
     InvalidRecord,
+    PolicyViolation,
+    OutOfOrderSequenceNumber,
+    InvalidProducerEpoch,
+    ThrottlingQuotaExceeded,
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 22] = [
+    pub(crate) const ALL: [ErrorCode; 26] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -146,6 +165,10 @@ impl ErrorCode {
         ErrorCode::KafkaStorageError,
         ErrorCode::UnsupportedCompressionType,
         ErrorCode::InvalidRecord,
+        ErrorCode::PolicyViolation,
+        ErrorCode::OutOfOrderSequenceNumber,
+        ErrorCode::InvalidProducerEpoch,
+        ErrorCode::ThrottlingQuotaExceeded,
     ];
 
     /// The int16 on the wire.
@@ -173,6 +196,10 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::PolicyViolation => 44,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::ThrottlingQuotaExceeded => 89,
         }
     }
 
@@ -208,6 +235,10 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::PolicyViolation => "POLICY_VIOLATION",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::ThrottlingQuotaExceeded => "THROTTLING_QUOTA_EXCEEDED",
         }
     }
 }

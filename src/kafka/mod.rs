@@ -30,7 +30,8 @@
 //! places. Every API therefore has a supported range, [`SUPPORTED_APIS`], and this one
 //! table is both what we advertise to clients (the ApiVersions response) and what we accept
 //! (everything else is refused before its body is parsed). If the two ever disagreed, a
-//! client would send a version we advertised but cannot parse.
+//! client would send a version we advertised but cannot parse. (One deliberate exception,
+//! Produce v0-v2, is advertised, parsed and answered with an error: [`ApiKey::advertised`].)
 //!
 //! # Why ApiVersions is special
 //!
@@ -213,7 +214,7 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
     let Some(api_key) = ApiKey::from_code(ids.api_key) else {
         return Err(DecodeError::UnknownApiKey(ids));
     };
-    if !api_key.versions().contains(ids.api_version) {
+    if !api_key.advertised().contains(ids.api_version) {
         return Err(if api_key == ApiKey::ApiVersions {
             DecodeError::UnsupportedApiVersionsVersion(ids)
         } else {

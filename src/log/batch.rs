@@ -23,8 +23,10 @@
 //! 61  records...                       varint-framed, see `Record`
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
+use super::compression::{Codec, DecompressError};
 use super::varint;
 
 /// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
@@ -104,7 +106,8 @@ impl BatchHeader {
         self.base_offset + i64::from(self.last_offset_delta)
     }
 
-    /// Compression codec id (attributes bits 0-2): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    /// Compression codec id (attributes bits 0-2): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd
+    /// (see [`Codec::from_attributes`]).
     pub fn compression(&self) -> u8 {
         (self.attributes & 0x07) as u8
     }
@@ -186,7 +189,7 @@ pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
 /// only valid if this returns `Ok`: records seen before an error must be discarded.
 pub fn validate_with<'a>(
     batch: &'a [u8],
-    mut on_record: impl FnMut(Record<'a>),
+    on_record: impl FnMut(Record<'a>),
 ) -> Result<BatchHeader, BatchError> {
     let header = BatchHeader::parse(batch)?;
     if batch.len() != header.size() {
@@ -203,30 +206,81 @@ pub fn validate_with<'a>(
         });
     }
     if header.compression() == 0 {
-        let mut count = 0i64;
-        let mut last_delta = -1i64;
-        for record in records(batch) {
-            let record = record?;
-            last_delta = i64::from(record.offset_delta);
-            count += 1;
-            on_record(record);
-        }
-        if count != i64::from(header.records_count) {
-            return Err(BatchError::CountMismatch {
-                field: "recordsCount",
-                expected: i64::from(header.records_count),
-                found: count,
-            });
-        }
-        if count > 0 && last_delta != i64::from(header.last_offset_delta) {
-            return Err(BatchError::CountMismatch {
-                field: "lastOffsetDelta",
-                expected: i64::from(header.last_offset_delta),
-                found: last_delta,
-            });
-        }
+        check_records(&header, &batch[HEADER_LEN..], on_record)?;
     }
     Ok(header)
+}
+
+/// Decodes every record of a records section (the bytes after the header; for a compressed
+/// batch, after inflating them) and checks them against the header's `recordsCount` and
+/// `lastOffsetDelta`, handing each to `on_record`.
+pub fn check_records<'a>(
+    header: &BatchHeader,
+    section: &'a [u8],
+    mut on_record: impl FnMut(Record<'a>),
+) -> Result<(), BatchError> {
+    let mut count = 0i64;
+    let mut last_delta = -1i64;
+    for record in records_in(section) {
+        let record = record?;
+        last_delta = i64::from(record.offset_delta);
+        count += 1;
+        on_record(record);
+    }
+    if count != i64::from(header.records_count) {
+        return Err(BatchError::CountMismatch {
+            field: "recordsCount",
+            expected: i64::from(header.records_count),
+            found: count,
+        });
+    }
+    if count > 0 && last_delta != i64::from(header.last_offset_delta) {
+        return Err(BatchError::CountMismatch {
+            field: "lastOffsetDelta",
+            expected: i64::from(header.last_offset_delta),
+            found: last_delta,
+        });
+    }
+    Ok(())
+}
+
+/// The records section of a whole, CRC-checked batch: borrowed when uncompressed, inflated
+/// (at most `limit` bytes) when compressed.
+pub fn records_section<'a>(
+    header: &BatchHeader,
+    batch: &'a [u8],
+    limit: usize,
+) -> Result<Cow<'a, [u8]>, DecompressError> {
+    let section = batch.get(HEADER_LEN..).unwrap_or_default();
+    match Codec::from_attributes(header.attributes) {
+        Ok(Codec::None) => Ok(Cow::Borrowed(section)),
+        Ok(codec) => codec.decompress(section, limit).map(Cow::Owned),
+        Err(id) => Err(DecompressError::Corrupt {
+            codec: Codec::None,
+            error: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("unknown compression codec id {id}"),
+            ),
+        }),
+    }
+}
+
+/// Re-encodes an uncompressed batch with its records compressed by `codec`: same header
+/// fields, the codec in `attributes`, new `batchLength` and CRC. This is what a producer
+/// does before sending (`zc produce --compression`).
+pub fn compress(batch: &[u8], codec: Codec) -> std::io::Result<Vec<u8>> {
+    let packed = codec.compress(batch.get(HEADER_LEN..).unwrap_or_default())?;
+    let mut out = Vec::with_capacity(HEADER_LEN + packed.len());
+    out.extend_from_slice(&batch[..HEADER_LEN]);
+    out.extend_from_slice(&packed);
+    let batch_length = i32::try_from(out.len() - LOG_OVERHEAD)
+        .map_err(|_| std::io::Error::other("compressed batch larger than 2 GiB"))?;
+    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    let attributes = (be_i16(&out, 21) & !0x07) | i16::from(codec.id());
+    out[21..23].copy_from_slice(&attributes.to_be_bytes());
+    let crc = crc32c::crc32c(&out[CRC_START..]);
+    out[17..21].copy_from_slice(&crc.to_be_bytes());
+    Ok(out)
 }
 
 /// One decoded record, borrowing its key, value and headers from the batch bytes.
@@ -242,8 +296,13 @@ pub struct Record<'a> {
 /// Iterates the records of an uncompressed batch. Yields an error (and then stops) at the
 /// first record that does not decode.
 pub fn records(batch: &[u8]) -> Records<'_> {
+    records_in(batch.get(HEADER_LEN..).unwrap_or_default())
+}
+
+/// Iterates the records of a records section (see [`records_section`]).
+pub fn records_in(section: &[u8]) -> Records<'_> {
     Records {
-        rest: batch.get(HEADER_LEN..).unwrap_or_default(),
+        rest: section,
         index: 0,
         failed: false,
     }

@@ -39,7 +39,9 @@ use std::mem;
 use std::path::{Path, PathBuf};
 
 use super::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD, MAGIC, MIN_BATCH_LENGTH};
+use super::compression::{Codec, MAX_INFLATED};
 use super::index::INDEX_INTERVAL_BYTES;
+use super::producer::{ProducerState, Verdict};
 use super::recovery::{self, RecoveryReport};
 use super::segment::{self, Segment, SegmentFiles};
 
@@ -191,6 +193,9 @@ pub struct AppendInfo {
     pub position: u64,
     pub bytes: u64,
     pub records: u64,
+    /// An idempotent producer's batch seen before: nothing was appended, and the offsets
+    /// are those the original got (see [`super::producer`]).
+    pub duplicate: bool,
 }
 
 /// Why an append was refused. Validation errors name the batch (its index within the
@@ -206,6 +211,12 @@ pub enum AppendError {
     Invalid { batch: usize, reason: String },
     /// Writing or syncing failed; nothing was appended. Kafka: KAFKA_STORAGE_ERROR (56).
     Io(io::Error),
+    /// An idempotent producer's epoch older than the one the partition holds. Kafka:
+    /// INVALID_PRODUCER_EPOCH (47).
+    StaleEpoch { batch: usize, reason: String },
+    /// An idempotent producer's batch that does not continue its sequence. Kafka:
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
+    OutOfOrder { batch: usize, reason: String },
 }
 
 impl std::fmt::Display for AppendError {
@@ -214,6 +225,8 @@ impl std::fmt::Display for AppendError {
             AppendError::Corrupt { batch, error } => write!(f, "batch {batch}: {error}"),
             AppendError::Invalid { batch, reason } => write!(f, "batch {batch}: {reason}"),
             AppendError::Io(e) => write!(f, "append failed: {e}"),
+            AppendError::StaleEpoch { batch, reason }
+            | AppendError::OutOfOrder { batch, reason } => write!(f, "batch {batch}: {reason}"),
         }
     }
 }
@@ -267,8 +280,6 @@ impl From<io::Error> for ReadError {
 const LEADER_EPOCH: i32 = 0;
 /// Attribute bit 5: a control batch (transaction markers), which only a broker writes.
 const CONTROL_BATCH: i16 = 0x20;
-/// The highest compression codec id Kafka defines (4, zstd).
-const MAX_CODEC: u8 = 4;
 
 /// A partition's log, open for appending and reading. See the module docs for the append
 /// path and for why the broker may send a [`FileSlice`] after releasing its lock.
@@ -279,6 +290,7 @@ pub struct PartitionLog {
     sealed: Vec<Segment>,
     active: Segment,
     log_end_offset: i64,
+    producers: ProducerState,
 }
 
 impl PartitionLog {
@@ -297,6 +309,7 @@ impl PartitionLog {
             sealed: Vec::new(),
             active,
             log_end_offset: 0,
+            producers: ProducerState::default(),
         })
     }
 
@@ -311,13 +324,20 @@ impl PartitionLog {
         let active = segments
             .pop()
             .ok_or_else(|| io::Error::other("recovery returned no segment"))?;
-        let log = PartitionLog {
+        let mut log = PartitionLog {
             dir: dir.to_owned(),
             config,
             sealed: segments,
             active,
             log_end_offset,
+            producers: ProducerState::default(),
         };
+        // The producers' state is in the batch headers: rebuilt, never stored apart.
+        let mut producers = ProducerState::default();
+        for segment in log.segments() {
+            segment.for_each_header(|header| producers.record(header))?;
+        }
+        log.producers = producers;
         Ok((log, report))
     }
 
@@ -341,6 +361,11 @@ impl PartitionLog {
     /// offset) is the log end offset.
     pub fn high_watermark(&self) -> i64 {
         self.log_end_offset
+    }
+
+    /// The highest idempotent producer id in this partition's log.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        self.producers.max_id()
     }
 
     /// The segments oldest first, the active one last.
@@ -375,7 +400,29 @@ impl PartitionLog {
         let base_offset = self.log_end_offset;
         let mut next = base_offset;
         let mut records = 0;
-        for (at, header) in &mut headers {
+        // What this call's batches add to the producers' state, kept apart until written.
+        let mut pending = ProducerState::default();
+        for (batch, (at, header)) in headers.iter_mut().enumerate() {
+            match self.producers.check(header, &pending) {
+                Verdict::Append => {}
+                // Like Kafka: one duplicate batch makes the whole call a duplicate.
+                Verdict::Duplicate(seen) => {
+                    return Ok(AppendInfo {
+                        base_offset: seen.first_offset,
+                        last_offset: seen.last_offset,
+                        position: 0,
+                        bytes: 0,
+                        records: 0,
+                        duplicate: true,
+                    });
+                }
+                Verdict::StaleEpoch(reason) => {
+                    return Err(AppendError::StaleEpoch { batch, reason });
+                }
+                Verdict::OutOfOrder(reason) => {
+                    return Err(AppendError::OutOfOrder { batch, reason });
+                }
+            }
             let bytes = &mut batches[*at..];
             bytes[0..8].copy_from_slice(&next.to_be_bytes());
             bytes[12..16].copy_from_slice(&LEADER_EPOCH.to_be_bytes());
@@ -383,6 +430,7 @@ impl PartitionLog {
             header.partition_leader_epoch = LEADER_EPOCH;
             records += header.records_count as u64;
             next = header.last_offset() + 1;
+            self.producers.stage(&mut pending, header);
         }
         let last_offset = next - 1;
         if self.must_roll(batches.len() as u64, last_offset) {
@@ -391,12 +439,14 @@ impl PartitionLog {
         let sync = self.config.flush == FlushPolicy::Always;
         let position = self.active.append(batches, &headers, sync, write_ends)?;
         self.log_end_offset = next;
+        self.producers.merge(pending);
         Ok(AppendInfo {
             base_offset,
             last_offset,
             position,
             bytes: batches.len() as u64,
             records,
+            duplicate: false,
         })
     }
 
@@ -596,11 +646,8 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
     if header.attributes & CONTROL_BATCH != 0 {
         return Err("control batches are written by a broker, never produced".into());
     }
-    if header.compression() > MAX_CODEC {
-        return Err(format!(
-            "unknown compression codec {}",
-            header.compression()
-        ));
+    if let Err(id) = Codec::from_attributes(header.attributes) {
+        return Err(format!("unknown compression codec {id}"));
     }
     if header.producer_id >= 0 && header.base_sequence < 0 {
         return Err(format!(
@@ -608,14 +655,24 @@ fn producer_rules(header: &BatchHeader, bytes: &[u8]) -> Result<(), String> {
             header.producer_id
         ));
     }
-    if header.compression() == 0 {
-        // `validate` decoded every record; Kafka also wants their offset deltas to count
-        // 0, 1, 2, ... so that each record gets its own offset.
-        for (i, record) in batch::records(bytes).enumerate() {
-            let delta = record.map_err(|e| e.to_string())?.offset_delta;
-            if i64::from(delta) != i as i64 {
-                return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
-            }
+    // Like Kafka's LogValidator, look at every record, inflating a compressed batch to do
+    // so; the batch is then stored as it came, still compressed. `validate` already
+    // decoded the records of an uncompressed one.
+    let section = batch::records_section(header, bytes, MAX_INFLATED).map_err(|e| e.to_string())?;
+    let mut deltas = Vec::new();
+    if header.compression() != 0 {
+        batch::check_records(header, &section, |r| deltas.push(r.offset_delta))
+            .map_err(|e| format!("inside the compressed records: {e}"))?;
+    } else {
+        for record in batch::records_in(&section) {
+            deltas.push(record.map_err(|e| e.to_string())?.offset_delta);
+        }
+    }
+    // Kafka also wants the offset deltas to count 0, 1, 2, ... so that each record gets
+    // its own offset.
+    for (i, delta) in deltas.into_iter().enumerate() {
+        if i64::from(delta) != i as i64 {
+            return Err(format!("record {i} has offsetDelta {delta}: expected {i}"));
         }
     }
     Ok(())

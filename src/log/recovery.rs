@@ -42,7 +42,7 @@
 //! are walked to find the end; any surprise falls back to full recovery.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -204,6 +204,9 @@ pub(crate) fn open_segments(
         log_end_offset: 0,
     };
     let all = partition::list_segments(dir)?;
+    for files in &all {
+        files.refuse_links()?;
+    }
     let Some((last, earlier)) = all.split_last() else {
         report.created = true;
         let first = Segment::create(dir, 0, index_interval_bytes)?;
@@ -383,7 +386,7 @@ fn scan(files: &SegmentFiles, index_interval_bytes: u64) -> io::Result<Scan> {
         found.valid_bytes = position + bytes.len() as u64;
     }
     if found.valid_bytes < found.file_len {
-        OpenOptions::new()
+        segment::open_options()
             .write(true)
             .open(&files.log)?
             .set_len(found.valid_bytes)?;
@@ -434,7 +437,7 @@ fn resume(
     time_index: &[TimeEntry],
     index_interval_bytes: u64,
 ) -> Result<(IndexCadence, Option<i64>), String> {
-    let log = File::open(&files.log).map_err(|e| format!("cannot open the .log: {e}"))?;
+    let log = segment::open_read(&files.log).map_err(|e| format!("cannot open the .log: {e}"))?;
     let from = index.last().map_or(0, |e| e.position as u64);
     let mut cadence = IndexCadence::resume(
         index_interval_bytes,
@@ -509,7 +512,7 @@ fn load_indexes(
         previous = Some(*e);
     }
     if let Some(e) = index.last() {
-        let log = File::open(&files.log).map_err(|e| bad(&files.log, e.to_string()))?;
+        let log = segment::open_read(&files.log).map_err(|e| bad(&files.log, e.to_string()))?;
         let header = segment::header_at(&log, e.position as u64, log_len)
             .map_err(|err| bad(&files.index, format!("last entry: {err}")))?;
         let expected = files.base_offset + i64::from(e.relative_offset);
@@ -593,6 +596,7 @@ fn delete_segment(files: &SegmentFiles) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::fs::OpenOptions;
 
     use super::*;
     use crate::log::partition::tests::{assert_inspects_clean, fill, produced, slice_bytes, small};

@@ -9,9 +9,9 @@
 //! readers stop at its *committed size* (see [`Segment`]), so the bytes a reader was given
 //! never change under it either.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -45,7 +45,39 @@ pub struct SegmentFiles {
     pub time_index: PathBuf,
 }
 
+/// Options for opening a segment's files: never through a symbolic link (`O_NOFOLLOW`),
+/// so a link planted in a log directory cannot make the broker write, truncate or serve
+/// a file elsewhere. Opening a link fails with `ELOOP`; recovery names it first.
+pub fn open_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.custom_flags(libc::O_NOFOLLOW);
+    options
+}
+
+/// Opens a segment file for reading, without following a symbolic link.
+pub fn open_read(path: &Path) -> io::Result<File> {
+    open_options().read(true).open(path)
+}
+
 impl SegmentFiles {
+    /// The segment's three files, each refused if it is a symbolic link.
+    pub fn refuse_links(&self) -> io::Result<()> {
+        for path in [&self.log, &self.index, &self.time_index] {
+            if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a symbolic link: zc never follows links in a log directory \
+                         (writing through one would change the file it points to). Replace \
+                         the link with the file itself, or remove it",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(dir: &Path, base_offset: i64) -> Self {
         SegmentFiles {
             base_offset,
@@ -115,13 +147,13 @@ impl Segment {
         // The `.log` must be new: it is the data, and nothing may overwrite data. The
         // indexes are derived, so a stale one (say, left behind by a crash while deleting a
         // segment) is simply replaced.
-        let log = OpenOptions::new()
+        let log = open_options()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&files.log)?;
         let fresh = |p: &Path| {
-            OpenOptions::new()
+            open_options()
                 .write(true)
                 .create(true)
                 .truncate(true)
@@ -156,10 +188,10 @@ impl Segment {
         cadence: Option<IndexCadence>,
     ) -> io::Result<Self> {
         let (log, appender) = match cadence {
-            None => (File::open(&files.log)?, None),
+            None => (open_read(&files.log)?, None),
             Some(cadence) => {
-                let log = OpenOptions::new().read(true).write(true).open(&files.log)?;
-                let writable = |p: &Path| OpenOptions::new().write(true).open(p);
+                let log = open_options().read(true).write(true).open(&files.log)?;
+                let writable = |p: &Path| open_options().write(true).open(p);
                 let appender = Appender {
                     index: writable(&files.index)?,
                     time_index: writable(&files.time_index)?,
@@ -183,6 +215,17 @@ impl Segment {
 
     pub fn base_offset(&self) -> i64 {
         self.files.base_offset
+    }
+
+    /// Calls `f` with the header of every batch, in order (one positional read each).
+    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> io::Result<()> {
+        let mut position = 0;
+        while position < self.size {
+            let header = header_at(&self.log, position, self.size)?;
+            f(&header);
+            position += header.size() as u64;
+        }
+        Ok(())
     }
 
     /// The committed size: bytes of whole, completely appended batches.
@@ -289,8 +332,8 @@ impl Segment {
         }
         self.log.sync_data()?;
         // fsync works through a read-only descriptor too; the appender's may be gone.
-        File::open(&self.files.index)?.sync_data()?;
-        File::open(&self.files.time_index)?.sync_data()?;
+        open_read(&self.files.index)?.sync_data()?;
+        open_read(&self.files.time_index)?.sync_data()?;
         self.dirty = false;
         Ok(())
     }
@@ -570,7 +613,7 @@ pub struct BatchScanner {
 
 impl BatchScanner {
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
+        let file = open_read(path)?;
         let file_len = file.metadata()?.len();
         Ok(BatchScanner {
             reader: BufReader::with_capacity(1 << 20, file),

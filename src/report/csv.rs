@@ -42,7 +42,7 @@ pub(crate) fn metric_lines(out: &mut String, names: &str, metrics: &[Metric]) {
         line(
             out,
             names,
-            &[m.key, m.label, m.unit, origin, &m.source],
+            &[&m.key, &m.label, &m.unit, origin, &m.source],
             &numbers,
             reason,
         );

@@ -34,7 +34,7 @@ mod tests {
         let bytes = render(&sample_report());
         assert_eq!(bytes.last(), Some(&b'\n'));
         let text = String::from_utf8(bytes).expect("utf-8");
-        assert!(text.contains("\"schema\": 2"), "{text}");
+        assert!(text.contains("\"schema\": 3"), "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         let modes: Vec<&str> = value["rows"]
             .as_array()

@@ -1,11 +1,11 @@
 //! Markdown tables of measured figures, shared by the Markdown exports of `zc bench` and
 //! `zc bench write`: one row per metric, one column per mode (or way), the sources, then
 //! the reasons of the `n/a` cells, numbered. Figures are formatted as in the terminal
-//! (`table::stat_parts`) and carry the same fallback marks.
+//! (`table::stat_inline`) and carry the same fallback marks.
 
-use crate::bench::results::{Metric, find};
+use crate::bench::results::{Metric, find, keys};
 use crate::measure::Reading;
-use crate::report::table::{NOT_MEASURED, fallback_marker, stat_parts};
+use crate::report::table::{NOT_MEASURED, stat_inline};
 
 /// One row per metric (in the order of the first column that has it), one column per
 /// `(name, metrics)`, then the sources; the reasons for `n/a` cells follow, numbered.
@@ -14,8 +14,8 @@ pub(crate) fn metric_table(columns: &[(String, &[Metric])]) -> String {
     let mut keys: Vec<&str> = Vec::new();
     for (_, metrics) in columns {
         for m in metrics.iter() {
-            if !keys.contains(&m.key) {
-                keys.push(m.key);
+            if !keys.contains(&m.key.as_str()) {
+                keys.push(&m.key);
             }
         }
     }
@@ -38,7 +38,7 @@ pub(crate) fn metric_table(columns: &[(String, &[Metric])]) -> String {
         out.push_str(&format!(
             "| {} | {} |",
             cell(&label),
-            cell(display_unit(key, first.unit))
+            cell(display_unit(key, &first.unit))
         ));
         let mut sources: Vec<&str> = Vec::new();
         for (_, metrics) in at {
@@ -49,13 +49,10 @@ pub(crate) fn metric_table(columns: &[(String, &[Metric])]) -> String {
                     }
                     match &m.value {
                         Reading::Value(stat) => {
-                            let text = match stat_parts(key, stat) {
-                                (median, None) => median,
-                                (median, Some(range)) => format!("{median} ({range})"),
-                            };
+                            let text = stat_inline(key, stat);
                             // As in the terminal: a fallback figure is not a perf figure.
-                            match fallback_marker(&m.source) {
-                                Some(mark) => format!("{text} {mark}"),
+                            match m.fallback {
+                                Some(fallback) => format!("{text} {}", fallback.mark()),
                                 None => text,
                             }
                         }
@@ -78,12 +75,12 @@ pub(crate) fn metric_table(columns: &[(String, &[Metric])]) -> String {
     out
 }
 
-/// The unit of the cells as [`stat_parts`] formats them: those that carry their own unit
+/// The unit of the cells as `table::stat_parts` formats them: those that carry their own unit
 /// (`4.2 MiB`, `100%`) say what the figure is per.
 fn display_unit<'a>(key: &str, unit: &'a str) -> &'a str {
     match key {
-        "storage_read_bytes" => "per run",
-        "residency_before" => "% of the fixture",
+        keys::STORAGE_READ_BYTES => "per run",
+        keys::RESIDENCY_BEFORE => "% of the fixture",
         _ => unit,
     }
 }

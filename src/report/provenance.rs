@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bench::results::{BenchReport, CacheState, Setup};
+use crate::bench::results::{BenchReport, CacheState, SinkPlace};
 use crate::bench::warnings::Warning;
 use crate::bench::write::WriteReport;
 use crate::measure::{Environment, Reading};
@@ -46,25 +46,17 @@ pub(crate) fn shown_warnings(report: &BenchReport) -> Vec<&Warning> {
         .collect()
 }
 
-/// The address of the remote `zc sink`, or `None` for the in-process sink thread.
-///
-/// The runner writes `in-process thread` or the address into `Setup::sink_location`;
-/// only the in-process sink's kind, CPU and CPU time are known here.
-fn remote_sink(setup: &Setup) -> Option<&str> {
-    let location = setup.sink_location.as_str();
-    (!location.starts_with("in-process")).then_some(location)
-}
-
 /// The provenance, as (name, fact) pairs for the terminal footer and the Markdown list.
 pub(crate) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
     let setup = &report.setup;
     let f = &setup.fixture;
     let env = &setup.environment;
     let hash: String = f.blake3.chars().take(16).collect();
-    let remote = remote_sink(setup);
-    let sink = match remote {
-        Some(addr) => format!(
-            "remote zc sink at {addr} (its kind, CPU and CPU time are measured on its \
+    // Only the in-process sink's kind, CPU and CPU time are known here.
+    let remote = matches!(setup.sink_location, SinkPlace::Remote { .. });
+    let sink = match setup.sink_location {
+        SinkPlace::Remote { address } => format!(
+            "remote zc sink at {address} (its kind, CPU and CPU time are measured on its \
              side){}",
             if setup.verify {
                 ", its CRC-32C of every run checked against the fixture's"
@@ -72,7 +64,7 @@ pub(crate) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
                 ""
             }
         ),
-        None => format!(
+        SinkPlace::InProcess => format!(
             "{} sink, {}{}",
             setup.sink,
             setup.sink_location,
@@ -86,7 +78,7 @@ pub(crate) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
     let runs = report.rows.iter().flat_map(|r| &r.runs);
     let mut placement = pinning(
         setup.pin.map(|p| p.to_string()),
-        remote.is_some(),
+        remote,
         runs.clone().filter_map(|r| r.sender_cpu).collect(),
         runs.filter_map(|r| r.sink_cpu_id).collect(),
     );
@@ -154,7 +146,7 @@ pub(crate) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
-    facts.extend(environment_facts(env, &setup.counters, setup.zc_version));
+    facts.extend(environment_facts(env, &setup.counters, &setup.zc_version));
     facts
 }
 
@@ -224,7 +216,7 @@ pub(crate) fn write_setup_facts(report: &WriteReport) -> Vec<(&'static str, Stri
 /// `zc bench write`'s report.
 pub(crate) fn environment_facts(
     env: &Environment,
-    counters: &[(&'static str, Reading<()>)],
+    counters: &[(String, Reading<()>)],
     zc_version: &str,
 ) -> Vec<(&'static str, String)> {
     let mut facts = vec![
@@ -298,19 +290,17 @@ fn placed(role: &str, verb: &str, cpus: &BTreeSet<usize>) -> String {
 }
 
 /// `counters: available: a, b` then one `n/a` line per distinct reason with its counters.
-pub(crate) fn counter_facts(
-    counters: &[(&'static str, Reading<()>)],
-) -> Vec<(&'static str, String)> {
+pub(crate) fn counter_facts(counters: &[(String, Reading<()>)]) -> Vec<(&'static str, String)> {
     let available: Vec<&str> = counters
         .iter()
         .filter(|(_, r)| r.value().is_some())
-        .map(|(name, _)| *name)
+        .map(|(name, _)| name.as_str())
         .collect();
     // BTreeMap: a stable order, so the same machine always prints the same report.
     let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, r) in counters {
         if let Some(why) = r.reason() {
-            missing.entry(why).or_default().push(name);
+            missing.entry(why).or_default().push(name.as_str());
         }
     }
     let mut facts = vec![(
@@ -339,7 +329,7 @@ pub(crate) fn reading_text<T: ToString>(r: &Reading<T>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::sample_report;
+    use crate::bench::sample::{remote, sample_report};
     use crate::report::send::terminal::render;
 
     #[test]
@@ -355,7 +345,7 @@ mod tests {
     #[test]
     fn remote_sink_setup_claims_nothing_about_the_remote_side() {
         let mut report = sample_report();
-        report.setup.sink_location = "10.0.0.2:9000".into();
+        report.setup.sink_location = remote("10.0.0.2:9000");
         report.setup.receive_buffer = None;
         let text = render(&report, None);
         assert!(

@@ -10,7 +10,8 @@
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::bench::results::{Metric, Stat, find};
+use crate::bench::results::{Fallback, Metric, Stat, find, keys};
+use crate::bench::write::keys as write_keys;
 use crate::measure::Reading;
 use crate::text::{percent, sig3, wrap};
 use crate::units::format_size;
@@ -119,27 +120,26 @@ fn cell_text(metrics: &[Metric], key: &str, reasons: &mut Vec<String>) -> String
             lines.push(stat_lines(key, stat));
             // Major faults are 0 with a warm cache; show them only when there were some
             // rather than adding medians of two different counters.
-            if key == "minor_faults_per_gib"
-                && let Some(major) = find(metrics, "major_faults_per_gib")
+            if key == keys::MINOR_FAULTS_PER_GIB
+                && let Some(major) = find(metrics, keys::MAJOR_FAULTS_PER_GIB)
                     .and_then(|m| m.value.value())
                     .map(|s| s.median)
                 && major > 0.0
             {
                 lines.push(format!("+{} major", sig3(major)));
             }
-            if let Some(mark) = find(metrics, key).and_then(|m| fallback_marker(&m.source)) {
-                lines.push(mark.to_owned());
+            if let Some(fallback) = find(metrics, key).and_then(|m| m.fallback) {
+                lines.push(fallback.mark().to_owned());
             }
         }
         Err(why) => {
             note_reason(reasons, why);
             // The kernel's count is the honest one, but when tracepoints are refused the
             // program's own count still shows the difference between the modes.
-            let own_key = key.replace("syscalls_", "syscalls_self_");
-            match reading(metrics, &own_key) {
-                Ok(own) if key.starts_with("syscalls_") && own_key != key => {
-                    lines.push(stat_lines(&own_key, own));
-                    lines.push("(own count)".to_owned());
+            match own_count_of(key).map(|own| (own, reading(metrics, own))) {
+                Some((own, Ok(stat))) => {
+                    lines.push(stat_lines(own, stat));
+                    lines.push(Fallback::OwnCount.mark().to_owned());
                 }
                 _ => lines.push("n/a".to_owned()),
             }
@@ -148,19 +148,13 @@ fn cell_text(metrics: &[Metric], key: &str, reasons: &mut Vec<String>) -> String
     lines.join("\n")
 }
 
-/// How a cell marks a figure from a fallback source, from the metric's `source` (see
-/// `bench::metrics`: a fallback's source names it and says what was unavailable). A
-/// figure that is self-counted by design (user-space copies: no kernel counter exists
-/// for them) is no fallback and gets no mark.
-pub(crate) fn fallback_marker(source: &str) -> Option<&'static str> {
-    if !source.contains("unavailable") {
-        None
-    } else if source.starts_with("getrusage") {
-        Some("(rusage)")
-    } else if source.contains("self-counted") {
-        Some("(own count)")
-    } else {
-        None
+/// The program's own count that stands in for the kernel's syscall count `key` when the
+/// tracepoints are refused, in both benchmarks.
+fn own_count_of(key: &str) -> Option<&'static str> {
+    match key {
+        keys::SYSCALLS_PER_GIB => Some(keys::SYSCALLS_SELF_PER_GIB),
+        write_keys::SYSCALLS_PER_KREC => Some(write_keys::SYSCALLS_SELF_PER_KREC),
+        _ => None,
     }
 }
 
@@ -194,6 +188,14 @@ pub(crate) fn stat_parts(key: &str, stat: &Stat) -> (String, Option<String>) {
     (format_value(key, stat.median), range)
 }
 
+/// `3.21` alone, or `3.21 (3.10–3.30)` on one line (Markdown, `zc explain`).
+pub(crate) fn stat_inline(key: &str, stat: &Stat) -> String {
+    match stat_parts(key, stat) {
+        (median, None) => median,
+        (median, Some(range)) => format!("{median} ({range})"),
+    }
+}
+
 /// `3.21` alone, or `3.21` with `3.10–3.30` on the line beneath.
 pub(crate) fn stat_lines(key: &str, stat: &Stat) -> String {
     match stat_parts(key, stat) {
@@ -206,8 +208,8 @@ pub(crate) fn stat_lines(key: &str, stat: &Stat) -> String {
 /// shares as percentages (`100%`, `0.0201%`), anything else to three significant digits.
 pub(crate) fn format_value(key: &str, x: f64) -> String {
     match key {
-        "storage_read_bytes" if x.is_finite() => format_size(x.max(0.0).round() as u64),
-        "residency_before" => percent(x),
+        keys::STORAGE_READ_BYTES if x.is_finite() => format_size(x.max(0.0).round() as u64),
+        keys::RESIDENCY_BEFORE => percent(x),
         _ => sig3(x),
     }
 }
@@ -215,32 +217,7 @@ pub(crate) fn format_value(key: &str, x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{
-        OWN_COPIES, OWN_SWITCHES, RUSAGE_CPU, RUSAGE_FAULTS, RUSAGE_SCHED, STORAGE_READ,
-    };
-
-    #[test]
-    fn fallback_marker_follows_the_metric_sources() {
-        assert_eq!(fallback_marker(RUSAGE_CPU), Some("(rusage)"));
-        assert_eq!(fallback_marker(RUSAGE_SCHED), Some("(rusage)"));
-        assert_eq!(fallback_marker(RUSAGE_FAULTS), Some("(rusage)"));
-        assert_eq!(fallback_marker(OWN_SWITCHES), Some("(own count)"));
-        assert_eq!(
-            fallback_marker("self-counted by zc (kernel tracepoints unavailable)"),
-            Some("(own count)")
-        );
-        assert_eq!(fallback_marker(OWN_COPIES), None);
-        assert_eq!(
-            fallback_marker("perf task-clock of the sender thread, user + kernel"),
-            None
-        );
-        assert_eq!(
-            fallback_marker(
-                "2 per syscall; syscalls tracepoint raw_syscalls:sys_enter (kernel-counted)"
-            ),
-            None
-        );
-    }
+    use crate::bench::sample::STORAGE_READ;
 
     #[test]
     fn bytes_in_binary_units_and_residency_in_percent() {

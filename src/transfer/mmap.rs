@@ -22,8 +22,8 @@
 //!   truncated it while mapped) kills the process with SIGBUS. This mode never reads the
 //!   mapping from user space: only the kernel does, inside `write`, and a kernel-mode fault
 //!   past EOF is turned into `EFAULT` (the test `truncated_while_mapped_is_efault_not_sigbus`
-//!   shows it). Code that checksums the mapping in Rust would get SIGBUS instead. Kafka
-//!   mmaps only its indexes, never the `.log`, for this reason. [`Watched::send_watched`]
+//!   shows it). Code that checksums the mapping in Rust would get SIGBUS instead. (Kafka
+//!   mmaps only its index files; its `.log` goes through a FileChannel.) [`Watched::send_watched`]
 //!   does let a caller read the mapping (`zc serve --inspect`, RocketMQ's trade-off): that
 //!   is safe only while nobody truncates the file, which the broker's append-only segments
 //!   guarantee while they are served.

@@ -128,13 +128,15 @@ impl Mode {
             },
             Mode::Splice => Model {
                 dma_copies: 2,
-                cpu_copies: 0,
+                cpu_copies: 1,
                 mode_switches: 4,
                 syscalls_per_chunk: 2,
                 user_copies_per_byte: 0,
-                note: "Page references move file->pipe->socket; no byte is copied on an \
-                       SG-capable device (1 CPU copy without SG). Two syscalls per chunk, so \
-                       twice sendfile's mode switches for the same copies.",
+                note: "Page references move file->pipe; pipe->socket the classic figure \
+                       copies once, like sendfile, and with scatter-gather DMA (any SG-capable \
+                       device, loopback included) the pages are attached by reference: 0 CPU \
+                       copies. Two syscalls per chunk, so twice sendfile's mode switches for \
+                       the same copies.",
             },
         }
     }

@@ -11,9 +11,9 @@
 //!   kernel             └─ refs ─┘           └─ refs ─┘   4 mode switches
 //! ```
 //!
-//! Textbook, per chunk: 2 DMA copies, 0 CPU copies (1 if the device cannot do
-//! scatter-gather and TCP must copy), 4 mode switches, 2 syscalls; no byte crosses the
-//! user/kernel boundary. Same copies as sendfile, twice the syscalls.
+//! Textbook, per chunk: 2 DMA copies, 1 CPU copy (pipe -> socket buffer; 0 with
+//! scatter-gather DMA, which Linux TCP uses on loopback too), 4 mode switches, 2 syscalls;
+//! no byte crosses the user/kernel boundary. Same copies as sendfile, twice the syscalls.
 //!
 //! Caveats:
 //! - the pipe's capacity bounds each round: it is set to the chunk with `F_SETPIPE_SZ` in

@@ -426,13 +426,17 @@ pub fn fetch(topic: &str, offset: i64, max_bytes: i32) -> RequestBody<'static> {
     })
 }
 
-/// Every file and directory under `dir`, relative, sorted: to show that nothing was created.
+/// Every file and directory under `dir`, relative, sorted: to show that nothing was
+/// created. The broker's own lock file (`.lock`, there while it runs) is left out.
 pub fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == ".lock") {
+                continue;
+            }
             out.push(p.strip_prefix(dir).unwrap().display().to_string());
             if p.is_dir() {
                 stack.push(p);

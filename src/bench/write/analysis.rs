@@ -2,7 +2,7 @@
 //! batch sizes that ran, and one sentence per comparison whose two sides were measured,
 //! from the medians. Every report prints these sentences as they are.
 
-use super::{Way, WriteReport, WriteRow, batches};
+use super::{Way, WriteReport, WriteRow, batches, keys};
 use crate::bench::results::{SAME_WITHIN, ratio};
 use crate::measure::Reading;
 use crate::text::{sig3, times};
@@ -72,13 +72,13 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
     let mut out = Vec::new();
     if large != small
         && let Some(r) = ratio(
-            median(Way::Append, large, "records_per_s"),
-            median(Way::Append, small, "records_per_s"),
+            median(Way::Append, large, keys::RECORDS_PER_S),
+            median(Way::Append, small, keys::RECORDS_PER_S),
         )
     {
         let sys = ratio(
-            median(Way::Append, small, "syscalls_per_krec"),
-            median(Way::Append, large, "syscalls_per_krec"),
+            median(Way::Append, small, keys::SYSCALLS_PER_KREC),
+            median(Way::Append, large, keys::SYSCALLS_PER_KREC),
         )
         .map_or_else(String::new, |s| {
             format!(" with {} fewer system calls", times(s))
@@ -92,11 +92,11 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
     }
     for batch in [large, small] {
         if let Some(r) = ratio(
-            median(Way::Append, batch, "records_per_s"),
-            median(Way::AppendFsync, batch, "records_per_s"),
+            median(Way::Append, batch, keys::RECORDS_PER_S),
+            median(Way::AppendFsync, batch, keys::RECORDS_PER_S),
         ) {
-            let per_fsync = median(Way::AppendFsync, batch, "records_per_s")
-                .zip(median(Way::AppendFsync, batch, "fsyncs_per_krec"))
+            let per_fsync = median(Way::AppendFsync, batch, keys::RECORDS_PER_S)
+                .zip(median(Way::AppendFsync, batch, keys::FSYNCS_PER_KREC))
                 .filter(|(_, f)| *f > 0.0)
                 .map_or_else(String::new, |(rps, f)| {
                     format!(
@@ -114,11 +114,11 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
         }
     }
     if let Some(r) = ratio(
-        median(Way::Append, large, "records_per_s"),
-        median(Way::PerRecord, large, "records_per_s"),
+        median(Way::Append, large, keys::RECORDS_PER_S),
+        median(Way::PerRecord, large, keys::RECORDS_PER_S),
     ) {
-        let sys = median(Way::PerRecord, large, "syscalls_per_krec")
-            .zip(median(Way::Append, large, "syscalls_per_krec"))
+        let sys = median(Way::PerRecord, large, keys::SYSCALLS_PER_KREC)
+            .zip(median(Way::Append, large, keys::SYSCALLS_PER_KREC))
             .map_or_else(String::new, |(p, a)| {
                 format!(
                     " ({} vs {} system calls per 1,000 records)",
@@ -133,11 +133,11 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
         ));
     }
     if let Some(r) = ratio(
-        median(Way::Append, large, "mib_per_s"),
-        median(Way::Random, large, "mib_per_s"),
+        median(Way::Append, large, keys::MIB_PER_S),
+        median(Way::Random, large, keys::MIB_PER_S),
     ) {
-        let flush = median(Way::Random, large, "flush_after_ms")
-            .zip(median(Way::Append, large, "flush_after_ms"))
+        let flush = median(Way::Random, large, keys::FLUSH_AFTER_MS)
+            .zip(median(Way::Append, large, keys::FLUSH_AFTER_MS))
             .map_or_else(String::new, |(r, a)| {
                 format!(
                     "; the flush after took {} ms (random) vs {} ms (append)",
@@ -152,8 +152,8 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
         ));
     }
     let rates = (
-        median(Way::Append, large, "mib_per_s"),
-        median(Way::Append, large, "durable_mib_per_s"),
+        median(Way::Append, large, keys::MIB_PER_S),
+        median(Way::Append, large, keys::DURABLE_MIB_PER_S),
     );
     if let (Some(loop_rate), Some(durable), Reading::Unavailable(why)) =
         (rates.0, rates.1, &report.setup.device)
@@ -168,7 +168,7 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
         ));
     } else if let (Some(loop_rate), Some(durable)) = rates {
         let device =
-            median(Way::Append, large, "device_loop_per_byte").map_or_else(String::new, |d| {
+            median(Way::Append, large, keys::DEVICE_LOOP_PER_BYTE).map_or_else(String::new, |d| {
                 format!(
                     " The device wrote {} bytes per log byte during append's loop",
                     sig3(d)
@@ -186,7 +186,7 @@ pub(crate) fn summary(report: &WriteReport) -> Vec<String> {
             }
         ));
     }
-    if let Some(d) = median(Way::AppendFsync, small, "dirtied_per_byte")
+    if let Some(d) = median(Way::AppendFsync, small, keys::DIRTIED_PER_BYTE)
         && d > 1.05
     {
         out.push(format!(

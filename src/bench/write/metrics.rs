@@ -7,9 +7,11 @@
 //! the claim is about records per write, and 1,000 records make the per-batch model easy
 //! to read (batch 256: 3.9 writes; one write per record: 1,000).
 
-use super::WriteRun;
-use crate::bench::metrics::{SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches};
-use crate::bench::results::Metric;
+use super::{WriteRun, keys};
+use crate::bench::metrics::{
+    SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches, unless,
+};
+use crate::bench::results::{Fallback, Metric};
 use crate::measure::Reading;
 
 const MIB: f64 = (1u64 << 20) as f64;
@@ -57,25 +59,28 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
     let kernel_fsync = all_have(runs, kernel_fsyncs);
     vec![
         Spec {
-            key: "mib_per_s",
+            key: keys::MIB_PER_S,
             label: "MiB/s",
             unit: "MiB/s",
+            fallback: None,
             source: "log bytes written / wall time of the loop of appends".into(),
             per_run: Box::new(|r| {
                 Reading::Value(r.bytes as f64 / MIB / r.sample.wall.as_secs_f64())
             }),
         },
         Spec {
-            key: "records_per_s",
+            key: keys::RECORDS_PER_S,
             label: "records/s",
             unit: "1/s",
+            fallback: None,
             source: "records written / wall time of the loop of appends".into(),
             per_run: Box::new(|r| Reading::Value(r.records as f64 / r.sample.wall.as_secs_f64())),
         },
         Spec {
-            key: "durable_mib_per_s",
+            key: keys::DURABLE_MIB_PER_S,
             label: "MiB/s incl. final flush",
             unit: "MiB/s",
+            fallback: None,
             source: "log bytes / (loop + the fdatasync right after it): the rate at which \
                      the bytes became durable"
                 .into(),
@@ -85,9 +90,10 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             }),
         },
         Spec {
-            key: "cpu_per_gib",
+            key: keys::CPU_PER_GIB,
             label: "CPU s/GiB",
             unit: "s/GiB",
+            fallback: unless(perf_clock, Fallback::Rusage),
             source: if perf_clock {
                 "perf task-clock of the writing thread, user + kernel".into()
             } else {
@@ -103,9 +109,10 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             }),
         },
         Spec {
-            key: "system_cpu_per_gib",
+            key: keys::SYSTEM_CPU_PER_GIB,
             label: "system CPU s/GiB",
             unit: "s/GiB",
+            fallback: None,
             source: "busy time of all CPUs over the loop (includes kernel writeback and \
                      journal threads, and anything else running)"
                 .into(),
@@ -117,30 +124,34 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             }),
         },
         Spec {
-            key: "syscalls_per_krec",
+            key: keys::SYSCALLS_PER_KREC,
             label: "syscalls/1k records",
             unit: "1/1000 records",
+            fallback: None,
             source: "tracepoint raw_syscalls:sys_enter over the loop, minus the probe's own".into(),
             per_run: Box::new(|r| per_krec(r.sample.transfer_syscalls(), r)),
         },
         Spec {
-            key: "syscalls_self_per_krec",
+            key: keys::SYSCALLS_SELF_PER_KREC,
             label: "syscalls/1k records (self-counted)",
             unit: "1/1000 records",
+            fallback: None,
             source: "self-counted by zc: positional writes + fdatasyncs it issued".into(),
             per_run: Box::new(|r| per_krec(Reading::Value(r.writes_self + r.fsyncs_self), r)),
         },
         Spec {
-            key: "writes_per_krec",
+            key: keys::WRITES_PER_KREC,
             label: "pwrite64/1k records",
             unit: "1/1000 records",
+            fallback: None,
             source: "tracepoint syscalls:sys_enter_pwrite64".into(),
             per_run: Box::new(|r| per_krec(traced(r, "pwrite64"), r)),
         },
         Spec {
-            key: "fsyncs_per_krec",
+            key: keys::FSYNCS_PER_KREC,
             label: "fsyncs/1k records",
             unit: "1/1000 records",
+            fallback: unless(kernel_fsync, Fallback::OwnCount),
             source: if kernel_fsync {
                 "tracepoints sys_enter_fdatasync + sys_enter_fsync".into()
             } else {
@@ -156,9 +167,10 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             }),
         },
         Spec {
-            key: "sched_switches_per_krec",
+            key: keys::SCHED_SWITCHES_PER_KREC,
             label: "sched switches/1k records",
             unit: "1/1000 records",
+            fallback: unless(perf_sched, Fallback::Rusage),
             source: if perf_sched {
                 "perf context-switches (the thread gave up the CPU, e.g. to wait for the \
                  device)"
@@ -169,9 +181,10 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             per_run: Box::new(move |r| per_krec(sched_switches(&r.sample, perf_sched), r)),
         },
         Spec {
-            key: "dirtied_per_byte",
+            key: keys::DIRTIED_PER_BYTE,
             label: "write_bytes / byte",
             unit: "B/B",
+            fallback: None,
             source: "/proc/thread-self/io write_bytes of the writing thread / log bytes: \
                      charged when a page is dirtied, in whole pages (folios), not when it \
                      reaches the disk"
@@ -184,34 +197,38 @@ fn specs(runs: &[WriteRun], no_storage: Option<&str>) -> Vec<Spec<WriteRun>> {
             }),
         },
         Spec {
-            key: "device_loop_per_byte",
+            key: keys::DEVICE_LOOP_PER_BYTE,
             label: "device writes in loop / byte",
             unit: "B/B",
+            fallback: None,
             source: "/sys/dev/block/*/stat sectors written x 512 over the loop / log bytes \
                      (the whole device: journal, kernel writeback, other processes too)"
                 .into(),
             per_run: Box::new(|r| per_byte(r.device_bytes_loop.clone(), r)),
         },
         Spec {
-            key: "flush_after_ms",
+            key: keys::FLUSH_AFTER_MS,
             label: "flush after, ms",
             unit: "ms",
+            fallback: None,
             source: "wall time of the fdatasync right after the loop (outside it)".into(),
             per_run: Box::new(|r| Reading::Value(r.flush_after_ns as f64 / 1e6)),
         },
         Spec {
-            key: "device_flush_per_byte",
+            key: keys::DEVICE_FLUSH_PER_BYTE,
             label: "device writes in flush / byte",
             unit: "B/B",
+            fallback: None,
             source: "/sys/dev/block/*/stat sectors written x 512 during that fdatasync / log \
                      bytes (the whole device)"
                 .into(),
             per_run: Box::new(|r| per_byte(r.device_bytes_flush.clone(), r)),
         },
         Spec {
-            key: "written_mib",
+            key: keys::WRITTEN_MIB,
             label: "MiB written per run",
             unit: "MiB",
+            fallback: None,
             source: "log bytes the loop wrote (less than the whole log when it stopped at \
                      --max-seconds)"
                 .into(),

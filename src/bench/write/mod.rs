@@ -402,7 +402,7 @@ impl WriteRow {
 pub struct WriteSetup {
     pub zc_version: &'static str,
     pub environment: Environment,
-    pub counters: Vec<(&'static str, Reading<()>)>,
+    pub counters: Vec<(String, Reading<()>)>,
     /// The directory the logs were written in, and the device under it.
     pub dir: PathBuf,
     pub filesystem: Reading<String>,
@@ -463,8 +463,29 @@ pub fn batches(rows: &[WriteRow]) -> Vec<u32> {
     seen
 }
 
-/// Current [`WriteReport::schema`].
-pub const WRITE_SCHEMA: u32 = 1;
+/// The stable names of `zc bench write`'s metrics, as in `zc bench`'s
+/// [`crate::bench::results::keys`].
+pub mod keys {
+    pub const MIB_PER_S: &str = "mib_per_s";
+    pub const RECORDS_PER_S: &str = "records_per_s";
+    pub const DURABLE_MIB_PER_S: &str = "durable_mib_per_s";
+    pub const CPU_PER_GIB: &str = "cpu_per_gib";
+    pub const SYSTEM_CPU_PER_GIB: &str = "system_cpu_per_gib";
+    pub const SYSCALLS_PER_KREC: &str = "syscalls_per_krec";
+    pub const SYSCALLS_SELF_PER_KREC: &str = "syscalls_self_per_krec";
+    pub const WRITES_PER_KREC: &str = "writes_per_krec";
+    pub const FSYNCS_PER_KREC: &str = "fsyncs_per_krec";
+    pub const SCHED_SWITCHES_PER_KREC: &str = "sched_switches_per_krec";
+    pub const DIRTIED_PER_BYTE: &str = "dirtied_per_byte";
+    pub const DEVICE_LOOP_PER_BYTE: &str = "device_loop_per_byte";
+    pub const FLUSH_AFTER_MS: &str = "flush_after_ms";
+    pub const DEVICE_FLUSH_PER_BYTE: &str = "device_flush_per_byte";
+    pub const WRITTEN_MIB: &str = "written_mib";
+}
+
+/// Current [`WriteReport::schema`]. 2: `rows[].metrics[].fallback`, as in `zc bench`'s
+/// schema 3.
+pub const WRITE_SCHEMA: u32 = 2;
 
 #[cfg(test)]
 mod tests {

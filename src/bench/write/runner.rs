@@ -140,7 +140,7 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
     let setup = WriteSetup {
         zc_version: env!("CARGO_PKG_VERSION"),
         environment: measure::environment(),
-        counters: probe.availability(),
+        counters: crate::bench::results::counters(probe.availability()),
         dir: work.path().to_owned(),
         filesystem: measure::filesystem_type(work.path()),
         device: device.clone(),

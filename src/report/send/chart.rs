@@ -9,7 +9,7 @@
 
 use plotters::prelude::*;
 
-use crate::bench::results::{BenchReport, CacheState, Row, chunks, modes};
+use crate::bench::results::{BenchReport, CacheState, Row, chunks, keys, modes};
 use crate::measure::Reading;
 use crate::report::table::format_value;
 use crate::units::format_size;
@@ -29,9 +29,9 @@ const COLOURS: [RGBColor; 6] = [
 
 /// The two panels: the metric key, the axis title.
 const PANELS: [(&str, &str); 2] = [
-    ("throughput", "throughput, GiB/s (higher is better)"),
+    (keys::THROUGHPUT, "throughput, GiB/s (higher is better)"),
     (
-        "sender_cpu_per_gib",
+        keys::SENDER_CPU_PER_GIB,
         "sender CPU seconds per GiB (lower is better)",
     ),
 ];

@@ -97,7 +97,8 @@ fn measured_table(at: &[&Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{NO_PMU, sample_report};
+    use crate::bench::results::Fallback;
+    use crate::bench::sample::{NO_PMU, remote, sample_report};
 
     fn text(report: &BenchReport) -> String {
         String::from_utf8(render(report)).expect("utf-8")
@@ -198,7 +199,7 @@ mod tests {
     #[test]
     fn remote_sink_setup_claims_nothing_about_the_remote_side() {
         let mut report = sample_report();
-        report.setup.sink_location = "10.0.0.2:9000".into();
+        report.setup.sink_location = remote("10.0.0.2:9000");
         let text = text(&report);
         assert!(
             text.contains("- **sink**: remote zc sink at 10.0.0.2:9000 (its kind, CPU and CPU time are measured on its side)\n"),
@@ -212,9 +213,7 @@ mod tests {
         for row in &mut report.rows {
             for m in &mut row.metrics {
                 if m.key == "sender_cpu_per_gib" {
-                    m.source = "getrusage(RUSAGE_THREAD) user + system \
-                                (perf task-clock unavailable)"
-                        .into();
+                    m.fallback = Some(Fallback::Rusage);
                 }
             }
         }

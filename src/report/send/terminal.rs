@@ -30,7 +30,7 @@
 use comfy_table::{Cell, Table};
 
 use crate::bench::analysis::summary;
-use crate::bench::results::{BenchReport, Row, modes};
+use crate::bench::results::{BenchReport, Row, keys, modes};
 use crate::report::provenance::{setup_facts, setup_section, shown_warnings};
 use crate::report::table::{Column, NOT_MEASURED, Named, Page, right, table};
 use crate::text::{count, wrap};
@@ -56,48 +56,48 @@ fn named(rows: &[Row]) -> Vec<Named<'_>> {
 
 const THROUGHPUT_AND_CPU: [Column; 4] = [
     Column {
-        key: "throughput",
+        key: keys::THROUGHPUT,
         header: "GiB/s",
     },
     Column {
-        key: "sender_cpu_per_gib",
+        key: keys::SENDER_CPU_PER_GIB,
         header: "sender\nCPU\ns/GiB",
     },
     Column {
-        key: "sink_cpu_per_gib",
+        key: keys::SINK_CPU_PER_GIB,
         header: "sink\nCPU\ns/GiB",
     },
     Column {
-        key: "system_cpu_per_gib",
+        key: keys::SYSTEM_CPU_PER_GIB,
         header: "system\nCPU\ns/GiB",
     },
 ];
 
 /// Shown only when some row measured it: on VMs without a PMU it would be a column of n/a.
 const CYCLES: Column = Column {
-    key: "cycles_per_gib",
+    key: keys::CYCLES_PER_GIB,
     header: "cycles\n/GiB",
 };
 
 const KERNEL_WORK: [Column; 5] = [
     Column {
-        key: "syscalls_per_gib",
+        key: keys::SYSCALLS_PER_GIB,
         header: "syscalls\n/GiB",
     },
     Column {
-        key: "mode_switches_per_chunk",
+        key: keys::MODE_SWITCHES_PER_CHUNK,
         header: "mode\nswitches\n/chunk",
     },
     Column {
-        key: "user_copied_per_byte",
+        key: keys::USER_COPIED_PER_BYTE,
         header: "user-\nspace\ncopies\n/byte",
     },
     Column {
-        key: "sched_switches_per_gib",
+        key: keys::SCHED_SWITCHES_PER_GIB,
         header: "sched\nswitches\n/GiB",
     },
     Column {
-        key: "minor_faults_per_gib",
+        key: keys::MINOR_FAULTS_PER_GIB,
         header: "minor\nfaults\n/GiB",
     },
 ];
@@ -105,19 +105,19 @@ const KERNEL_WORK: [Column; 5] = [
 /// Where the bytes came from: the cache state is an explicit axis of every result.
 const CACHE: [Column; 4] = [
     Column {
-        key: "residency_before",
+        key: keys::RESIDENCY_BEFORE,
         header: "in page\ncache\nbefore",
     },
     Column {
-        key: "storage_read_bytes",
+        key: keys::STORAGE_READ_BYTES,
         header: "read from\nstorage\nper run",
     },
     Column {
-        key: "storage_read_logs",
+        key: keys::STORAGE_READ_LOGS,
         header: "read from\nstorage\n(logs)",
     },
     Column {
-        key: "cpu_migrations",
+        key: keys::CPU_MIGRATIONS,
         header: "CPU\nmigrations\n/run",
     },
 ];
@@ -125,23 +125,23 @@ const CACHE: [Column; 4] = [
 /// `--consumers N`: what N consumers of one page cache cost together, first on the page.
 const FAN_OUT: [Column; 5] = [
     Column {
-        key: "throughput",
+        key: keys::THROUGHPUT,
         header: "GiB/s\nall\ntogether",
     },
     Column {
-        key: "storage_read_logs",
+        key: keys::STORAGE_READ_LOGS,
         header: "read from\nstorage\n(logs)",
     },
     Column {
-        key: "user_copied_logs",
+        key: keys::USER_COPIED_LOGS,
         header: "copied\nthrough\nuser space\n(logs)",
     },
     Column {
-        key: "syscalls_per_gib",
+        key: keys::SYSCALLS_PER_GIB,
         header: "syscalls\n/GiB",
     },
     Column {
-        key: "sender_cpu_per_gib",
+        key: keys::SENDER_CPU_PER_GIB,
         header: "sender\nCPU\ns/GiB",
     },
 ];
@@ -283,10 +283,9 @@ fn model_section(rows: &[Row], width: Option<u16>, wrap_at: Option<usize>) -> St
 mod tests {
     use super::*;
     use crate::bench::analysis::summary;
-    use crate::bench::results::CacheState;
+    use crate::bench::results::{CacheState, Fallback};
     use crate::bench::sample::{
-        NO_PMU, NO_SINK_CPU, OWN_COPIES, OWN_SWITCHES, RUSAGE_CPU, RUSAGE_FAULTS, RUSAGE_SCHED,
-        metric, row, sample_report, set, set_source, stat,
+        NO_PMU, NO_SINK_CPU, metric, remote, row, sample_report, set, set_fallback, stat,
     };
     use crate::measure::Reading;
     use crate::transfer::Mode;
@@ -390,11 +389,11 @@ mod tests {
                 Reading::unavailable("refused"),
             );
         }
-        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
-        set_source(&mut report, "sched_switches_per_gib", RUSAGE_SCHED);
-        set_source(&mut report, "minor_faults_per_gib", RUSAGE_FAULTS);
-        set_source(&mut report, "mode_switches_per_chunk", OWN_SWITCHES);
-        report.setup.sink_location = "[2001:db8::1234:5678]:9000".into();
+        set_fallback(&mut report, "sender_cpu_per_gib", Fallback::Rusage);
+        set_fallback(&mut report, "sched_switches_per_gib", Fallback::Rusage);
+        set_fallback(&mut report, "minor_faults_per_gib", Fallback::Rusage);
+        set_fallback(&mut report, "mode_switches_per_chunk", Fallback::OwnCount);
+        report.setup.sink_location = remote("[2001:db8::1234:5678]:9000");
         report.setup.receive_buffer = None;
         let text = render(&report, Some(80));
         // At 80 columns comfy-table may break "(own count)" over two lines.
@@ -430,10 +429,9 @@ mod tests {
     #[test]
     fn figures_from_fallback_sources_are_marked() {
         let mut report = sample_report();
-        set_source(&mut report, "sender_cpu_per_gib", RUSAGE_CPU);
-        set_source(&mut report, "sched_switches_per_gib", RUSAGE_SCHED);
-        set_source(&mut report, "mode_switches_per_chunk", OWN_SWITCHES);
-        set_source(&mut report, "user_copied_per_byte", OWN_COPIES);
+        set_fallback(&mut report, "sender_cpu_per_gib", Fallback::Rusage);
+        set_fallback(&mut report, "sched_switches_per_gib", Fallback::Rusage);
+        set_fallback(&mut report, "mode_switches_per_chunk", Fallback::OwnCount);
         let text = render(&report, Some(160));
         // Sender CPU and scheduler switches of three rows each.
         assert_eq!(text.matches("(rusage)").count(), 6, "{text}");

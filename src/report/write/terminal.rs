@@ -15,7 +15,7 @@
 use comfy_table::Cell;
 
 use crate::bench::write::analysis::{claim, stopped_notes, summary};
-use crate::bench::write::{WriteReport, WriteRow, ways};
+use crate::bench::write::{WriteReport, WriteRow, keys, ways};
 use crate::report::provenance::{setup_section, write_setup_facts};
 use crate::report::table::{Column, Named, Page, right, table};
 use crate::text::{count, sig3, wrap};
@@ -26,57 +26,57 @@ pub(crate) const MODEL_TITLE: &str = "TEXTBOOK MODEL: predicted, NOT MEASURED";
 
 const THROUGHPUT: [Column; 4] = [
     Column {
-        key: "mib_per_s",
+        key: keys::MIB_PER_S,
         header: "MiB/s",
     },
     Column {
-        key: "records_per_s",
+        key: keys::RECORDS_PER_S,
         header: "records\n/s",
     },
     Column {
-        key: "durable_mib_per_s",
+        key: keys::DURABLE_MIB_PER_S,
         header: "MiB/s\nincl.\nflush",
     },
     Column {
-        key: "cpu_per_gib",
+        key: keys::CPU_PER_GIB,
         header: "CPU\ns/GiB",
     },
 ];
 
 const SYSCALLS: [Column; 4] = [
     Column {
-        key: "syscalls_per_krec",
+        key: keys::SYSCALLS_PER_KREC,
         header: "syscalls",
     },
     Column {
-        key: "writes_per_krec",
+        key: keys::WRITES_PER_KREC,
         header: "pwrite64",
     },
     Column {
-        key: "fsyncs_per_krec",
+        key: keys::FSYNCS_PER_KREC,
         header: "fsyncs",
     },
     Column {
-        key: "sched_switches_per_krec",
+        key: keys::SCHED_SWITCHES_PER_KREC,
         header: "sched\nswitches",
     },
 ];
 
 const STORAGE: [Column; 4] = [
     Column {
-        key: "dirtied_per_byte",
+        key: keys::DIRTIED_PER_BYTE,
         header: "write_\nbytes\n/byte",
     },
     Column {
-        key: "device_loop_per_byte",
+        key: keys::DEVICE_LOOP_PER_BYTE,
         header: "device\nin loop\n/byte",
     },
     Column {
-        key: "flush_after_ms",
+        key: keys::FLUSH_AFTER_MS,
         header: "flush\nafter\nms",
     },
     Column {
-        key: "device_flush_per_byte",
+        key: keys::DEVICE_FLUSH_PER_BYTE,
         header: "device\nin flush\n/byte",
     },
 ];
