@@ -153,6 +153,7 @@ const BENCH_EXAMPLES: &str = "Examples:
   zc bench --fixture fixtures/demo-log --verify    # check every byte arrived intact
   zc bench --export results.json --export results.md
   zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
+  zc bench --export report.html                    # one page to open anywhere, no root needed
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
   zc bench write                                   # the write path, four ways of appending
@@ -264,8 +265,8 @@ pub struct BenchArgs {
     pub consumers: u32,
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
-    /// .svg (a chart of throughput and CPU per GiB).
-    /// Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    /// .svg (a chart of throughput and CPU per GiB), .html (one self-contained page: chart,
+    /// tables, model, each mode's diagram, setup). Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,
 }

@@ -9,9 +9,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use zc::kafka::{
-    ApiKey, ApiVersionsRequest, FetchPartition, FetchRequest, FetchTopic, InitProducerIdRequest,
-    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest, ProducePartition,
-    ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS, encode_request,
+    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchPartition,
+    FetchRequest, FetchTopic, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
+    JoinGroupProtocol, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest,
+    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic, OffsetFetchRequest,
+    ProducePartition, ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS,
+    SyncGroupAssignment, SyncGroupRequest, encode_request,
 };
 use zc::log::batch::BatchBuilder;
 use zc::log::index::{OFFSET_ENTRY_LEN, TIME_ENTRY_LEN};
@@ -106,6 +110,90 @@ fn body<'a>(key: ApiKey, records: &'a [u8]) -> RequestBody<'a> {
             transactional_id: None,
             transaction_timeout_ms: 60_000,
         }),
+        ApiKey::FindCoordinator
+        | ApiKey::JoinGroup
+        | ApiKey::SyncGroup
+        | ApiKey::Heartbeat
+        | ApiKey::LeaveGroup
+        | ApiKey::OffsetCommit
+        | ApiKey::OffsetFetch
+        | ApiKey::ListGroups
+        | ApiKey::DescribeGroups
+        | ApiKey::DeleteGroups => group_body(key),
+    }
+}
+
+/// The consumer-group APIs, with the values a consumer of group `g1` sends.
+fn group_body(key: ApiKey) -> RequestBody<'static> {
+    let (group_id, member_id) = ("g1".to_owned(), "rdkafka-1".to_owned());
+    match key {
+        ApiKey::FindCoordinator => RequestBody::FindCoordinator(FindCoordinatorRequest {
+            key_type: 0,
+            keys: vec![group_id, "g2".into()],
+        }),
+        ApiKey::JoinGroup => RequestBody::JoinGroup(JoinGroupRequest {
+            group_id,
+            session_timeout_ms: 45_000,
+            rebalance_timeout_ms: 300_000,
+            member_id,
+            protocol_type: "consumer".into(),
+            protocols: vec![JoinGroupProtocol {
+                name: "range".into(),
+                // Consumer protocol subscription v0: version, [topics], user data.
+                metadata: vec![
+                    0, 0, 0, 0, 0, 1, 0, 4, b'd', b'e', b'm', b'o', 255, 255, 255, 255,
+                ],
+            }],
+        }),
+        ApiKey::SyncGroup => RequestBody::SyncGroup(SyncGroupRequest {
+            group_id,
+            generation_id: 1,
+            member_id: member_id.clone(),
+            assignments: vec![SyncGroupAssignment {
+                member_id,
+                assignment: vec![
+                    0, 0, 0, 0, 0, 1, 0, 4, b'd', b'e', b'm', b'o', 0, 0, 0, 1, 0, 0, 0, 0, 255,
+                    255, 255, 255,
+                ],
+            }],
+        }),
+        ApiKey::Heartbeat => RequestBody::Heartbeat(HeartbeatRequest {
+            group_id,
+            generation_id: 1,
+            member_id,
+        }),
+        ApiKey::LeaveGroup => RequestBody::LeaveGroup(LeaveGroupRequest {
+            group_id,
+            member_id,
+        }),
+        ApiKey::OffsetCommit => RequestBody::OffsetCommit(OffsetCommitRequest {
+            group_id,
+            generation_id: 1,
+            member_id,
+            retention_time_ms: -1,
+            topics: vec![OffsetCommitTopic {
+                name: "demo".into(),
+                partitions: vec![OffsetCommitPartition {
+                    partition_index: 0,
+                    committed_offset: 42,
+                    committed_leader_epoch: -1,
+                    committed_metadata: Some(String::new()),
+                }],
+            }],
+        }),
+        ApiKey::OffsetFetch => RequestBody::OffsetFetch(OffsetFetchRequest {
+            group_id,
+            topics: Some(vec![("demo".into(), vec![0])]),
+        }),
+        ApiKey::ListGroups => RequestBody::ListGroups(ListGroupsRequest),
+        ApiKey::DescribeGroups => RequestBody::DescribeGroups(DescribeGroupsRequest {
+            groups: vec![group_id],
+            include_authorized_operations: false,
+        }),
+        ApiKey::DeleteGroups => RequestBody::DeleteGroups(DeleteGroupsRequest {
+            groups_names: vec![group_id],
+        }),
+        other => unreachable!("{other} is not a group API"),
     }
 }
 

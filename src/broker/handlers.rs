@@ -7,10 +7,12 @@
 //! through the broker's transfer mode without being read into the broker.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use super::coordinator::{self, Coordinator};
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
@@ -45,6 +47,8 @@ pub struct Context {
     pub shutdown: Arc<AtomicBool>,
     /// Where the broker's log lines go (stderr, prefixed, in `zc serve`).
     pub log: Log,
+    /// The group coordinator, its state replayed from `__consumer_offsets`.
+    pub groups: Coordinator,
     next_producer_id: AtomicI64,
 }
 
@@ -55,13 +59,14 @@ impl Context {
         auto_create: bool,
         shutdown: Arc<AtomicBool>,
         log: Log,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let groups = Coordinator::open(&topics, log.clone())?;
         // Ids already in the log belong to producers whose sequences the partitions
         // remember: a new producer must never get one of them.
         let first_producer_id = topics.max_producer_id().map_or(FIRST_PRODUCER_ID, |id| {
             id.saturating_add(1).max(FIRST_PRODUCER_ID)
         });
-        Context {
+        Ok(Context {
             topics,
             advertised_host: advertised.0,
             advertised_port: advertised.1,
@@ -69,8 +74,9 @@ impl Context {
             stats: Stats::default(),
             shutdown,
             log,
+            groups,
             next_producer_id: AtomicI64::new(first_producer_id),
-        }
+        })
     }
 }
 
@@ -87,7 +93,8 @@ pub enum Reply {
     },
 }
 
-pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
+/// Answers one request from `peer`.
+pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
     let id = request.header.correlation_id;
     let v = request.header.api_version;
     let frame = |r: Response| Reply::Frame(encode_response(id, v, &r));
@@ -126,6 +133,19 @@ pub fn handle(ctx: &Context, request: Request<'_>) -> Reply {
             }
         }
         RequestBody::Fetch(req) => fetch(ctx, &req, id, v),
+        body @ (RequestBody::FindCoordinator(_)
+        | RequestBody::JoinGroup(_)
+        | RequestBody::SyncGroup(_)
+        | RequestBody::Heartbeat(_)
+        | RequestBody::LeaveGroup(_)
+        | RequestBody::OffsetCommit(_)
+        | RequestBody::OffsetFetch(_)
+        | RequestBody::ListGroups(_)
+        | RequestBody::DescribeGroups(_)
+        | RequestBody::DeleteGroups(_)) => {
+            let client_id = request.header.client_id.as_deref().unwrap_or("");
+            frame(coordinator::handle(ctx, body, v, client_id, peer))
+        }
     }
 }
 
@@ -250,7 +270,9 @@ fn topic_metadata(name: &str, topic: Result<&Arc<Topic>, &ErrorCode>) -> Metadat
     MetadataTopic {
         error_code,
         name: name.to_owned(),
-        is_internal: false,
+        // Kafka marks its internal topics so that clients leave them out of wildcard
+        // subscriptions and listings.
+        is_internal: name == coordinator::offsets_topic::OFFSETS_TOPIC,
         partitions,
         topic_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
     }

@@ -20,12 +20,15 @@
 //! - [`fds`]: the descriptor limit raised at start, and the budget checked before opening.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
 //! - [`handlers`]: one function per API, from request to reply.
+//! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
+//!   stored in `__consumer_offsets`.
 //! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
 //! - [`memory`]: the broker-wide budget for request bytes, and giving memory back.
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
 pub mod config;
+pub mod coordinator;
 pub mod fds;
 pub mod handlers;
 pub mod inspect;

@@ -430,7 +430,7 @@ impl Connection {
                 Err(why) => return End::Because(why),
             };
             let reply = match kafka::decode_request(&frame.bytes) {
-                Ok(request) => handlers::handle(&self.ctx, request),
+                Ok(request) => handlers::handle(&self.ctx, request, self.peer),
                 // ApiVersions at a version we do not know gets the v0 error reply that
                 // makes clients retry lower; anything else we cannot parse closes.
                 Err(e) => match e.reply() {

@@ -337,7 +337,7 @@ fn answer(
             }
             return Some(wire);
         }
-        RequestBody::InitProducerId(_) => panic!("zc never asks for a producer id"),
+        other => panic!("zc's client never sends {}", other.api_key()),
     };
     Some(encode_response(correlation_id, v, &response))
 }

@@ -26,7 +26,10 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
     // Refuse a bad export now, not after minutes of measuring.
     for path in &args.export {
         super::bench::check_export(path)?;
-        if export::format_for(path) == Ok(export::Format::Svg) {
+        if matches!(
+            export::format_for(path),
+            Ok(export::Format::Svg | export::Format::Html)
+        ) {
             return Err(
                 UsageError(format!("--export {}: {}", path.display(), write::NO_CHART)).into(),
             );

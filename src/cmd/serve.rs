@@ -106,7 +106,7 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         cfg.auto_create,
         shutdown.clone(),
         log,
-    ));
+    )?);
     if !quiet {
         let names: Vec<String> = ctx.topics.all().into_iter().map(|(n, _)| n).collect();
         eprintln!(

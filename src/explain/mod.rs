@@ -91,6 +91,20 @@ pub fn render(req: &Request) -> String {
     out
 }
 
+/// The legend and one section per mode (title, diagram, steps, model, caveats) in plain
+/// text at `width` columns, for a page that shows them beside measured figures
+/// (`zc bench --export report.html`).
+pub fn plain_sections(modes: &[Mode], width: usize) -> (String, Vec<String>) {
+    let req = Request {
+        modes: modes.to_vec(),
+        results: None,
+        width,
+        paint: Paint::plain(),
+    };
+    let sections = modes.iter().map(|&m| mode_section(m, &req)).collect();
+    (legend(width, &req.paint), sections)
+}
+
 /// The symbols, and the two meanings of "context switch".
 fn legend(width: usize, p: &Paint) -> String {
     let w = Some(width);

@@ -206,7 +206,7 @@ fn error_frame(correlation_id: i32, own: VersionRange) -> Vec<u8> {
         api_keys: vec![ApiVersion::of(ApiKey::ApiVersions, own)],
         throttle_time_ms: 0,
     };
-    let mut w = header::begin_response(correlation_id);
+    let mut w = header::begin_response(correlation_id, 0);
     body.encode(&mut w, 0);
     header::finish_frame(w)
 }

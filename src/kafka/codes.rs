@@ -15,6 +15,16 @@ pub enum ApiKey {
     Metadata,
     ApiVersions,
     InitProducerId,
+    OffsetCommit,
+    OffsetFetch,
+    FindCoordinator,
+    JoinGroup,
+    Heartbeat,
+    LeaveGroup,
+    SyncGroup,
+    DescribeGroups,
+    ListGroups,
+    DeleteGroups,
 }
 
 /// An inclusive range of versions.
@@ -35,15 +45,32 @@ impl VersionRange {
 /// Why these ranges (docs/kafka-protocol.md §2): Produce starts at 3 and Fetch at 4 because those
 /// are the first versions carrying record format v2, the only one our log stores; the maxima
 /// are the last non-flexible versions (flexible encodings are only implemented for
-/// ApiVersions). ApiVersions keeps min 0 because librdkafka's feature detection needs it.
-/// Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
-pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 6] = [
+/// ApiVersions and FindCoordinator). ApiVersions keeps min 0 because librdkafka's feature
+/// detection needs it. Produce is *advertised* from 0 though: see [`ApiKey::advertised`].
+///
+/// The group APIs stop below the versions that carry `group_instance_id` (static membership,
+/// KIP-345), which zc's coordinator does not implement: JoinGroup v5, SyncGroup and
+/// Heartbeat v3, LeaveGroup v3, OffsetCommit v7, DescribeGroups v4. A client configured with
+/// a group instance id then refuses to start, naming the broker's versions, instead of
+/// joining a group that silently ignores the id. OffsetCommit starts at 2 and OffsetFetch at
+/// 1, as in Kafka 4. FindCoordinator goes up to v4 (flexible, several keys per request).
+pub const SUPPORTED_APIS: [(ApiKey, VersionRange); 16] = [
     (ApiKey::Produce, VersionRange { min: 3, max: 8 }),
     (ApiKey::Fetch, VersionRange { min: 4, max: 11 }),
     (ApiKey::ListOffsets, VersionRange { min: 0, max: 5 }),
     (ApiKey::Metadata, VersionRange { min: 0, max: 8 }),
     (ApiKey::ApiVersions, VersionRange { min: 0, max: 3 }),
     (ApiKey::InitProducerId, VersionRange { min: 0, max: 1 }),
+    (ApiKey::OffsetCommit, VersionRange { min: 2, max: 6 }),
+    (ApiKey::OffsetFetch, VersionRange { min: 1, max: 5 }),
+    (ApiKey::FindCoordinator, VersionRange { min: 0, max: 4 }),
+    (ApiKey::JoinGroup, VersionRange { min: 0, max: 4 }),
+    (ApiKey::Heartbeat, VersionRange { min: 0, max: 2 }),
+    (ApiKey::LeaveGroup, VersionRange { min: 0, max: 2 }),
+    (ApiKey::SyncGroup, VersionRange { min: 0, max: 2 }),
+    (ApiKey::DescribeGroups, VersionRange { min: 0, max: 3 }),
+    (ApiKey::ListGroups, VersionRange { min: 0, max: 2 }),
+    (ApiKey::DeleteGroups, VersionRange { min: 0, max: 1 }),
 ];
 
 impl ApiKey {
@@ -56,6 +83,16 @@ impl ApiKey {
             ApiKey::Metadata => 3,
             ApiKey::ApiVersions => 18,
             ApiKey::InitProducerId => 22,
+            ApiKey::OffsetCommit => 8,
+            ApiKey::OffsetFetch => 9,
+            ApiKey::FindCoordinator => 10,
+            ApiKey::JoinGroup => 11,
+            ApiKey::Heartbeat => 12,
+            ApiKey::LeaveGroup => 13,
+            ApiKey::SyncGroup => 14,
+            ApiKey::DescribeGroups => 15,
+            ApiKey::ListGroups => 16,
+            ApiKey::DeleteGroups => 42,
         }
     }
 
@@ -76,6 +113,16 @@ impl ApiKey {
             ApiKey::Metadata => "Metadata",
             ApiKey::ApiVersions => "ApiVersions",
             ApiKey::InitProducerId => "InitProducerId",
+            ApiKey::OffsetCommit => "OffsetCommit",
+            ApiKey::OffsetFetch => "OffsetFetch",
+            ApiKey::FindCoordinator => "FindCoordinator",
+            ApiKey::JoinGroup => "JoinGroup",
+            ApiKey::Heartbeat => "Heartbeat",
+            ApiKey::LeaveGroup => "LeaveGroup",
+            ApiKey::SyncGroup => "SyncGroup",
+            ApiKey::DescribeGroups => "DescribeGroups",
+            ApiKey::ListGroups => "ListGroups",
+            ApiKey::DeleteGroups => "DeleteGroups",
         }
     }
 
@@ -109,8 +156,8 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// Kafka's error codes (`Errors.java`), the ones a single-node broker without groups or
-/// transactions can return. Every response carries them as int16; 0 means success.
+/// Kafka's error codes (`Errors.java`), the ones a single-node broker without transactions
+/// can return. Every response carries them as int16; 0 means success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     UnknownServerError,
@@ -135,6 +182,18 @@ pub enum ErrorCode {
     KafkaStorageError,
     UnsupportedCompressionType,
     InvalidRecord,
+    OffsetMetadataTooLarge,
+    CoordinatorNotAvailable,
+    IllegalGeneration,
+    InconsistentGroupProtocol,
+    InvalidGroupId,
+    UnknownMemberId,
+    InvalidSessionTimeout,
+    RebalanceInProgress,
+    NonEmptyGroup,
+    GroupIdNotFound,
+    MemberIdRequired,
+    GroupMaxSizeReached,
     PolicyViolation,
     OutOfOrderSequenceNumber,
     InvalidProducerEpoch,
@@ -142,7 +201,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 26] = [
+    pub(crate) const ALL: [ErrorCode; 38] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -165,6 +224,18 @@ impl ErrorCode {
         ErrorCode::KafkaStorageError,
         ErrorCode::UnsupportedCompressionType,
         ErrorCode::InvalidRecord,
+        ErrorCode::OffsetMetadataTooLarge,
+        ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::IllegalGeneration,
+        ErrorCode::InconsistentGroupProtocol,
+        ErrorCode::InvalidGroupId,
+        ErrorCode::UnknownMemberId,
+        ErrorCode::InvalidSessionTimeout,
+        ErrorCode::RebalanceInProgress,
+        ErrorCode::NonEmptyGroup,
+        ErrorCode::GroupIdNotFound,
+        ErrorCode::MemberIdRequired,
+        ErrorCode::GroupMaxSizeReached,
         ErrorCode::PolicyViolation,
         ErrorCode::OutOfOrderSequenceNumber,
         ErrorCode::InvalidProducerEpoch,
@@ -196,6 +267,18 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::OffsetMetadataTooLarge => 12,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::InconsistentGroupProtocol => 23,
+            ErrorCode::InvalidGroupId => 24,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::InvalidSessionTimeout => 26,
+            ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::NonEmptyGroup => 68,
+            ErrorCode::GroupIdNotFound => 69,
+            ErrorCode::MemberIdRequired => 79,
+            ErrorCode::GroupMaxSizeReached => 81,
             ErrorCode::PolicyViolation => 44,
             ErrorCode::OutOfOrderSequenceNumber => 45,
             ErrorCode::InvalidProducerEpoch => 47,
@@ -235,6 +318,18 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::OffsetMetadataTooLarge => "OFFSET_METADATA_TOO_LARGE",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
+            ErrorCode::InvalidGroupId => "INVALID_GROUP_ID",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::NonEmptyGroup => "NON_EMPTY_GROUP",
+            ErrorCode::GroupIdNotFound => "GROUP_ID_NOT_FOUND",
+            ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            ErrorCode::GroupMaxSizeReached => "GROUP_MAX_SIZE_REACHED",
             ErrorCode::PolicyViolation => "POLICY_VIOLATION",
             ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
             ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",

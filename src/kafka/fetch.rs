@@ -363,7 +363,7 @@ pub fn encode_fetch_response(
     response: &FetchResponse,
 ) -> Result<Vec<Part>, FrameTooLarge> {
     let mut parts = Vec::new();
-    let mut w = header::begin_response(correlation_id);
+    let mut w = header::begin_response(correlation_id, 0);
     if version >= 1 {
         w.i32(response.throttle_time_ms);
     }

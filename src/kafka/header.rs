@@ -3,10 +3,12 @@
 //! ```text
 //! request header v1 (every non-flexible request):
 //!   api_key int16 | api_version int16 | correlation_id int32 | client_id nullable string
-//! request header v2 (flexible requests; here only ApiVersions v3+):
+//! request header v2 (flexible requests; here ApiVersions v3+ and FindCoordinator v3+):
 //!   the v1 fields | tagged fields
-//! response header v0 (every response we send):
+//! response header v0 (non-flexible responses, and every ApiVersions response):
 //!   correlation_id int32
+//! response header v1 (the other flexible responses: FindCoordinator v3+):
+//!   correlation_id int32 | tagged fields
 //! ```
 //!
 //! Two quirks worth knowing:
@@ -15,7 +17,6 @@
 //! - Flexible responses normally use response header v1 (with a tagged-field byte after
 //!   the correlation id), *except ApiVersions*, which always uses v0: a client that has
 //!   not yet learnt the broker's versions must be able to read the answer (KIP-511).
-//!   Since ApiVersions is our only flexible API, every response here has header v0.
 //!
 //! The first 8 bytes of every request header have the same layout in every version; they
 //! are read first ([`RequestIds`]) so the server can route or refuse the request before it
@@ -55,11 +56,30 @@ pub struct RequestHeader<'a> {
     pub tagged_fields: Vec<TaggedField<'a>>,
 }
 
+/// Whether an API version uses the flexible encoding (compact lengths, tagged fields).
+pub fn is_flexible(api_key: ApiKey, api_version: i16) -> bool {
+    match api_key {
+        ApiKey::ApiVersions | ApiKey::FindCoordinator => api_version >= 3,
+        _ => false,
+    }
+}
+
 /// Which request header version an API version uses: 2 for flexible versions, else 1.
 pub fn request_header_version(api_key: ApiKey, api_version: i16) -> i16 {
-    match api_key {
-        ApiKey::ApiVersions if api_version >= 3 => 2,
-        _ => 1,
+    if is_flexible(api_key, api_version) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Which response header version answers an API version: 1 (with a tagged-field section)
+/// for flexible versions, except ApiVersions, which always answers with 0 (KIP-511).
+pub fn response_header_version(api_key: ApiKey, api_version: i16) -> i16 {
+    if api_key != ApiKey::ApiVersions && is_flexible(api_key, api_version) {
+        1
+    } else {
+        0
     }
 }
 
@@ -96,18 +116,26 @@ impl<'a> RequestHeader<'a> {
     }
 }
 
-/// Starts a response frame: a 4-byte size placeholder and response header v0.
-pub(super) fn begin_response(correlation_id: i32) -> Writer {
+/// Starts a response frame: a 4-byte size placeholder and response header v0, or v1 when
+/// `header_version` is 1 (an empty tagged-field section after the correlation id).
+pub(super) fn begin_response(correlation_id: i32, header_version: i16) -> Writer {
     let mut w = Writer::new();
     w.i32(0); // size, patched by finish_frame
     w.i32(correlation_id);
+    if header_version >= 1 {
+        w.tagged_fields(&[]);
+    }
     w
 }
 
-/// Reads response header v0, i.e. the correlation id (the client side of
+/// Reads response header v0 or v1 and returns the correlation id (the client side of
 /// [`begin_response`]).
-pub(super) fn decode_response_header(r: &mut Reader<'_>) -> FieldResult<i32> {
-    r.i32("response_header.correlation_id")
+pub(super) fn decode_response_header(r: &mut Reader<'_>, header_version: i16) -> FieldResult<i32> {
+    let correlation_id = r.i32("response_header.correlation_id")?;
+    if header_version >= 1 {
+        r.tagged_fields("response_header.tagged_fields")?;
+    }
+    Ok(correlation_id)
 }
 
 /// Fills in the size prefix (bytes after the prefix itself) and returns the frame.

@@ -50,18 +50,30 @@
 //! works because every length in front of the records can be computed from the region sizes
 //! before a single record byte is read.
 //!
-//! Files: [`primitives`] (types), [`header`], then one file per API.
+//! Files: [`primitives`] (types), [`header`], then one file per API (Heartbeat and
+//! LeaveGroup share [`heartbeat`], their layouts being the same).
 
 pub mod api_versions;
 pub mod codes;
+pub mod delete_groups;
+pub mod describe_groups;
 pub mod fetch;
+pub mod find_coordinator;
 pub mod header;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod primitives;
 pub mod produce;
+pub mod sync_group;
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod response_tests;
 #[cfg(test)]
@@ -74,13 +86,23 @@ use std::fmt;
 pub use api_versions::{
     ApiVersion, ApiVersionsRequest, ApiVersionsResponse, unsupported_api_versions_response,
 };
+pub use delete_groups::{DeleteGroupsRequest, DeleteGroupsResponse};
+pub use describe_groups::{
+    DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup, DescribedMember,
+};
 pub use fetch::{
     AbortedTransaction, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
     FetchTopic, FetchTopicResponse, FetchedPartition, FetchedResponse, FetchedTopic, FileRegion,
     ForgottenTopic, FrameTooLarge, Part, encode_fetch_response,
 };
+pub use find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
 pub use header::{RequestHeader, RequestIds};
+pub use heartbeat::{
+    GroupErrorResponse, HeartbeatRequest, HeartbeatResponse, LeaveGroupRequest, LeaveGroupResponse,
+};
 pub use init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+pub use join_group::{JoinGroupMember, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse};
+pub use list_groups::{ListGroupsRequest, ListGroupsResponse};
 pub use list_offsets::{
     ListOffsetsPartition, ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse,
     ListOffsetsTopic, ListOffsetsTopicResponse,
@@ -88,11 +110,17 @@ pub use list_offsets::{
 pub use metadata::{
     MetadataBroker, MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic,
 };
+pub use offset_commit::{
+    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse, OffsetCommitTopic,
+    OffsetCommitTopicResponse,
+};
+pub use offset_fetch::{OffsetFetchPartition, OffsetFetchRequest, OffsetFetchResponse};
 pub use primitives::{FieldError, FieldErrorKind, TaggedField};
 pub use produce::{
     BatchIndexAndErrorMessage, ProducePartition, ProducePartitionResponse, ProduceRequest,
     ProduceResponse, ProduceTopic, ProduceTopicResponse,
 };
+pub use sync_group::{SyncGroupAssignment, SyncGroupRequest, SyncGroupResponse};
 
 pub use codes::{ApiKey, ErrorCode, SUPPORTED_APIS, VersionRange};
 use primitives::{FieldResult, Reader, Writer};
@@ -187,6 +215,16 @@ pub enum RequestBody<'a> {
     Metadata(MetadataRequest),
     ApiVersions(ApiVersionsRequest<'a>),
     InitProducerId(InitProducerIdRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    DescribeGroups(DescribeGroupsRequest),
+    ListGroups(ListGroupsRequest),
+    DeleteGroups(DeleteGroupsRequest),
 }
 
 impl RequestBody<'_> {
@@ -198,6 +236,16 @@ impl RequestBody<'_> {
             RequestBody::Metadata(_) => ApiKey::Metadata,
             RequestBody::ApiVersions(_) => ApiKey::ApiVersions,
             RequestBody::InitProducerId(_) => ApiKey::InitProducerId,
+            RequestBody::OffsetCommit(_) => ApiKey::OffsetCommit,
+            RequestBody::OffsetFetch(_) => ApiKey::OffsetFetch,
+            RequestBody::FindCoordinator(_) => ApiKey::FindCoordinator,
+            RequestBody::JoinGroup(_) => ApiKey::JoinGroup,
+            RequestBody::Heartbeat(_) => ApiKey::Heartbeat,
+            RequestBody::LeaveGroup(_) => ApiKey::LeaveGroup,
+            RequestBody::SyncGroup(_) => ApiKey::SyncGroup,
+            RequestBody::DescribeGroups(_) => ApiKey::DescribeGroups,
+            RequestBody::ListGroups(_) => ApiKey::ListGroups,
+            RequestBody::DeleteGroups(_) => ApiKey::DeleteGroups,
         }
     }
 }
@@ -236,6 +284,24 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
         ApiKey::InitProducerId => {
             InitProducerIdRequest::decode(&mut r, v).map(RequestBody::InitProducerId)
         }
+        ApiKey::OffsetCommit => {
+            OffsetCommitRequest::decode(&mut r, v).map(RequestBody::OffsetCommit)
+        }
+        ApiKey::OffsetFetch => OffsetFetchRequest::decode(&mut r, v).map(RequestBody::OffsetFetch),
+        ApiKey::FindCoordinator => {
+            FindCoordinatorRequest::decode(&mut r, v).map(RequestBody::FindCoordinator)
+        }
+        ApiKey::JoinGroup => JoinGroupRequest::decode(&mut r, v).map(RequestBody::JoinGroup),
+        ApiKey::Heartbeat => HeartbeatRequest::decode(&mut r, v).map(RequestBody::Heartbeat),
+        ApiKey::LeaveGroup => LeaveGroupRequest::decode(&mut r, v).map(RequestBody::LeaveGroup),
+        ApiKey::SyncGroup => SyncGroupRequest::decode(&mut r, v).map(RequestBody::SyncGroup),
+        ApiKey::DescribeGroups => {
+            DescribeGroupsRequest::decode(&mut r, v).map(RequestBody::DescribeGroups)
+        }
+        ApiKey::ListGroups => ListGroupsRequest::decode(&mut r, v).map(RequestBody::ListGroups),
+        ApiKey::DeleteGroups => {
+            DeleteGroupsRequest::decode(&mut r, v).map(RequestBody::DeleteGroups)
+        }
     }
     .map_err(malformed)?;
     r.finish(api_key.name()).map_err(malformed)?;
@@ -270,6 +336,16 @@ pub fn encode_request(
         RequestBody::Metadata(b) => b.encode(&mut w, version),
         RequestBody::ApiVersions(b) => b.encode(&mut w, version),
         RequestBody::InitProducerId(b) => b.encode(&mut w, version),
+        RequestBody::OffsetCommit(b) => b.encode(&mut w, version),
+        RequestBody::OffsetFetch(b) => b.encode(&mut w, version),
+        RequestBody::FindCoordinator(b) => b.encode(&mut w, version),
+        RequestBody::JoinGroup(b) => b.encode(&mut w, version),
+        RequestBody::Heartbeat(b) => b.encode(&mut w, version),
+        RequestBody::LeaveGroup(b) => b.encode(&mut w, version),
+        RequestBody::SyncGroup(b) => b.encode(&mut w, version),
+        RequestBody::DescribeGroups(b) => b.encode(&mut w, version),
+        RequestBody::ListGroups(b) => b.encode(&mut w, version),
+        RequestBody::DeleteGroups(b) => b.encode(&mut w, version),
     }
     header::finish_frame(w)
 }
@@ -283,18 +359,62 @@ pub enum Response {
     Metadata(MetadataResponse),
     ApiVersions(ApiVersionsResponse),
     InitProducerId(InitProducerIdResponse),
+    OffsetCommit(OffsetCommitResponse),
+    OffsetFetch(OffsetFetchResponse),
+    FindCoordinator(FindCoordinatorResponse),
+    JoinGroup(JoinGroupResponse),
+    Heartbeat(GroupErrorResponse),
+    LeaveGroup(GroupErrorResponse),
+    SyncGroup(SyncGroupResponse),
+    DescribeGroups(DescribeGroupsResponse),
+    ListGroups(ListGroupsResponse),
+    DeleteGroups(DeleteGroupsResponse),
 }
 
-/// Encodes a full response frame: int32 size, response header v0 (the correlation id), and
-/// the body in the layout of `version` (the request's version).
+impl Response {
+    pub fn api_key(&self) -> ApiKey {
+        match self {
+            Response::Produce(_) => ApiKey::Produce,
+            Response::ListOffsets(_) => ApiKey::ListOffsets,
+            Response::Metadata(_) => ApiKey::Metadata,
+            Response::ApiVersions(_) => ApiKey::ApiVersions,
+            Response::InitProducerId(_) => ApiKey::InitProducerId,
+            Response::OffsetCommit(_) => ApiKey::OffsetCommit,
+            Response::OffsetFetch(_) => ApiKey::OffsetFetch,
+            Response::FindCoordinator(_) => ApiKey::FindCoordinator,
+            Response::JoinGroup(_) => ApiKey::JoinGroup,
+            Response::Heartbeat(_) => ApiKey::Heartbeat,
+            Response::LeaveGroup(_) => ApiKey::LeaveGroup,
+            Response::SyncGroup(_) => ApiKey::SyncGroup,
+            Response::DescribeGroups(_) => ApiKey::DescribeGroups,
+            Response::ListGroups(_) => ApiKey::ListGroups,
+            Response::DeleteGroups(_) => ApiKey::DeleteGroups,
+        }
+    }
+}
+
+/// Encodes a full response frame: int32 size, the response header (the correlation id, and
+/// for flexible versions a tagged-field section), and the body in the layout of `version`
+/// (the request's version).
 pub fn encode_response(correlation_id: i32, version: i16, response: &Response) -> Vec<u8> {
-    let mut w = header::begin_response(correlation_id);
+    let header_version = header::response_header_version(response.api_key(), version);
+    let mut w = header::begin_response(correlation_id, header_version);
     match response {
         Response::Produce(b) => b.encode(&mut w, version),
         Response::ListOffsets(b) => b.encode(&mut w, version),
         Response::Metadata(b) => b.encode(&mut w, version),
         Response::ApiVersions(b) => b.encode(&mut w, version),
         Response::InitProducerId(b) => b.encode(&mut w, version),
+        Response::OffsetCommit(b) => b.encode(&mut w, version),
+        Response::OffsetFetch(b) => b.encode(&mut w, version),
+        Response::FindCoordinator(b) => b.encode(&mut w, version),
+        Response::JoinGroup(b) => b.encode(&mut w, version),
+        Response::Heartbeat(b) => b.encode(&mut w, version),
+        Response::LeaveGroup(b) => b.encode(&mut w, version),
+        Response::SyncGroup(b) => b.encode(&mut w, version),
+        Response::DescribeGroups(b) => b.encode(&mut w, version),
+        Response::ListGroups(b) => b.encode(&mut w, version),
+        Response::DeleteGroups(b) => b.encode(&mut w, version),
     }
     header::finish_frame(w)
 }
@@ -312,7 +432,7 @@ pub trait DecodeResponse<'a>: Sized {
 }
 
 /// Decodes a response frame as a client receives it: `frame` is the payload after the
-/// int32 size prefix, i.e. response header v0 (the correlation id) and the body of `T` at
+/// int32 size prefix, i.e. the response header (the correlation id) and the body of `T` at
 /// `version`. Leftover bytes are an error, as for requests: they mean client and broker
 /// disagree about the layout. Like every decoder here, it never panics on any input.
 ///
@@ -323,7 +443,8 @@ pub fn decode_response<'a, T: DecodeResponse<'a>>(
     version: i16,
 ) -> Result<(i32, T), FieldError> {
     let mut r = Reader::new(frame);
-    let correlation_id = header::decode_response_header(&mut r)?;
+    let header_version = header::response_header_version(T::API_KEY, version);
+    let correlation_id = header::decode_response_header(&mut r, header_version)?;
     let body = T::decode(&mut r, version)?;
     r.finish(T::API_KEY.name())?;
     Ok((correlation_id, body))

@@ -234,6 +234,16 @@ impl<'a> Reader<'a> {
         Ok(Some(self.take(field, n)?))
     }
 
+    /// `bytes`: like [`Reader::nullable_bytes`], but -1 (null) is an error.
+    pub fn bytes(&mut self, field: &'static str) -> FieldResult<&'a [u8]> {
+        let start = self.pos;
+        self.nullable_bytes(field)?.ok_or(FieldError {
+            field,
+            position: start,
+            kind: FieldErrorKind::BadLength { length: -1 },
+        })
+    }
+
     /// Reads an int32 array count; `None` for -1. `min_element` is the smallest number of
     /// bytes one element can occupy, so that a count the input cannot hold is refused
     /// before `Vec::with_capacity` sees it.

@@ -110,6 +110,7 @@ fn sample(api: ApiKey, v: i16) -> RequestBody<'static> {
             transactional_id: None,
             transaction_timeout_ms: 60_000,
         }),
+        _ => super::group_tests::sample(api, v),
     }
 }
 
@@ -287,12 +288,12 @@ fn malformed_errors_name_the_field_and_position() {
 
 #[test]
 fn unknown_api_key_closes_without_reply() {
-    // FindCoordinator (10) is a real API we do not implement.
-    let e = decode_request(&header(10, 2)).unwrap_err();
+    // AlterConfigs (33) is a real API we do not implement.
+    let e = decode_request(&header(33, 2)).unwrap_err();
     assert_eq!(
         e,
         DecodeError::UnknownApiKey(RequestIds {
-            api_key: 10,
+            api_key: 33,
             api_version: 2,
             correlation_id: 99
         })
@@ -363,14 +364,16 @@ fn api_versions_v0_response_lists_the_table() {
         0,
         &Response::ApiVersions(ApiVersionsResponse::supported()),
     );
-    let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6];
+    let mut expected = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    expected.extend_from_slice(&(SUPPORTED_APIS.len() as i32).to_be_bytes());
     for (key, _) in SUPPORTED_APIS {
         let range = key.advertised();
         expected.extend_from_slice(&key.code().to_be_bytes());
         expected.extend_from_slice(&range.min.to_be_bytes());
         expected.extend_from_slice(&range.max.to_be_bytes());
     }
-    expected[3] = (expected.len() - 4) as u8;
+    let size = (expected.len() - 4) as i32;
+    expected[..4].copy_from_slice(&size.to_be_bytes());
     assert_eq!(frame, expected);
 }
 

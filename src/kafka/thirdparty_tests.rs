@@ -94,6 +94,12 @@ fn kafka_python_requests_decode_and_reencode_identically() {
             }
             RequestBody::ApiVersions(_) => {}
             RequestBody::InitProducerId(i) => assert_eq!(i.transaction_timeout_ms, 60_000),
+            RequestBody::JoinGroup(j) => assert_eq!(j.protocols[0].name, "range"),
+            RequestBody::OffsetCommit(c) => {
+                assert_eq!(c.topics[0].partitions[0].committed_offset, 42)
+            }
+            RequestBody::FindCoordinator(f) => assert_eq!(f.keys[0], "g1"),
+            _ => assert_eq!(req.body.api_key().code() as i64, api),
         }
         let again = encode_request(
             req.header.correlation_id,
@@ -231,6 +237,7 @@ fn sample_response(api: ApiKey, version: i16) -> Vec<u8> {
             producer_id: 1000,
             producer_epoch: 0,
         }),
+        _ => super::group_tests::sample_response(api, version),
     };
     encode_response(77, version, &response)
 }

@@ -35,6 +35,9 @@ pub enum Format {
     Markdown,
     /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::send::chart`]).
     Svg,
+    /// `.html` or `.htm`: one self-contained page, chart and diagrams included (see
+    /// [`super::send::html`]).
+    Html,
 }
 
 impl fmt::Display for Format {
@@ -44,11 +47,12 @@ impl fmt::Display for Format {
             Format::Csv => "CSV",
             Format::Markdown => "Markdown",
             Format::Svg => "SVG chart",
+            Format::Html => "HTML page",
         })
     }
 }
 
-const ACCEPTED: &str = ".json, .csv, .md, .markdown or .svg";
+const ACCEPTED: &str = ".json, .csv, .md, .markdown, .svg or .html";
 
 /// The format for `path`, from its extension (any case). The error names what was found
 /// and what is accepted, ready to show to the user.
@@ -64,6 +68,7 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
         "csv" => Ok(Format::Csv),
         "md" | "markdown" => Ok(Format::Markdown),
         "svg" => Ok(Format::Svg),
+        "html" | "htm" => Ok(Format::Html),
         _ => Err(format!(
             "cannot export to {}: unknown extension .{}; use {ACCEPTED}",
             path.display(),

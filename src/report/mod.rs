@@ -9,6 +9,7 @@
 pub mod csv;
 pub mod export;
 pub mod fixture;
+pub mod grid;
 pub mod json;
 pub mod markdown;
 pub mod provenance;

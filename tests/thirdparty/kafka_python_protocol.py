@@ -25,12 +25,27 @@ try:
     from kafka.protocol.metadata.metadata import MetadataRequest, MetadataResponse
     from kafka.protocol.producer.produce import ProduceRequest, ProduceResponse
     from kafka.protocol.producer.transaction import InitProducerIdRequest, InitProducerIdResponse
+    from kafka.protocol.consumer.group import (
+        HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+        LeaveGroupRequest, LeaveGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
+        OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest, SyncGroupResponse)
+    from kafka.protocol.metadata.find_coordinator import (
+        FindCoordinatorRequest, FindCoordinatorResponse)
+    from kafka.protocol.admin.groups import (
+        DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest,
+        DescribeGroupsResponse, ListGroupsRequest, ListGroupsResponse)
 except ImportError as e:  # the Rust test decides whether that is a skip or a failure
     print(f"kafka-python >= 3 is not installed: {e}", file=sys.stderr)
     sys.exit(3)
 
-# The versions zc supports (src/broker/protocol/mod.rs, SUPPORTED_APIS).
-VERSIONS = {0: (3, 8), 1: (4, 11), 2: (0, 5), 3: (0, 8), 18: (0, 3), 22: (0, 1)}
+# The versions zc supports (src/kafka/codes.rs, SUPPORTED_APIS).
+VERSIONS = {0: (3, 8), 1: (4, 11), 2: (0, 5), 3: (0, 8), 18: (0, 3), 22: (0, 1),
+            8: (2, 6), 9: (1, 5), 10: (0, 4), 11: (0, 4), 12: (0, 2), 13: (0, 2), 14: (0, 2),
+            15: (0, 3), 16: (0, 2), 42: (0, 1)}
+
+# The first flexible version of the APIs whose responses then carry response header v1
+# (ApiVersions, though flexible from v3, always answers with header v0).
+FLEXIBLE_RESPONSE_HEADER = {10: 3}
 
 # docs/kafka-protocol.md §9: one record batch, key "k", value "v".
 BATCH = bytes.fromhex(
@@ -97,9 +112,73 @@ def init_producer_id(v):
     return InitProducerIdRequest[v](transactional_id=None, transaction_timeout_ms=60000)
 
 
-REQUESTS = {0: produce, 1: fetch, 2: list_offsets, 3: metadata, 18: api_versions, 22: init_producer_id}
+def find_coordinator(v):
+    return FindCoordinatorRequest[v](key="g1", key_type=0, coordinator_keys=["g1", "g2"])
+
+
+def join_group(v):
+    P = JoinGroupRequest.JoinGroupRequestProtocol
+    return JoinGroupRequest[v](
+        group_id="g1", session_timeout_ms=45000, rebalance_timeout_ms=300000, member_id="m-1",
+        group_instance_id=None, protocol_type="consumer",
+        protocols=[P(name="range", metadata=b"\x00\x01"), P(name="roundrobin", metadata=b"")])
+
+
+def sync_group(v):
+    A = SyncGroupRequest.SyncGroupRequestAssignment
+    return SyncGroupRequest[v](group_id="g1", generation_id=3, member_id="m-1",
+                               group_instance_id=None,
+                               assignments=[A(member_id="m-1", assignment=b"\x09")])
+
+
+def heartbeat(v):
+    return HeartbeatRequest[v](group_id="g1", generation_id=3, member_id="m-1",
+                               group_instance_id=None)
+
+
+def leave_group(v):
+    return LeaveGroupRequest[v](group_id="g1", member_id="m-1")
+
+
+def offset_commit(v):
+    T = OffsetCommitRequest.OffsetCommitRequestTopic
+    P = T.OffsetCommitRequestPartition
+    return OffsetCommitRequest[v](
+        group_id="g1", generation_id_or_member_epoch=3, member_id="m-1", group_instance_id=None,
+        retention_time_ms=-1,
+        topics=[T(name="demo", partitions=[
+            P(partition_index=0, committed_offset=42, committed_leader_epoch=-1,
+              commit_timestamp=-1, committed_metadata="meta"),
+            P(partition_index=1, committed_offset=7, committed_leader_epoch=-1,
+              commit_timestamp=-1, committed_metadata=None)])])
+
+
+def offset_fetch(v):
+    T = OffsetFetchRequest.OffsetFetchRequestTopic
+    return OffsetFetchRequest[v](group_id="g1", topics=[T(name="demo", partition_indexes=[0, 1])])
+
+
+def list_groups(v):
+    return ListGroupsRequest[v]()
+
+
+def describe_groups(v):
+    return DescribeGroupsRequest[v](groups=["g1", "g2"], include_authorized_operations=False)
+
+
+def delete_groups(v):
+    return DeleteGroupsRequest[v](groups_names=["g1"])
+
+
+REQUESTS = {0: produce, 1: fetch, 2: list_offsets, 3: metadata, 18: api_versions, 22: init_producer_id,
+            8: offset_commit, 9: offset_fetch, 10: find_coordinator, 11: join_group,
+            12: heartbeat, 13: leave_group, 14: sync_group, 15: describe_groups, 16: list_groups,
+            42: delete_groups}
 RESPONSES = {0: ProduceResponse, 1: FetchResponse, 2: ListOffsetsResponse, 3: MetadataResponse,
-             18: ApiVersionsResponse, 22: InitProducerIdResponse}
+             18: ApiVersionsResponse, 22: InitProducerIdResponse, 8: OffsetCommitResponse,
+             9: OffsetFetchResponse, 10: FindCoordinatorResponse, 11: JoinGroupResponse,
+             12: HeartbeatResponse, 13: LeaveGroupResponse, 14: SyncGroupResponse,
+             15: DescribeGroupsResponse, 16: ListGroupsResponse, 42: DeleteGroupsResponse}
 
 
 def requests():
@@ -121,8 +200,11 @@ def responses():
             framed = cls.decode(frame, version=v, header=True, framed=True)
             size = int.from_bytes(frame[:4], "big", signed=True)
             # Re-encode the body only (kafka-python re-encodes a response header only for
-            # a request header); every response here has header v0, 4 bytes.
-            resp = cls.decode(frame[8:], version=v)
+            # a request header): header v0 is the 4-byte correlation id, v1 adds a
+            # tagged-field byte (empty here).
+            first_flexible = FLEXIBLE_RESPONSE_HEADER.get(api)
+            body_at = 9 if first_flexible is not None and v >= first_flexible else 8
+            resp = cls.decode(frame[body_at:], version=v)
             resp._header = None  # decode() bypasses __init__, which encode() relies on
             body_version = resp.version if resp.version is not None else v
             again = bytes(resp.encode(version=body_version))
@@ -130,8 +212,8 @@ def responses():
                 out["error"] = f"size prefix {size} for a {len(frame)}-byte frame"
             elif framed.header.correlation_id != 77:
                 out["error"] = f"correlation id {framed.header.correlation_id}"
-            elif again != frame[8:]:
-                out["error"] = f"re-encoded differently: {again.hex()} != {frame[8:].hex()}"
+            elif again != frame[body_at:]:
+                out["error"] = f"re-encoded differently: {again.hex()} != {frame[body_at:].hex()}"
             else:
                 out["ok"] = True
         except Exception as e:  # report, do not crash: the Rust side prints it

@@ -1,8 +1,10 @@
 //! The report of `zc bench`, one file per output format: the terminal tables, the Markdown
-//! and CSV exports and the SVG chart; JSON is [`crate::report::json`]'s.
+//! and CSV exports, the SVG chart and the self-contained HTML page; JSON is
+//! [`crate::report::json`]'s.
 
 pub mod chart;
 pub mod csv;
+pub mod html;
 pub mod markdown;
 pub mod terminal;
 
@@ -16,6 +18,7 @@ impl Exportable for BenchReport {
             Format::Csv => csv::render(self),
             Format::Markdown => markdown::render(self),
             Format::Svg => chart::render(self)?,
+            Format::Html => html::render(self)?,
         })
     }
 }
