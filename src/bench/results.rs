@@ -47,6 +47,10 @@ pub mod keys {
     pub const INSTRUCTIONS_PER_GIB: &str = "instructions_per_gib";
     pub const CACHE_MISSES_PER_GIB: &str = "cache_misses_per_gib";
     pub const RESIDENCY_BEFORE: &str = "residency_before";
+    pub const SENDER_COPY_CPU_PER_GIB: &str = "sender_copy_cpu_per_gib";
+    pub const SENDER_COPY_SHARE: &str = "sender_copy_share";
+    pub const SINK_COPY_CPU_PER_GIB: &str = "sink_copy_cpu_per_gib";
+    pub const SINK_COPY_SHARE: &str = "sink_copy_share";
 }
 
 /// Median, minimum and maximum of one figure over the measured runs.

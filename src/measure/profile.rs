@@ -88,10 +88,6 @@ pub struct ThreadProfile {
     pub period_ns: u64,
     /// The functions the samples landed in (`[user]` for user mode), most frequent first.
     pub top: Vec<(String, u64)>,
-    /// Call chains, root first, `;`-separated, with their sample counts: the input of a
-    /// flame graph (not exported to JSON: it is large).
-    #[serde(skip)]
-    pub stacks: HashMap<String, u64>,
 }
 
 impl ThreadProfile {
@@ -116,9 +112,6 @@ impl ThreadProfile {
         self.copy_samples += other.copy_samples;
         self.lost += other.lost;
         self.period_ns = other.period_ns;
-        for (stack, n) in &other.stacks {
-            *self.stacks.entry(stack.clone()).or_default() += n;
-        }
         let mut top: HashMap<String, u64> = self.top.drain(..).collect();
         for (f, n) in &other.top {
             *top.entry(f.clone()).or_default() += n;
@@ -230,35 +223,31 @@ impl ThreadSampler {
     }
 
     /// Reads every sample taken since the last drain.
+    ///
+    /// Records are decoded here rather than with `perf-event2`'s parser, which fails
+    /// (`Eof`) on a sample whose call chain is empty, i.e. every sample taken in user mode
+    /// once user call chains are excluded. Our layout is fixed by the sample type we asked
+    /// for: `ip`, then `nr` and `nr` call-chain addresses.
     pub fn drain(&mut self) -> ThreadProfile {
-        use perf_event::data::Record;
         let mut profile = ThreadProfile {
             period_ns: PERIOD_NS,
             ..ThreadProfile::default()
         };
         let mut leaves: HashMap<String, u64> = HashMap::new();
+        let syms = self.syms;
         while let Some(record) = self.sampler.next_record() {
-            match record.parse_record() {
-                Ok(Record::Sample(sample)) => {
-                    let chain = sample.callchain().unwrap_or_default();
-                    let frames: Vec<&str> = chain
-                        .iter()
-                        .filter(|&&a| a < PERF_CONTEXT_MAX)
-                        .filter_map(|&a| self.syms.resolve(a))
-                        .collect();
-                    profile.samples += 1;
-                    if frames.iter().any(|f| COPY_ROUTINES.contains(f)) {
-                        profile.copy_samples += 1;
-                    }
-                    let leaf = frames.first().copied().unwrap_or("[user]");
-                    *leaves.entry(leaf.to_owned()).or_default() += 1;
-                    let mut stack: Vec<&str> = frames.iter().rev().copied().collect();
-                    if stack.is_empty() {
-                        stack.push("[user]");
-                    }
-                    *profile.stacks.entry(stack.join(";")).or_default() += 1;
+            let words: Vec<u64> = record
+                .to_vec()
+                .chunks_exact(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            match record.ty() {
+                PERF_RECORD_SAMPLE => {
+                    let nr = words.get(1).map_or(0, |&n| n as usize);
+                    let chain = words.get(2..2 + nr).unwrap_or_default();
+                    count(syms, chain, &mut profile, &mut leaves);
                 }
-                Ok(Record::Lost(lost)) => profile.lost += lost.lost,
+                PERF_RECORD_LOST => profile.lost += words.get(1).copied().unwrap_or(0),
                 _ => {}
             }
         }
@@ -266,6 +255,30 @@ impl ThreadSampler {
         profile
     }
 }
+
+/// Adds one sample, given its kernel call chain (leaf first; empty in user mode).
+fn count(
+    syms: &Kallsyms,
+    chain: &[u64],
+    profile: &mut ThreadProfile,
+    leaves: &mut HashMap<String, u64>,
+) {
+    let frames: Vec<&str> = chain
+        .iter()
+        .filter(|&&a| a < PERF_CONTEXT_MAX)
+        .filter_map(|&a| syms.resolve(a))
+        .collect();
+    profile.samples += 1;
+    if frames.iter().any(|f| COPY_ROUTINES.contains(f)) {
+        profile.copy_samples += 1;
+    }
+    let leaf = frames.first().copied().unwrap_or("[user]");
+    *leaves.entry(leaf.to_owned()).or_default() += 1;
+}
+
+/// `PERF_RECORD_SAMPLE` and `PERF_RECORD_LOST` (`perf_event_open(2)`, "MMAP layout").
+const PERF_RECORD_SAMPLE: u32 = 9;
+const PERF_RECORD_LOST: u32 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -314,7 +327,7 @@ mod tests {
         sampler.enable().unwrap();
         let start = std::time::Instant::now();
         let mut x = 0u64;
-        while start.elapsed() < std::time::Duration::from_millis(50) {
+        while start.elapsed() < std::time::Duration::from_millis(100) {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
         }
         sampler.disable().unwrap();
