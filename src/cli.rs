@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::bench::config::MAX_CHUNK;
-use crate::bench::results::CacheState;
-use crate::bench::sink::SinkKind;
+use crate::bench::send::config::MAX_CHUNK;
+use crate::bench::send::results::CacheState;
+use crate::bench::send::sink::SinkKind;
 use crate::log::partition::FlushPolicy;
 use crate::net::{CcChoice, Pin};
 use crate::transfer::Mode;
@@ -88,6 +88,11 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     /// Print the record values of a topic partition, one per line, or measure the throughput.
     #[command(after_help = CONSUME_EXAMPLES)]
     Consume(ConsumeArgs),
+
+    /// List, create, grow, delete and describe the topics of `zc serve` or a Kafka broker
+    /// (like kafka-topics).
+    #[command(subcommand, after_help = TOPICS_EXAMPLES)]
+    Topics(TopicsCommand),
 
     /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
     /// mode switches, the textbook totals, the caveats; measured figures beside them.
@@ -169,18 +174,34 @@ pub enum ModeChoice {
     Mmap,
     Sendfile,
     Splice,
+    MsgZerocopy,
+    IoUring,
 }
 
 impl ModeChoice {
     pub fn modes(self) -> Vec<Mode> {
         match self {
-            ModeChoice::All => Mode::ALL.to_vec(),
+            ModeChoice::All => Mode::CLASSIC.to_vec(),
             ModeChoice::ReadWrite => vec![Mode::ReadWrite],
             ModeChoice::Mmap => vec![Mode::Mmap],
             ModeChoice::Sendfile => vec![Mode::Sendfile],
             ModeChoice::Splice => vec![Mode::Splice],
+            ModeChoice::MsgZerocopy => vec![Mode::MsgZerocopy],
+            ModeChoice::IoUring => vec![Mode::IoUring],
         }
     }
+}
+
+/// The transfer modes that write plain bytes: a fetch response's header is written in the
+/// clear before the records, so a mode that speaks TLS itself cannot carry the records.
+fn plaintext_mode() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    let names = Mode::ALL
+        .into_iter()
+        .filter(|m| !m.encrypts())
+        .filter_map(|m| m.to_possible_value());
+    PossibleValuesParser::new(names)
+        .map(|name| Mode::from_str(&name, false).expect("a listed mode name"))
 }
 
 /// A chunk size: 1 byte to 64 MiB, with units.
@@ -377,7 +398,7 @@ pub struct ServeArgs {
     pub log_dir: Option<PathBuf>,
 
     /// How fetch responses move record bytes from the segment files to the socket.
-    #[arg(long, value_enum, default_value = "sendfile")]
+    #[arg(long, default_value = "sendfile", value_parser = plaintext_mode())]
     pub transfer: Mode,
 
     /// Bytes per transfer call on the fetch path.
@@ -425,6 +446,17 @@ pub struct ServeArgs {
     /// Partitions of all topics together; creating more is answered POLICY_VIOLATION.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_partitions: usize,
+
+    /// Partitions of a topic created on first use (Kafka's num.partitions); CreateTopics
+    /// may ask for any count.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub partitions: u32,
+
+    /// Largest record batch a producer may append, compressed size and 12 bytes of log
+    /// overhead included (Kafka's max.message.bytes, default 1 MiB + 12); larger batches
+    /// are answered MESSAGE_TOO_LARGE.
+    #[arg(long, value_parser = parse_size, default_value = "1048588", value_name = "SIZE")]
+    pub max_message_bytes: u64,
 
     /// Topics one Metadata or Produce request may create; the rest of its unknown topics
     /// are answered THROTTLING_QUOTA_EXCEEDED (the client may ask again).
@@ -576,6 +608,16 @@ of at most --batch-size bytes; a batch that is not full leaves after --linger-ms
 --max-in-flight requests are on the wire at once. The summary (records, batches, MiB/s,
 records/s, offsets) goes to stderr.";
 
+const TOPICS_EXAMPLES: &str = "Examples:
+  zc topics list -b 127.0.0.1:9092
+  zc topics create -b 127.0.0.1:9092 orders --partitions 4
+  zc topics alter -b 127.0.0.1:9092 orders --partitions 8     # grow only, like Kafka
+  zc topics describe -b 127.0.0.1:9092 orders                 # partitions, offsets, settings
+  zc topics delete -b 127.0.0.1:9092 orders
+
+zc serve is a single broker: a replication factor other than 1 is refused with
+INVALID_REPLICATION_FACTOR.";
+
 const CONSUME_EXAMPLES: &str = "Examples:
   zc consume -b 127.0.0.1:9092 -t demo | head       # the log `zc serve` serves by default
   zc consume -b 127.0.0.1:9092 -t demo --bench      # throughput instead of values
@@ -643,6 +685,54 @@ pub struct ProduceArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Every topic with its partition count.
+    List {
+        /// Broker to ask (any Kafka broker, or zc serve).
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+    },
+    /// Create a topic (CreateTopics).
+    Create {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topic: String,
+        /// Partitions; default: the broker's (zc serve --partitions, Kafka's num.partitions).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+        partitions: Option<i32>,
+        /// Replicas per partition; default: the broker's (1 for zc serve).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i16).range(1..))]
+        replication_factor: Option<i16>,
+        /// Ask the broker to check the request without creating anything.
+        #[arg(long)]
+        validate_only: bool,
+    },
+    /// Grow a topic to more partitions (CreatePartitions); partitions are never removed.
+    Alter {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topic: String,
+        /// The new total number of partitions.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+        partitions: i32,
+    },
+    /// Delete topics and their records (DeleteTopics).
+    Delete {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        #[arg(required = true)]
+        topics: Vec<String>,
+    },
+    /// Partitions with leader, replicas and offsets, and the settings the broker applies
+    /// (DescribeConfigs) with where each comes from; all topics if none named.
+    Describe {
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        topics: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

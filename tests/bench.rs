@@ -418,3 +418,47 @@ fn many_consumers_to_a_remote_sink_are_refused() {
         run.stderr
     );
 }
+
+/// io-uring's lesson, kernel-counted: at 64 KiB one `io_uring_enter` carries a batch of
+/// chunks, so the tracepoint sees well under one syscall per chunk, and the log arrives
+/// intact.
+#[test]
+fn io_uring_makes_fewer_than_one_syscall_per_chunk_by_the_kernels_count() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: the syscall tracepoints need root");
+        return;
+    }
+    let report = bench_json(&["--mode", "io-uring", "--chunk", "64K", "--verify"]);
+    let row = row(&report, "io-uring");
+    let metric = row["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "mode_switches_per_chunk")
+        .unwrap();
+    assert!(
+        metric["source"]
+            .as_str()
+            .unwrap()
+            .contains("kernel-counted"),
+        "{metric}"
+    );
+    let per_chunk = metric["value"]["median"].as_f64().unwrap() / 2.0;
+    assert!(per_chunk < 1.0, "{per_chunk} syscalls per chunk");
+    assert!(per_chunk > 0.0, "the enters themselves are counted");
+}
+
+/// msg-zerocopy delivers the log intact, and every run's completions cover exactly the
+/// bytes sent; on loopback all of them are flagged COPIED.
+#[test]
+fn msg_zerocopy_completions_cover_every_byte_and_loopback_copies_them() {
+    let report = bench_json(&["--mode", "msg-zerocopy", "--verify"]);
+    let row = row(&report, "msg-zerocopy");
+    for run in row["runs"].as_array().unwrap() {
+        let tally = &run["tally"];
+        let zc = &tally["zerocopy"];
+        assert_eq!(zc["completed_bytes"], tally["bytes_sent"], "{tally}");
+        assert_eq!(zc["copied_bytes"], zc["completed_bytes"], "{tally}");
+        assert!(zc["notifications"].as_u64().unwrap() > 0, "{tally}");
+    }
+}

@@ -122,7 +122,12 @@ fn every_acknowledged_record_survives_20_rounds_of_kill_9_at_random_moments_duri
     for round in 0..ROUNDS {
         let mut broker = Broker::start(dir.path(), &args);
         let mut reader = Raw::connect(&broker.addr());
-        if round > 0 {
+        // A kill before the topic's directory was complete leaves no topic (partitions are
+        // created under a temporary name): then nothing was acknowledged either.
+        let no_topic = round > 0
+            && acked.lock().unwrap().is_empty()
+            && reader.latest("crash").0 == ErrorCode::UnknownTopicOrPartition;
+        if round > 0 && !no_topic {
             // What the previous kill left: every acknowledged record, in place.
             let stored = read_all(&mut reader, "crash");
             let acked = acked.lock().unwrap();

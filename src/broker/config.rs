@@ -12,6 +12,7 @@ use super::fds;
 use super::inspect::{HeaderFilter, InspectSpec};
 use super::topics::TopicLimits;
 use crate::error::UsageError;
+use crate::log::batch::{LOG_OVERHEAD, MIN_BATCH_LENGTH};
 use crate::log::partition::FlushPolicy;
 use crate::net::CcChoice;
 use crate::transfer::Mode;
@@ -45,6 +46,10 @@ pub struct ServeConfig {
     pub auto_create: bool,
     /// Partitions of all topics together (`--max-partitions`).
     pub max_partitions: usize,
+    /// Partitions of an auto-created topic (`--partitions`, Kafka's `num.partitions`).
+    pub partitions: u32,
+    /// Largest batch a producer may append (`--max-message-bytes`).
+    pub max_message_bytes: u64,
     /// Topics one Metadata or Produce request may create (`--max-creations-per-request`).
     pub max_creations_per_request: usize,
     pub inspect: bool,
@@ -77,6 +82,22 @@ impl ServeConfig {
                 "--max-connections-per-ip must be at least 1, found 0".into(),
             ));
         }
+        if self.partitions == 0 || self.partitions as usize > self.max_partitions {
+            return Err(UsageError(format!(
+                "--partitions must be 1 to --max-partitions ({}), found {}",
+                self.max_partitions, self.partitions
+            )));
+        }
+        if self.max_message_bytes < MIN_BATCH_LENGTH as u64 + LOG_OVERHEAD as u64
+            || self.max_message_bytes > i32::MAX as u64
+        {
+            return Err(UsageError(format!(
+                "--max-message-bytes must be {} (an empty batch) to {} bytes, found {}",
+                MIN_BATCH_LENGTH as usize + LOG_OVERHEAD,
+                i32::MAX,
+                self.max_message_bytes
+            )));
+        }
         if self.max_partitions == 0 {
             return Err(UsageError(
                 "--max-partitions must be at least 1, found 0".into(),
@@ -96,6 +117,7 @@ impl ServeConfig {
     /// out of the partitions' budget.
     pub fn topic_limits(&self) -> TopicLimits {
         TopicLimits {
+            default_partitions: self.partitions,
             max_partitions: self.max_partitions,
             max_creations_per_request: self.max_creations_per_request,
             fd_reserve: fds::BASE_RESERVE
@@ -155,6 +177,7 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::partition::DEFAULT_MAX_MESSAGE_BYTES;
 
     fn config() -> ServeConfig {
         ServeConfig {
@@ -175,6 +198,8 @@ mod tests {
             },
             auto_create: true,
             max_partitions: 10_000,
+            partitions: 1,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_creations_per_request: 100,
             inspect: false,
             inspect_header: None,
@@ -189,7 +214,10 @@ mod tests {
     #[test]
     fn each_bad_setting_names_its_flag() {
         type Break = fn(&mut ServeConfig);
-        let cases: [(Break, &str); 9] = [
+        let cases: [(Break, &str); 12] = [
+            (|c| c.partitions = 0, "--partitions"),
+            (|c| c.partitions = 10_001, "--partitions"),
+            (|c| c.max_message_bytes = 10, "--max-message-bytes"),
             (|c| c.segment_bytes = 0, "--segment-bytes"),
             (|c| c.segment_bytes = 1 << 31, "--segment-bytes"),
             (|c| c.limits.idle_timeout = Duration::ZERO, "--idle-timeout"),

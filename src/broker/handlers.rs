@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use super::admin;
 use super::coordinator::{self, Coordinator};
 use super::stats::Stats;
 use super::topics::{CreateError, Topic, Topics};
@@ -133,6 +134,18 @@ pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
             }
         }
         RequestBody::Fetch(req) => fetch(ctx, &req, id, v),
+        RequestBody::CreateTopics(req) => {
+            frame(Response::CreateTopics(admin::create_topics(ctx, &req)))
+        }
+        RequestBody::CreatePartitions(req) => frame(Response::CreatePartitions(
+            admin::create_partitions(ctx, &req),
+        )),
+        RequestBody::DeleteTopics(req) => {
+            frame(Response::DeleteTopics(admin::delete_topics(ctx, &req)))
+        }
+        RequestBody::DescribeConfigs(req) => frame(Response::DescribeConfigs(
+            admin::describe_configs(ctx, &req),
+        )),
         body @ (RequestBody::FindCoordinator(_)
         | RequestBody::JoinGroup(_)
         | RequestBody::SyncGroup(_)
@@ -395,6 +408,7 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
                             let code = match &e {
                                 AppendError::Corrupt { .. } => ErrorCode::CorruptMessage,
                                 AppendError::Invalid { .. } => ErrorCode::InvalidRecord,
+                                AppendError::TooLarge { .. } => ErrorCode::MessageTooLarge,
                                 AppendError::StaleEpoch { .. } => ErrorCode::InvalidProducerEpoch,
                                 AppendError::OutOfOrder { .. } => {
                                     ErrorCode::OutOfOrderSequenceNumber

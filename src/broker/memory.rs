@@ -2,13 +2,13 @@
 //!
 //! A request frame announces its size in its first four bytes, and a client may announce
 //! 100 MiB and then send nothing. So a connection allocates as the bytes arrive, never as
-//! announced, and every allocation past a small free allowance is charged to one budget
-//! shared by all connections (`--max-queued-request-bytes`, Kafka's
-//! `queued.max.request.bytes`). When the budget is spent, a connection that needs more
-//! stops reading its socket (TCP then pushes back on the client) until other requests are
-//! answered and their memory comes back. The allowance lets small requests (Metadata,
-//! ApiVersions, a usual Produce) through even while large ones wait, so a well-behaved
-//! client is served whatever the others hold.
+//! announced. Past a small free allowance, a request reserves the rest of its announced size
+//! from one budget shared by all connections (`--max-queued-request-bytes`, Kafka's
+//! `queued.max.request.bytes`); when the budget is spent, the connection stops reading its
+//! socket (TCP then pushes back on the client) until other requests are answered and their
+//! reservations come back. The allowance lets small requests (Metadata, ApiVersions, a usual
+//! Produce) through even while large ones wait, so a well-behaved client is served whatever
+//! the others hold.
 //!
 //! Freed buffers must also leave the process: glibc keeps freed heap memory for reuse, and
 //! raises its mmap threshold after freeing a large mapped block, so a burst of large
@@ -18,7 +18,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Bytes of each request allocated without asking the budget (`max-connections` of these
+/// Bytes of each request received without asking the budget (`max-connections` of these
 /// at most): small requests never wait behind large ones.
 pub const FREE_ALLOWANCE: usize = 64 << 10;
 

@@ -19,6 +19,8 @@
 //! - [`config`]: `zc serve`'s settings and limits, checked before the broker starts.
 //! - [`fds`]: the descriptor limit raised at start, and the budget checked before opening.
 //! - [`topics`]: topics and partitions over the log, and who may lock what when.
+//! - [`handlers`]: one function per API, from request to reply; `admin` holds the topic
+//!   administration ones (CreateTopics, CreatePartitions, DeleteTopics, DescribeConfigs).
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
 //!   stored in `__consumer_offsets`.
@@ -27,6 +29,7 @@
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
 
+mod admin;
 pub mod config;
 pub mod coordinator;
 pub mod fds;

@@ -257,6 +257,15 @@ fn admit(
     }
 }
 
+/// Whether the peer has closed its side (or reset): checked without reading.
+fn hung_up(stream: &TcpStream) -> bool {
+    let mut fds = [PollFd::new(
+        stream.as_fd(),
+        PollFlags::from_bits_retain(libc::POLLRDHUP) | PollFlags::POLLHUP,
+    )];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
+}
+
 /// Milliseconds since the first call, never 0 (0 means "busy" in [`Slot`]).
 fn now_ms() -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -382,13 +391,13 @@ impl std::fmt::Display for ConnError {
             ConnError::Undecodable(e) => write!(f, "{e}"),
             ConnError::Send(e) => write!(f, "cannot send the response: {e}"),
             ConnError::SendRecords(e) => write!(f, "cannot send the response: {e}"),
+            ConnError::ShuttingDown => f.write_str("the broker is shutting down"),
             ConnError::NoRequestMemory { waited, budget } => write!(
                 f,
                 "waited {}s for request memory: other requests held all \
                  --max-queued-request-bytes ({budget})",
                 waited.as_secs()
             ),
-            ConnError::ShuttingDown => f.write_str("the broker is shutting down"),
         }
     }
 }
@@ -477,7 +486,9 @@ impl Connection {
         while frame.bytes.len() < len {
             let filled = frame.bytes.len();
             let end = filled + filled.max(READ_CHUNK).min(len - filled);
-            self.charge(&mut frame, end)?;
+            if end > memory::FREE_ALLOWANCE && frame.charged == 0 {
+                self.reserve(stream, &mut frame, len)?;
+            }
             frame.bytes.reserve_exact(end - filled);
             frame.bytes.resize(end, 0);
             if !self.read_exact_or_quit(stream, &mut frame.bytes[filled..], false)? {
@@ -487,24 +498,26 @@ impl Connection {
         Ok(Some(frame))
     }
 
-    /// Charges the budget for `frame` growing to `len` bytes (the first
-    /// [`memory::FREE_ALLOWANCE`] are free), waiting while it is spent.
-    fn charge(&self, frame: &mut Frame<'_>, len: usize) -> Result<(), ConnError> {
+    /// Reserves the rest of a request of `len` bytes from the budget once it outgrows the
+    /// free allowance, waiting while the budget is spent. The whole rest at once, as Kafka
+    /// does: requests that each held part of the budget while waiting for more could wait
+    /// for each other forever. Memory is still allocated only as the bytes arrive.
+    fn reserve(
+        &self,
+        stream: &TcpStream,
+        frame: &mut Frame<'_>,
+        len: usize,
+    ) -> Result<(), ConnError> {
         let due = len.saturating_sub(memory::FREE_ALLOWANCE) as u64;
-        let more = due.saturating_sub(frame.charged);
-        if more == 0 {
-            return Ok(());
-        }
-        let stop = || self.ctx.shutdown.load(SeqCst);
-        match self
-            .memory
-            .take(more, self.limits.idle_timeout, TICK, &stop)
-        {
+        // A client that gives up while waiting is noticed, not waited for.
+        let stop = || self.ctx.shutdown.load(SeqCst) || hung_up(stream);
+        match self.memory.take(due, self.limits.idle_timeout, TICK, &stop) {
             Ok(()) => {
-                frame.charged += more;
+                frame.charged = due;
                 Ok(())
             }
-            Err(Wait::Stopped) => Err(ConnError::ShuttingDown),
+            Err(Wait::Stopped) if self.ctx.shutdown.load(SeqCst) => Err(ConnError::ShuttingDown),
+            Err(Wait::Stopped) => Err(ConnError::ClosedMidRequest),
             Err(Wait::TimedOut) => Err(ConnError::NoRequestMemory {
                 waited: self.limits.idle_timeout,
                 budget: self.limits.max_queued_request_bytes,

@@ -8,6 +8,15 @@
 //! nothing truncates or deletes a segment that a fetch may still be sending
 //! (docs/kafka-protocol.md §10, pitfall 10).
 //!
+//! Topics change shape only through the admin APIs. CreatePartitions swaps in a new
+//! [`Topic`] holding the old partitions plus the new ones, so a request still holding the
+//! old one sees a consistent, smaller topic. DeleteTopics marks the topic deleted, then
+//! takes each partition's lock once (an append in progress finishes first; every later
+//! lookup of the partition finds nothing), and only then renames the directories away and
+//! removes them. A fetch already sending bytes keeps its open file: on Linux an unlinked
+//! file's pages stay readable until the last descriptor closes, which is also how Kafka
+//! deletes segments under its readers.
+//!
 //! An [`AppendSignal`] tells waiting fetches (`max_wait_ms`) that something was appended:
 //! one per topic, so an append wakes only the fetches waiting on that topic (with hundreds
 //! of idle consumers spread over topics, one broker-wide signal woke every one of them on
@@ -15,33 +24,44 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::fds;
-use crate::log::partition::{self, LogConfig, PartitionLog};
+use crate::log::partition::{self, FlushPolicy, LogConfig, PartitionLog};
 use crate::log::recovery::RecoveryReport;
 use crate::log::segment;
 
-/// Partitions of a topic created on first use (Kafka's `num.partitions` default).
+/// Partitions of a topic created on first use, unless `zc serve --partitions` says
+/// otherwise (Kafka's `num.partitions` default).
 pub const AUTO_CREATE_PARTITIONS: u32 = 1;
 
 pub struct Topic {
-    pub partitions: Vec<Mutex<PartitionLog>>,
+    pub partitions: Vec<Arc<Mutex<PartitionLog>>>,
     /// Raised after every append to any of this topic's partitions.
     pub appended: AppendSignal,
+    /// Set by DeleteTopics, shared with the topic's earlier shapes (before CreatePartitions).
+    deleted: Arc<AtomicBool>,
 }
 
 impl Topic {
-    fn new(partitions: Vec<Mutex<PartitionLog>>) -> Topic {
+    fn new(partitions: Vec<Arc<Mutex<PartitionLog>>>) -> Topic {
         Topic {
             partitions,
             appended: AppendSignal::default(),
+            deleted: Arc::default(),
         }
     }
+}
+
+/// What [`Topics::create`] found or made.
+pub enum Created {
+    New(Arc<Topic>),
+    /// The topic existed already; nothing was created.
+    Existing(Arc<Topic>),
 }
 
 /// "Something was appended": a counter that only grows, and a condition variable to wait
@@ -75,11 +95,14 @@ impl AppendSignal {
 }
 
 impl Topic {
+    /// The partition, locked; `None` if there is no such partition or the topic was
+    /// deleted (checked after taking the lock, which DeleteTopics takes after marking).
     pub fn partition(&self, index: i32) -> Option<MutexGuard<'_, PartitionLog>> {
         let p = self.partitions.get(usize::try_from(index).ok()?)?;
         // A panic while holding the lock cannot leave a half-appended batch visible
         // (appends publish their end offset last), so a poisoned lock is still usable.
-        Some(p.lock().unwrap_or_else(|e| e.into_inner()))
+        let guard = p.lock().unwrap_or_else(|e| e.into_inner());
+        (!self.deleted.load(SeqCst)).then_some(guard)
     }
 }
 
@@ -127,6 +150,8 @@ impl std::fmt::Display for CreateError {
 /// What the topics may grow to.
 #[derive(Clone, Copy, Debug)]
 pub struct TopicLimits {
+    /// Partitions of a topic created on first use or without a count (`--partitions`).
+    pub default_partitions: u32,
     /// Partitions the broker holds at most, all topics together (`--max-partitions`).
     pub max_partitions: usize,
     /// Topics one request may create (`--max-creations-per-request`).
@@ -140,6 +165,8 @@ pub struct TopicLimits {
 /// files. `~` cannot appear in a topic name, so no partition directory looks like this,
 /// and the name stays short (a 249-character topic's directory name is near the 255 limit).
 const CREATING: &str = "~creating-";
+/// The name prefix of a partition directory being deleted, for the same reason.
+const DELETING: &str = "~deleting-";
 
 pub struct Topics {
     log_dir: PathBuf,
@@ -163,7 +190,7 @@ impl Topics {
         remove_unfinished(log_dir)?;
         let dirs = partition::list_partitions(log_dir)
             .with_context(|| format!("cannot list {}", log_dir.display()))?;
-        check_descriptors(log_dir, &dirs, limits.fd_reserve)?;
+        check_descriptors(log_dir, &dirs)?;
         let mut by_topic: BTreeMap<String, Vec<(u32, PartitionLog)>> = BTreeMap::new();
         let mut reports = Vec::new();
         for dir in dirs {
@@ -189,7 +216,10 @@ impl Topics {
                     log_dir.display()
                 );
             }
-            let partitions = parts.into_iter().map(|(_, log)| Mutex::new(log)).collect();
+            let partitions = parts
+                .into_iter()
+                .map(|(_, log)| Arc::new(Mutex::new(log)))
+                .collect();
             topics.insert(name, Arc::new(Topic::new(partitions)));
         }
         Ok((
@@ -204,6 +234,11 @@ impl Topics {
         ))
     }
 
+    /// The settings every partition is created and opened with.
+    pub fn config(&self) -> LogConfig {
+        self.config
+    }
+
     pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
         self.read().get(name).cloned()
     }
@@ -216,32 +251,131 @@ impl Topics {
             .collect()
     }
 
-    /// The topic, created with one partition if it does not exist yet, within the
-    /// partition cap and the descriptor budget.
+    /// The topic, created with `--partitions` partitions if it does not exist yet, within
+    /// the partition cap and the descriptor budget.
     pub fn get_or_create(&self, name: &str) -> Result<Arc<Topic>, CreateError> {
-        partition::validate_topic(name).map_err(CreateError::InvalidName)?;
         if let Some(t) = self.get(name) {
             return Ok(t);
         }
+        match self.create(name, self.limits.default_partitions, false)? {
+            Created::New(t) | Created::Existing(t) => Ok(t),
+        }
+    }
+
+    /// Creates `name` with `partitions` partitions (CreateTopics, auto-creation), within the
+    /// partition cap and the descriptor budget; with `validate_only`, checks and stops there
+    /// (the returned topic is then an empty stand-in, never registered).
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: u32,
+        validate_only: bool,
+    ) -> Result<Created, CreateError> {
+        partition::validate_topic(name).map_err(CreateError::InvalidName)?;
         let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
         // Another connection may have created it while we waited for the write lock.
         if let Some(t) = topics.get(name) {
-            return Ok(t.clone());
+            return Ok(Created::Existing(t.clone()));
         }
-        let held: usize = topics.values().map(|t| t.partitions.len()).sum();
-        if held + AUTO_CREATE_PARTITIONS as usize > self.limits.max_partitions {
-            return Err(CreateError::TooManyPartitions {
-                max: self.limits.max_partitions,
-            });
+        self.check_room(&topics, partitions)?;
+        if validate_only {
+            return Ok(Created::New(Arc::new(Topic::new(Vec::new()))));
         }
-        self.check_headroom(u64::from(AUTO_CREATE_PARTITIONS) * fds::PER_NEW_PARTITION)?;
-        let partitions = (0..AUTO_CREATE_PARTITIONS)
-            .map(|p| self.create_partition(name, p).map(Mutex::new))
+        let partitions = (0..partitions)
+            .map(|p| {
+                self.create_partition(name, p)
+                    .map(|log| Arc::new(Mutex::new(log)))
+            })
             .collect::<Result<Vec<_>>>()
             .map_err(CreateError::Io)?;
         let topic = Arc::new(Topic::new(partitions));
         topics.insert(name.to_owned(), topic.clone());
-        Ok(topic)
+        Ok(Created::New(topic))
+    }
+
+    /// Grows `name` to `total` partitions (CreatePartitions). `Ok(None)`: no such topic.
+    /// The caller has checked that `total` is larger than the current count.
+    pub fn add_partitions(
+        &self,
+        name: &str,
+        total: u32,
+        validate_only: bool,
+    ) -> Result<Option<Arc<Topic>>, CreateError> {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        let Some(old) = topics.get(name).cloned() else {
+            return Ok(None);
+        };
+        let have = old.partitions.len() as u32;
+        self.check_room(&topics, total.saturating_sub(have))?;
+        if validate_only {
+            return Ok(Some(old));
+        }
+        let mut partitions = old.partitions.clone();
+        for p in have..total {
+            let log = self.create_partition(name, p).map_err(CreateError::Io)?;
+            partitions.push(Arc::new(Mutex::new(log)));
+        }
+        let topic = Arc::new(Topic {
+            partitions,
+            appended: AppendSignal::default(),
+            deleted: old.deleted.clone(),
+        });
+        topics.insert(name.to_owned(), topic.clone());
+        // Fetches waiting on the old shape's signal look again (and find the new shape).
+        old.appended.raise();
+        Ok(Some(topic))
+    }
+
+    /// Deletes `name` (DeleteTopics): false if there is no such topic. See the module docs
+    /// for why a fetch still sending from the topic's files is not disturbed.
+    pub fn delete(&self, name: &str) -> Result<bool> {
+        let Some(topic) = self
+            .topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+        else {
+            return Ok(false);
+        };
+        topic.deleted.store(true, SeqCst);
+        // Wait out any append or read that took a partition's lock before the mark.
+        for p in &topic.partitions {
+            drop(p.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        for p in 0..topic.partitions.len() as u32 {
+            let dir = self.log_dir.join(partition::dir_name(name, p));
+            // Renamed first, so a crash before the removal ends leaves no half-deleted
+            // partition under the topic's name (start-up removes the leftovers).
+            let doomed = self.log_dir.join(format!(
+                "{DELETING}{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Relaxed)
+            ));
+            std::fs::rename(&dir, &doomed)
+                .with_context(|| format!("cannot rename {} away", dir.display()))?;
+            segment::sync_dir(&self.log_dir)?;
+            std::fs::remove_dir_all(&doomed)
+                .with_context(|| format!("cannot remove {}", doomed.display()))?;
+        }
+        self.appended.raise();
+        topic.appended.raise();
+        Ok(true)
+    }
+
+    /// Fails unless `more` partitions fit the cap and the descriptor budget.
+    fn check_room(
+        &self,
+        topics: &BTreeMap<String, Arc<Topic>>,
+        more: u32,
+    ) -> Result<(), CreateError> {
+        let held: usize = topics.values().map(|t| t.partitions.len()).sum();
+        if held + more as usize > self.limits.max_partitions {
+            return Err(CreateError::TooManyPartitions {
+                max: self.limits.max_partitions,
+            });
+        }
+        self.check_headroom(u64::from(more) * fds::PER_NEW_PARTITION)
     }
 
     /// Fails unless `needed` more descriptors leave the reserve untouched.
@@ -259,28 +393,31 @@ impl Topics {
         Ok(())
     }
 
-    /// Creates partition `p` of `topic` under a temporary name, closes it cleanly, renames
-    /// it into place and opens it: the directory appears whole or not at all.
+    /// Creates partition `p` of `topic` under a temporary name, renames it into place and
+    /// opens it: the directory appears whole or not at all.
     fn create_partition(&self, topic: &str, p: u32) -> Result<PartitionLog> {
-        let name = partition::dir_name(topic, p);
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let (dir, creating) = (
-            self.log_dir.join(&name),
-            self.log_dir
-                .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed))),
-        );
+        let dir = self.log_dir.join(partition::dir_name(topic, p));
+        let creating = self
+            .log_dir
+            .join(format!("{CREATING}{}", NEXT.fetch_add(1, Relaxed)));
         let made = (|| {
             if creating.exists() {
                 std::fs::remove_dir_all(&creating)?;
             }
-            PartitionLog::create(&creating, self.config)?.shutdown()?;
+            drop(PartitionLog::create(&creating, self.config)?);
             std::fs::rename(&creating, &dir)?;
-            segment::sync_dir(&self.log_dir)
+            if self.config.flush == FlushPolicy::Always {
+                segment::sync_dir(&self.log_dir)?;
+            }
+            Ok::<_, std::io::Error>(())
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&creating);
             return Err(e).with_context(|| format!("cannot create {}", dir.display()));
         }
+        // Reopened under its final name (the segments know their paths); an empty segment
+        // is recovered in a few system calls.
         let (log, _) = PartitionLog::open(&dir, self.config)
             .with_context(|| format!("cannot open {}", dir.display()))?;
         Ok(log)
@@ -317,6 +454,9 @@ impl Topics {
             let topic = Arc::try_unwrap(topic)
                 .map_err(|_| anyhow::anyhow!("topic {name} is still in use at shutdown"))?;
             for (p, log) in topic.partitions.into_iter().enumerate() {
+                let log = Arc::try_unwrap(log).map_err(|_| {
+                    anyhow::anyhow!("partition {name}-{p} is still in use at shutdown")
+                })?;
                 log.into_inner()
                     .unwrap_or_else(|e| e.into_inner())
                     .shutdown()
@@ -338,7 +478,9 @@ fn remove_unfinished(log_dir: &Path) -> Result<()> {
     {
         let entry = entry?;
         let name = entry.file_name();
-        if entry.file_type()?.is_dir() && name.to_string_lossy().starts_with(CREATING) {
+        let name = name.to_string_lossy();
+        if entry.file_type()?.is_dir() && (name.starts_with(CREATING) || name.starts_with(DELETING))
+        {
             std::fs::remove_dir_all(entry.path())
                 .with_context(|| format!("cannot remove {}", entry.path().display()))?;
         }
@@ -349,7 +491,8 @@ fn remove_unfinished(log_dir: &Path) -> Result<()> {
 /// Refuses to start when the partitions found could not all be opened within the
 /// descriptor limit, naming the figures and the fix, rather than failing on `EMFILE`
 /// somewhere in the middle.
-fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: u64) -> Result<()> {
+fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir]) -> Result<()> {
+    let reserve = fds::BASE_RESERVE;
     let mut segments = 0u64;
     for dir in dirs {
         segments += partition::list_segments(&dir.path)
@@ -363,9 +506,9 @@ fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir], reserve: 
     if open + needed + reserve > limit {
         anyhow::bail!(
             "{} holds {} partitions in {segments} segments, which need {needed} file \
-             descriptors, and {reserve} more are kept for connections, but this process may \
+             descriptors, {reserve} more are needed to serve at all, and this process may \
              open {limit} ({open} open already). Raise the limit (ulimit -n; LimitNOFILE= \
-             for a systemd service) or lower --max-connections",
+             for a systemd service)",
             log_dir.display(),
             dirs.len()
         );

@@ -286,7 +286,7 @@ impl Connection {
         }
     }
 
-    fn protocol(&self, api: ApiKey, detail: String) -> ClientError {
+    pub(super) fn protocol(&self, api: ApiKey, detail: String) -> ClientError {
         ClientError::Protocol {
             broker: self.broker.clone(),
             api,

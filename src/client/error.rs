@@ -194,7 +194,16 @@ impl fmt::Display for ClientError {
                 if let Some(m) = message {
                     write!(f, " ({m})")?;
                 }
-                if let Some(h) = hint(*code, topic.as_deref()) {
+                // The hints are about producing and consuming; an admin request's error
+                // (e.g. deleting a topic that does not exist) speaks for itself.
+                let admin = matches!(
+                    api,
+                    ApiKey::CreateTopics
+                        | ApiKey::DeleteTopics
+                        | ApiKey::CreatePartitions
+                        | ApiKey::DescribeConfigs
+                );
+                if let Some(h) = hint(*code, topic.as_deref()).filter(|_| !admin) {
                     write!(f, ": {h}")?;
                 }
                 Ok(())

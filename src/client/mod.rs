@@ -13,6 +13,7 @@
 //!  5. ListOffsets: where does the partition       partition.rs
 //!     start / end?
 //!  6. Fetch in a loop, or Produce batches         consumer.rs, producer.rs
+//!     (or administer topics                       admin.rs)
 //! ```
 //!
 //! **The handshake.** A Kafka frame carries no field names, only bytes whose meaning
@@ -36,18 +37,23 @@
 //!
 //! The client is deliberately simple: one partition, one connection, blocking sockets with
 //! timeouts on every read, write and connect, no retries beyond waiting for a leader, no
-//! compression, no transactions. Every error names the broker address and the API
+//! transactions; compressed batches are read (and written by `zc produce --compression`)
+//! with the codecs of [`crate::log::compression`]. Every error names the broker address and the API
 //! ([`ClientError`]).
 
+pub mod admin;
+pub mod batcher;
 mod connection;
 pub mod consumer;
 mod error;
 mod partition;
 pub mod producer;
+pub mod source;
 
 #[cfg(test)]
 mod tests;
 
+pub use admin::PartitionInfo;
 pub use connection::{ClientConfig, Connection, Pending};
 pub use consumer::{ConsumedRecord, Consumer, Polled, StartOffset};
 pub use error::{ClientError, DataProblem};

@@ -1,17 +1,15 @@
 //! `zc bench`: find the fixture, run the benchmark, print the table, write the exports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result};
-use indicatif::ProgressBar;
+use anyhow::Result;
 
-use crate::bench::config::BenchConfig;
-use crate::bench::runner::{self, Event, Fixture};
+use super::measuring::{Progress, check_export};
+use crate::bench::send::config::BenchConfig;
+use crate::bench::send::runner::{self, Fixture};
 use crate::cli::{BenchArgs, BenchCommand};
-use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
-use crate::report::export::{self, Exportable};
 use crate::report::send::terminal;
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
@@ -41,78 +39,8 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
 
     let fixture = open_fixture(args.fixture.as_deref(), quiet)?;
     let progress = Progress::new("measuring", &args.export, quiet);
-    let report = runner::run(&cfg, &fixture, &mut |event| match event {
-        Event::Progress { done, total } => progress.ran(done, total),
-        Event::Measured(partial) => progress.measured(partial),
-    })?;
+    let report = runner::run(&cfg, &fixture, &mut |event| progress.on(event))?;
     progress.finish(&report, &terminal::render(&report, None))
-}
-
-/// What `zc bench` and `zc bench write` do around their runner: a progress bar between
-/// runs, every `--export` rewritten after each measured run (so a crash or a Ctrl-C
-/// still leaves the rounds that finished), then the table and the final exports.
-pub(super) struct Progress<'a> {
-    bar: ProgressBar,
-    exports: &'a [PathBuf],
-    quiet: bool,
-}
-
-impl<'a> Progress<'a> {
-    pub(super) fn new(message: &str, exports: &'a [PathBuf], quiet: bool) -> Self {
-        Progress {
-            bar: progress::count_bar(message, quiet),
-            exports,
-            quiet,
-        }
-    }
-
-    /// `done` of `total` runs finished, warm-ups included.
-    pub(super) fn ran(&self, done: u32, total: u32) {
-        self.bar.set_length(u64::from(total));
-        self.bar.set_position(u64::from(done));
-    }
-
-    /// A measured run finished: rewrite every export with the report so far. A failure
-    /// is a warning here (the final write below reports it as an error).
-    pub(super) fn measured(&self, partial: &impl Exportable) {
-        for path in self.exports {
-            if let Err(e) = export::write(partial, path) {
-                self.bar
-                    .suspend(|| eprintln!("zc: warning: cannot write {}: {e:#}", path.display()));
-            }
-        }
-    }
-
-    /// Clears the bar, prints `table`, writes the final `report` to every export.
-    pub(super) fn finish(self, report: &impl Exportable, table: &str) -> Result<()> {
-        self.bar.finish_and_clear();
-        super::print(table)?;
-        for path in self.exports {
-            export::write(report, path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            if !self.quiet {
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An export path needs a known extension and an existing directory.
-pub(super) fn check_export(path: &Path) -> Result<(), UsageError> {
-    export::format_for(path).map_err(UsageError)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(UsageError(format!(
-            "--export {}: directory {} does not exist; create it first",
-            path.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
 }
 
 /// The fixture the user named, or the embedded default (generated on first use).

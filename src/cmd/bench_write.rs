@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 
-use crate::bench::write::WriteConfig;
-use crate::bench::write::runner::{self, Event};
+use super::measuring::{Progress, check_export};
+use crate::bench::write::config::WriteConfig;
+use crate::bench::write::runner;
 use crate::cli::BenchWriteArgs;
 use crate::error::UsageError;
 use crate::report::{export, write};
@@ -25,7 +26,7 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
     cfg.validate()?;
     // Refuse a bad export now, not after minutes of measuring.
     for path in &args.export {
-        super::bench::check_export(path)?;
+        check_export(path)?;
         if matches!(
             export::format_for(path),
             Ok(export::Format::Svg | export::Format::Html)
@@ -35,11 +36,8 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
             );
         }
     }
-    let progress = super::bench::Progress::new("writing", &args.export, quiet);
-    let report = runner::run(&cfg, &mut |event| match event {
-        Event::Progress { done, total } => progress.ran(done, total),
-        Event::Measured(partial) => progress.measured(partial),
-    })?;
+    let progress = Progress::new("writing", &args.export, quiet);
+    let report = runner::run(&cfg, &mut |event| progress.on(event))?;
     progress.finish(&report, &write::terminal::render(&report, None))?;
     if cfg.keep {
         // Always said, even with --quiet: the user asked for files to be left behind.

@@ -16,6 +16,7 @@ use anyhow::{Result, bail};
 use crate::cli::ConsumeArgs;
 use crate::client::{ClientConfig, Consumer, OffsetSpec, connect_to_leader};
 use crate::kafka::ApiKey;
+use crate::text::count;
 use crate::units::format_size;
 
 pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
@@ -45,7 +46,7 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     consumer.set_ahead_limit(end_at);
     if !quiet {
         let until = match (args.count, end_at) {
-            (Some(n), _) => super::produce::count(n, "record"),
+            (Some(n), _) => count(n as usize, "record", "records"),
             (None, Some(end)) => format!("offset {end}, the end at start"),
             (None, None) => "interrupted".to_owned(),
         };
@@ -77,7 +78,7 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
                     bail!(
                         "gave up after {:.1} s with {} read, at offset {} ({})",
                         args.timeout.unwrap_or_default().as_secs_f64(),
-                        super::produce::count(tally.records, "record"),
+                        count(tally.records as usize, "record", "records"),
                         consumer.position(),
                         match (args.count, end_at) {
                             (Some(n), _) => format!("{n} were asked for"),
@@ -158,7 +159,7 @@ impl Tally {
             "zc consume{}: {}{offsets}, {} of batches ({} of values) in {secs:.2} s: \
              {:.1} MiB/s, {:.0} records/s",
             if bench { " --bench" } else { "" },
-            super::produce::count(self.records, "record"),
+            count(self.records as usize, "record", "records"),
             format_size(self.batch_bytes),
             format_size(self.value_bytes),
             self.batch_bytes as f64 / f64::from(1 << 20) / secs,

@@ -6,10 +6,12 @@ mod bench_write;
 mod consume;
 mod explain;
 mod fixture;
+mod measuring;
 mod produce;
 mod reference;
 mod serve;
 mod sink;
+mod topics;
 
 use std::io::Write;
 
@@ -35,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fixture(cmd) => fixture::run(cmd, cli.quiet),
         Command::Produce(args) => produce::run(args, cli.quiet),
         Command::Consume(args) => consume::run(args, cli.quiet),
+        Command::Topics(cmd) => topics::run(cmd),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => reference::completions(args),
         Command::Man(args) => reference::man(args, cli.quiet),

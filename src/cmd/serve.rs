@@ -47,6 +47,8 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         },
         auto_create: !args.no_auto_create,
         max_partitions: args.max_partitions,
+        partitions: args.partitions,
+        max_message_bytes: args.max_message_bytes,
         max_creations_per_request: args.max_creations_per_request,
         inspect: args.inspect,
         inspect_header: args.inspect_header,
@@ -84,12 +86,24 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         segment_bytes: cfg.segment_bytes,
         index_interval_bytes: index::INDEX_INTERVAL_BYTES,
         flush: cfg.flush,
+        max_message_bytes: cfg.max_message_bytes,
     };
     std::fs::create_dir_all(&log_dir)
         .with_context(|| format!("cannot create the log directory {}", log_dir.display()))?;
     // Held until the function returns, after the logs are closed.
     let _lock = DirLock::acquire(&log_dir)?;
-    let (topics, recovered) = Topics::open(&log_dir, config, cfg.topic_limits())?;
+    let limits = cfg.topic_limits();
+    let (topics, recovered) = Topics::open(&log_dir, config, limits)?;
+    let open = fds::open_count().unwrap_or(0);
+    if open + limits.fd_reserve > fd_limit {
+        eprintln!(
+            "zc serve: warning: {open} of {fd_limit} file descriptors are open and \
+             --max-connections {} may need {} more: connections past the limit will be \
+             refused and no topic can be created. Raise the limit (ulimit -n, LimitNOFILE) \
+             or lower --max-connections",
+            cfg.limits.max_connections, limits.fd_reserve
+        );
+    }
     for (_, report) in recovered {
         // Lost data is always worth a line; the rest is for the curious.
         if report.lost_data() || !quiet {

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::bench::sink;
+use crate::bench::send::sink;
 use crate::cli::SinkArgs;
 use crate::net;
 

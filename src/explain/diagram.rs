@@ -12,7 +12,7 @@
 //! narrower terminal gets the same calls and steps as an indented list.
 
 use super::paint::{Paint, Style};
-use super::path::{Event, Mover, Place, Step, events};
+use super::path::{Event, Every, Mover, Place, Step, events};
 use crate::transfer::Mode;
 
 /// Columns of user space, left of the boundary.
@@ -91,29 +91,44 @@ fn diagram(mode: Mode, paint: &Paint) -> String {
         Line::default().plain(format!("  {}┼{}", "─".repeat(USER - 2), "─".repeat(37))),
     ];
     let (mut switch, mut step_no) = (0, 0);
-    let mut in_once = false;
-    for (
-        i,
-        Event::Call {
-            call,
-            once,
-            steps,
-            note,
-        },
-    ) in events(mode).iter().enumerate()
-    {
-        if *once && !in_once {
-            lines.push(Line::default().plain("  once per segment:"));
+    // Headings only when some call is not per chunk; the first per-chunk call after others
+    // says "then".
+    let mixed = events(mode)
+        .iter()
+        .any(|e| matches!(e, Event::Call { every, .. } if *every != Every::Chunk));
+    let mut last: Option<Every> = None;
+    for event in events(mode) {
+        let (call, every, steps, note) = match event {
+            Event::Call {
+                call,
+                every,
+                steps,
+                note,
+            } => (call, *every, steps, note),
+            Event::Work { what, steps } => {
+                // User-space work: no arrow into the kernel, no mode switch.
+                lines.push(
+                    Line::default()
+                        .push(*what, Style::Call)
+                        .right_align(USER)
+                        .plain("│"),
+                );
+                for step in *steps {
+                    step_no += 1;
+                    lines.push(step_line(step_no, step));
+                }
+                continue;
+            }
+        };
+        if mixed && last != Some(every) {
+            let then = if every == Every::Chunk && last.is_some() {
+                "then, "
+            } else {
+                ""
+            };
+            lines.push(Line::default().plain(format!("  {then}{}", every.heading())));
         }
-        if !*once
-            && (in_once || i == 0)
-            && events(mode)
-                .iter()
-                .any(|e| matches!(e, Event::Call { once: true, .. }))
-        {
-            lines.push(Line::default().plain("  then, for every chunk:"));
-        }
-        in_once = *once;
+        last = Some(every);
         switch += 1;
         // The call crosses into the kernel: one mode switch.
         lines.push(
@@ -194,13 +209,25 @@ fn cross(n: usize, step: &Step, user: Place, kernel: Place, inward: bool) -> Lin
 fn list(mode: Mode, paint: &Paint) -> String {
     let mut lines = Vec::new();
     let (mut switch, mut step_no) = (0, 0);
-    for Event::Call {
-        call,
-        once,
-        steps,
-        note,
-    } in events(mode)
-    {
+    for event in events(mode) {
+        let (call, every, steps, note) = match event {
+            Event::Call {
+                call,
+                every,
+                steps,
+                note,
+            } => (call, *every, steps, note),
+            Event::Work { what, steps } => {
+                lines.push(Line::default().plain("  ").push(*what, Style::Call));
+                for step in *steps {
+                    step_no += 1;
+                    let mut line = Line::default().plain("   ");
+                    line.0.extend(tag(step_no, step).0);
+                    lines.push(line.plain(format!(" {} -> {}", step.from.name(), step.to.name())));
+                }
+                continue;
+            }
+        };
         switch += 1;
         lines.push(
             Line::default()
@@ -209,8 +236,10 @@ fn list(mode: Mode, paint: &Paint) -> String {
                 .plain(" ")
                 .push(*call, Style::Call),
         );
-        if *once {
-            lines.push(Line::default().plain("    (once per segment)"));
+        if every != Every::Chunk {
+            lines.push(
+                Line::default().plain(format!("    ({})", every.heading().trim_end_matches(':'))),
+            );
         }
         if let Some(note) = note {
             lines.push(Line::default().plain(format!("    {note}")));

@@ -19,13 +19,13 @@ pub mod results;
 
 use clap::ValueEnum;
 
-use crate::bench::results::{keys, modes};
+use crate::bench::send::results::{keys, modes};
 use crate::measure::Reading;
 use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
 use crate::transfer::{Mode, SENDFILE_MAX};
 use paint::{Paint, Style};
-use path::{Counted, Event, events};
+use path::{Counted, events};
 use results::Results;
 
 /// Where the articles' other claims about Kafka are measured, beyond one chunk of one
@@ -181,8 +181,8 @@ fn mode_section(mode: Mode, req: &Request) -> String {
 
     out.push_str("\nsteps:\n");
     let mut n = 0;
-    for Event::Call { steps, .. } in events(mode) {
-        for step in *steps {
+    for event in events(mode) {
+        for step in event.steps() {
             n += 1;
             out.push_str(&wrap(
                 &format!(
@@ -275,6 +275,25 @@ fn syscalls_made(mode: Mode) -> &'static str {
             "pipe2 + fcntl(F_SETPIPE_SZ) once when the sender is built, then splice file->pipe \
              + splice pipe->socket per chunk (src/transfer/splice.rs)"
         }
+        Mode::MsgZerocopy => {
+            "setsockopt(SO_ZEROCOPY), fstat, mmap, madvise once per segment, then \
+             send(MSG_ZEROCOPY) per chunk, a non-blocking recvmsg(MSG_ERRQUEUE) every 16 \
+             sends, poll + recvmsg at the end until every completion is in \
+             (src/transfer/msg_zerocopy.rs)"
+        }
+        Mode::IoUring => {
+            "io_uring_setup and io_uring_register once when the sender is built, \
+             getsockopt(SO_SNDTIMEO) once per segment, then one io_uring_enter per 32 chunks \
+             (src/transfer/io_uring.rs)"
+        }
+        Mode::Tls => {
+            "fstat once per segment (which connection?), the TLS handshake's read + writev \
+             once per connection, then pread + writev per chunk (src/transfer/tls.rs)"
+        }
+        Mode::Ktls => {
+            "none on this build: zc probes setsockopt(TCP_ULP, \"tls\") and stops there \
+             (src/transfer/ktls.rs)"
+        }
     }
 }
 
@@ -324,6 +343,47 @@ fn caveats(mode: Mode) -> Vec<String> {
                 .into(),
             "same copies as sendfile, twice the syscalls: sendfile is splice through an \
              internal pipe inside one call."
+                .into(),
+        ],
+        Mode::MsgZerocopy => vec![
+            "on loopback every completion is flagged COPIED: a pinned user page may not sit in \
+             a local receiver's queue, so delivery copies it (skb_orphan_frags_rx -> \
+             skb_copy_ubufs). Over veth between namespaces it is the same: the packet still \
+             ends in a socket on this host. Only a real NIC sends the pinned pages."
+                .into(),
+            "the pages stay pinned until the peer acknowledges them: the caller may not \
+             change them until the completion arrives (an append-only log never does)."
+                .into(),
+            "the kernel advises MSG_ZEROCOPY only for sends of about 10 KB and more: pinning \
+             and completions cost more than copying a small buffer."
+                .into(),
+        ],
+        Mode::IoUring => vec![
+            "the same copies as read-write: the only saving is mode switches, and a mode switch \
+             costs far less than copying 64 KiB, so CPU per GiB barely moves at large chunks."
+                .into(),
+            "a send that must wait (socket full) waits inside io_uring_enter, resumed by the \
+             kernel in this thread: no extra syscall, no worker thread."
+                .into(),
+            "kernel.io_uring_disabled (1: root or kernel.io_uring_group only; 2: off) and \
+             container seccomp profiles often forbid io_uring: the mode is then n/a."
+                .into(),
+        ],
+        Mode::Tls => vec![
+            "this is Kafka under SSL: SslTransportLayer encrypts in the JVM, so \
+             FileRecords.writeTo cannot use transferTo (sendfile) and reads into a buffer."
+                .into(),
+            "the receiver needs zc's throwaway certificate: a fresh self-signed key per \
+             process, trusted by zc's own TLS sink and nothing else."
+                .into(),
+        ],
+        Mode::Ktls => vec![
+            "software kTLS still reads and encrypts every byte in the kernel; it saves the \
+             trips through user space, not the pass over the data."
+                .into(),
+            "NIC TLS offload encrypts on the card, but the kernel copies file pages to a \
+             bounce buffer first unless the socket sets TLS_TX_ZEROCOPY_RO (the file must \
+             not change while in flight)."
                 .into(),
         ],
     };
@@ -550,7 +610,7 @@ mod tests {
 
     #[test]
     fn measured_figures_sit_beside_the_model() {
-        use crate::bench::sample::sample_report;
+        use crate::bench::send::sample::sample_report;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         std::fs::write(&path, crate::report::json::render(&sample_report())).unwrap();

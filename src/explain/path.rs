@@ -20,6 +20,8 @@ pub enum Place {
     Mapping,
     /// A pipe: a ring of page references (`splice`).
     Pipe,
+    /// TLS records: the ciphertext rustls writes, in the program's memory (`tls`).
+    TlsRecords,
     SocketBuffer,
     Nic,
 }
@@ -32,6 +34,7 @@ impl Place {
             Place::UserBuffer => "user buffer",
             Place::Mapping => "our mapping",
             Place::Pipe => "pipe",
+            Place::TlsRecords => "TLS records",
             Place::SocketBuffer => "socket buffer",
             Place::Nic => "NIC",
         }
@@ -39,7 +42,7 @@ impl Place {
 
     /// Whether the program can touch these bytes with ordinary loads and stores.
     pub fn user_space(self) -> bool {
-        matches!(self, Place::UserBuffer | Place::Mapping)
+        matches!(self, Place::UserBuffer | Place::Mapping | Place::TlsRecords)
     }
 }
 
@@ -79,9 +82,31 @@ pub struct Step {
 }
 
 impl Step {
-    /// Whether the step crosses the user/kernel boundary (a copy into or out of user space).
+    /// Whether the step copies across the user/kernel boundary. Page references handed
+    /// from user space to the kernel (MSG_ZEROCOPY pinning our mapping) cross without a copy.
     pub fn crosses(&self) -> bool {
-        self.from.user_space() != self.to.user_space()
+        self.mover != Mover::PageRefs && self.from.user_space() != self.to.user_space()
+    }
+}
+
+/// How often a call is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    Chunk,
+    /// Once per segment sent (the textbook counts these as if the file were one chunk).
+    Segment,
+    /// Once for many chunks (io_uring's batch, MSG_ZEROCOPY's completions).
+    Batch,
+}
+
+impl Every {
+    /// The heading the diagram puts over calls made this often.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Every::Chunk => "for every chunk:",
+            Every::Segment => "once per segment:",
+            Every::Batch => "once per batch of chunks:",
+        }
     }
 }
 
@@ -92,12 +117,28 @@ pub enum Event {
     /// and it returns (another mode switch).
     Call {
         call: &'static str,
-        /// Made once per segment, not once per chunk: outside the per-chunk model.
-        once: bool,
+        /// How often the call is made: per chunk, or less often and so outside the
+        /// per-chunk model.
+        every: Every,
         steps: &'static [Step],
         /// Something the kernel does in the call that moves no bytes.
         note: Option<&'static str>,
     },
+    /// Work the program does in user space, with no syscall and so no mode switch
+    /// (rustls encrypting a chunk).
+    Work {
+        what: &'static str,
+        steps: &'static [Step],
+    },
+}
+
+impl Event {
+    /// The steps of the event, whether in a call or in user space.
+    pub fn steps(&self) -> &'static [Step] {
+        match self {
+            Event::Call { steps, .. } | Event::Work { steps, .. } => steps,
+        }
+    }
 }
 
 /// The life of one chunk in `mode`: the calls, in order, with their steps.
@@ -107,6 +148,10 @@ pub fn events(mode: Mode) -> &'static [Event] {
         Mode::Mmap => &MMAP,
         Mode::Sendfile => &SENDFILE,
         Mode::Splice => &SPLICE,
+        Mode::MsgZerocopy => &MSG_ZEROCOPY,
+        Mode::IoUring => &IO_URING,
+        Mode::Tls => &TLS,
+        Mode::Ktls => &KTLS,
     }
 }
 
@@ -131,7 +176,7 @@ const SOCKET_TO_NIC: Step = Step {
 const READ_WRITE: [Event; 2] = [
     Event::Call {
         call: "pread(file, buf, chunk)",
-        once: false,
+        every: Every::Chunk,
         steps: &[
             DISK_TO_CACHE,
             Step {
@@ -146,7 +191,7 @@ const READ_WRITE: [Event; 2] = [
     },
     Event::Call {
         call: "write(sock, buf, chunk)",
-        once: false,
+        every: Every::Chunk,
         steps: &[
             Step {
                 mover: Mover::Cpu,
@@ -164,13 +209,13 @@ const READ_WRITE: [Event; 2] = [
 const MMAP: [Event; 2] = [
     Event::Call {
         call: "mmap(file)",
-        once: true,
+        every: Every::Segment,
         steps: &[],
         note: Some("maps the page cache: no copy"),
     },
     Event::Call {
         call: "write(sock, map+off, chunk)",
-        once: false,
+        every: Every::Chunk,
         steps: &[
             Step {
                 what: "on the first touch of each page inside write, a page fault; on a cache \
@@ -193,7 +238,7 @@ const MMAP: [Event; 2] = [
 
 const SENDFILE: [Event; 1] = [Event::Call {
     call: "sendfile(sock, file, chunk)",
-    once: false,
+    every: Every::Chunk,
     steps: &[
         DISK_TO_CACHE,
         Step {
@@ -213,7 +258,7 @@ const SENDFILE: [Event; 1] = [Event::Call {
 const SPLICE: [Event; 2] = [
     Event::Call {
         call: "splice(file, pipe, chunk)",
-        once: false,
+        every: Every::Chunk,
         steps: &[
             DISK_TO_CACHE,
             Step {
@@ -228,7 +273,7 @@ const SPLICE: [Event; 2] = [
     },
     Event::Call {
         call: "splice(pipe, sock, chunk)",
-        once: false,
+        every: Every::Chunk,
         steps: &[
             Step {
                 mover: Mover::Cpu,
@@ -238,6 +283,137 @@ const SPLICE: [Event; 2] = [
                        scatter-gather DMA (Linux TCP on any SG-capable device, loopback \
                        included) it attaches the page references instead and copies nothing",
                 sg_removes: true,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: None,
+    },
+];
+
+const MSG_ZEROCOPY: [Event; 3] = [
+    Event::Call {
+        call: "mmap, setsockopt(SO_ZEROCOPY)",
+        every: Every::Segment,
+        steps: &[],
+        note: Some("maps the page cache: no copy"),
+    },
+    Event::Call {
+        call: "send(sock, map, MSG_ZEROCOPY)",
+        every: Every::Chunk,
+        steps: &[
+            DISK_TO_CACHE,
+            Step {
+                mover: Mover::PageRefs,
+                from: Place::Mapping,
+                to: Place::SocketBuffer,
+                what: "the kernel pins our mapped pages (the page cache itself) and attaches \
+                       references to them to the packets; nothing is copied, and the pages \
+                       stay pinned until the kernel is done with them",
+                sg_removes: false,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: Some("loopback: delivery copies (COPIED)"),
+    },
+    Event::Call {
+        call: "recvmsg(MSG_ERRQUEUE)",
+        every: Every::Batch,
+        steps: &[],
+        note: Some("completions of many sends at once"),
+    },
+];
+
+const IO_URING: [Event; 1] = [Event::Call {
+    call: "io_uring_enter(2N requests)",
+    every: Every::Batch,
+    steps: &[
+        DISK_TO_CACHE,
+        Step {
+            mover: Mover::Cpu,
+            from: Place::PageCache,
+            to: Place::UserBuffer,
+            what: "READ_FIXED: the kernel copies the chunk into our registered buffer",
+            sg_removes: false,
+        },
+        Step {
+            mover: Mover::Cpu,
+            from: Place::UserBuffer,
+            to: Place::SocketBuffer,
+            what: "SEND: the kernel copies our buffer into the socket buffer; then the next \
+                   READ_FIXED of the linked chain starts, N chunks in all",
+            sg_removes: false,
+        },
+        SOCKET_TO_NIC,
+    ],
+    note: Some("one call for N chunks (N = 32)"),
+}];
+
+const TLS: [Event; 3] = [
+    Event::Call {
+        call: "pread(file, buf, chunk)",
+        every: Every::Chunk,
+        steps: &[
+            DISK_TO_CACHE,
+            Step {
+                mover: Mover::Cpu,
+                from: Place::PageCache,
+                to: Place::UserBuffer,
+                what: "the kernel copies the chunk from the page cache into our buffer",
+                sg_removes: false,
+            },
+        ],
+        note: None,
+    },
+    Event::Work {
+        what: "rustls encrypts (no syscall)",
+        steps: &[Step {
+            mover: Mover::Cpu,
+            from: Place::UserBuffer,
+            to: Place::TlsRecords,
+            what: "rustls reads every byte, encrypts it with AES-GCM and writes the ciphertext \
+                   into TLS records of at most 16 KiB (22 bytes of framing and tag each)",
+            sg_removes: false,
+        }],
+    },
+    Event::Call {
+        call: "writev(sock, records)",
+        every: Every::Chunk,
+        steps: &[
+            Step {
+                mover: Mover::Cpu,
+                from: Place::TlsRecords,
+                to: Place::SocketBuffer,
+                what: "the kernel copies the records into the socket buffer",
+                sg_removes: false,
+            },
+            SOCKET_TO_NIC,
+        ],
+        note: None,
+    },
+];
+
+const KTLS: [Event; 2] = [
+    Event::Call {
+        call: "handshake, TCP_ULP, TLS_TX",
+        every: Every::Segment,
+        steps: &[],
+        note: Some("rustls hands the keys to the kernel"),
+    },
+    Event::Call {
+        call: "sendfile(sock, file, chunk)",
+        every: Every::Chunk,
+        steps: &[
+            DISK_TO_CACHE,
+            Step {
+                mover: Mover::Cpu,
+                from: Place::PageCache,
+                to: Place::SocketBuffer,
+                what: "the kernel reads the page-cache bytes, encrypts them and writes the \
+                       ciphertext into new socket-buffer pages: no user-space copy, but \
+                       still one pass over every byte. A NIC with TLS offload encrypts \
+                       instead, after the kernel copies the pages to a bounce buffer unless \
+                       TLS_TX_ZEROCOPY_RO is set",
+                sg_removes: false,
             },
             SOCKET_TO_NIC,
         ],
@@ -270,13 +446,24 @@ impl Counted {
             calls_per_chunk: 0,
             calls_once: 0,
         };
-        for Event::Call { once, steps, .. } in events(mode) {
-            if *once {
-                c.calls_once += 1;
-            } else {
-                c.calls_per_chunk += 1;
+        for event in events(mode) {
+            match event {
+                Event::Call {
+                    every: Every::Segment,
+                    ..
+                } => c.calls_once += 1,
+                Event::Call {
+                    every: Every::Chunk,
+                    ..
+                } => c.calls_per_chunk += 1,
+                // Amortised over many chunks: outside the whole-number model.
+                Event::Call {
+                    every: Every::Batch,
+                    ..
+                }
+                | Event::Work { .. } => {}
             }
-            for step in *steps {
+            for step in event.steps() {
                 match step.mover {
                     Mover::Dma => c.dma_copies += 1,
                     Mover::Cpu => c.cpu_copies += 1,

@@ -1,14 +1,14 @@
 //! Reading back a `zc bench --export results.json` file, for `zc explain --results`.
 //!
 //! The file is read into the very types `zc bench` wrote it from
-//! ([`crate::bench::results`]); explain shows a part of it (which machine, which cache
+//! ([`crate::bench::send::results`]); explain shows a part of it (which machine, which cache
 //! state, and per row the mode, chunk and metrics). A file that is not such a result is
 //! refused with a message that names the problem and says how to make a good one, before
 //! anything is printed.
 
 use std::path::Path;
 
-use crate::bench::results::{BenchReport, CacheState, Row, SCHEMA, Setup};
+use crate::bench::send::results::{BenchReport, CacheState, Row, SCHEMA, Setup};
 use crate::error::UsageError;
 use crate::report::provenance::reading_text;
 use crate::transfer::Mode;
@@ -122,7 +122,7 @@ fn provenance(s: &Setup) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::sample_report;
+    use crate::bench::send::sample::sample_report;
     use crate::measure::Reading;
     use crate::report::json;
 

@@ -55,7 +55,11 @@
 
 pub mod api_versions;
 pub mod codes;
+pub mod create_partitions;
+pub mod create_topics;
 pub mod delete_groups;
+pub mod delete_topics;
+pub mod describe_configs;
 pub mod describe_groups;
 pub mod fetch;
 pub mod find_coordinator;
@@ -73,6 +77,8 @@ pub mod produce;
 pub mod sync_group;
 
 #[cfg(test)]
+mod admin_tests;
+#[cfg(test)]
 mod group_tests;
 #[cfg(test)]
 mod response_tests;
@@ -86,7 +92,18 @@ use std::fmt;
 pub use api_versions::{
     ApiVersion, ApiVersionsRequest, ApiVersionsResponse, unsupported_api_versions_response,
 };
+pub use create_partitions::{
+    CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsTopic,
+};
+pub use create_topics::{
+    CreatableTopic, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse,
+};
 pub use delete_groups::{DeleteGroupsRequest, DeleteGroupsResponse};
+pub use delete_topics::{DeleteTopicsRequest, DeleteTopicsResponse};
+pub use describe_configs::{
+    ConfigEntry, ConfigSource, DescribeConfigsRequest, DescribeConfigsResource,
+    DescribeConfigsResponse, DescribeConfigsResult,
+};
 pub use describe_groups::{
     DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup, DescribedMember,
 };
@@ -215,6 +232,10 @@ pub enum RequestBody<'a> {
     Metadata(MetadataRequest),
     ApiVersions(ApiVersionsRequest<'a>),
     InitProducerId(InitProducerIdRequest),
+    CreateTopics(CreateTopicsRequest),
+    DeleteTopics(DeleteTopicsRequest),
+    DescribeConfigs(DescribeConfigsRequest),
+    CreatePartitions(CreatePartitionsRequest),
     OffsetCommit(OffsetCommitRequest),
     OffsetFetch(OffsetFetchRequest),
     FindCoordinator(FindCoordinatorRequest),
@@ -236,6 +257,10 @@ impl RequestBody<'_> {
             RequestBody::Metadata(_) => ApiKey::Metadata,
             RequestBody::ApiVersions(_) => ApiKey::ApiVersions,
             RequestBody::InitProducerId(_) => ApiKey::InitProducerId,
+            RequestBody::CreateTopics(_) => ApiKey::CreateTopics,
+            RequestBody::DeleteTopics(_) => ApiKey::DeleteTopics,
+            RequestBody::DescribeConfigs(_) => ApiKey::DescribeConfigs,
+            RequestBody::CreatePartitions(_) => ApiKey::CreatePartitions,
             RequestBody::OffsetCommit(_) => ApiKey::OffsetCommit,
             RequestBody::OffsetFetch(_) => ApiKey::OffsetFetch,
             RequestBody::FindCoordinator(_) => ApiKey::FindCoordinator,
@@ -283,6 +308,18 @@ pub fn decode_request(frame: &[u8]) -> Result<Request<'_>, DecodeError> {
         ApiKey::ApiVersions => ApiVersionsRequest::decode(&mut r, v).map(RequestBody::ApiVersions),
         ApiKey::InitProducerId => {
             InitProducerIdRequest::decode(&mut r, v).map(RequestBody::InitProducerId)
+        }
+        ApiKey::CreateTopics => {
+            CreateTopicsRequest::decode(&mut r, v).map(RequestBody::CreateTopics)
+        }
+        ApiKey::DeleteTopics => {
+            DeleteTopicsRequest::decode(&mut r, v).map(RequestBody::DeleteTopics)
+        }
+        ApiKey::DescribeConfigs => {
+            DescribeConfigsRequest::decode(&mut r, v).map(RequestBody::DescribeConfigs)
+        }
+        ApiKey::CreatePartitions => {
+            CreatePartitionsRequest::decode(&mut r, v).map(RequestBody::CreatePartitions)
         }
         ApiKey::OffsetCommit => {
             OffsetCommitRequest::decode(&mut r, v).map(RequestBody::OffsetCommit)
@@ -336,6 +373,10 @@ pub fn encode_request(
         RequestBody::Metadata(b) => b.encode(&mut w, version),
         RequestBody::ApiVersions(b) => b.encode(&mut w, version),
         RequestBody::InitProducerId(b) => b.encode(&mut w, version),
+        RequestBody::CreateTopics(b) => b.encode(&mut w, version),
+        RequestBody::DeleteTopics(b) => b.encode(&mut w, version),
+        RequestBody::DescribeConfigs(b) => b.encode(&mut w, version),
+        RequestBody::CreatePartitions(b) => b.encode(&mut w, version),
         RequestBody::OffsetCommit(b) => b.encode(&mut w, version),
         RequestBody::OffsetFetch(b) => b.encode(&mut w, version),
         RequestBody::FindCoordinator(b) => b.encode(&mut w, version),
@@ -359,6 +400,10 @@ pub enum Response {
     Metadata(MetadataResponse),
     ApiVersions(ApiVersionsResponse),
     InitProducerId(InitProducerIdResponse),
+    CreateTopics(CreateTopicsResponse),
+    DeleteTopics(DeleteTopicsResponse),
+    DescribeConfigs(DescribeConfigsResponse),
+    CreatePartitions(CreatePartitionsResponse),
     OffsetCommit(OffsetCommitResponse),
     OffsetFetch(OffsetFetchResponse),
     FindCoordinator(FindCoordinatorResponse),
@@ -379,6 +424,10 @@ impl Response {
             Response::Metadata(_) => ApiKey::Metadata,
             Response::ApiVersions(_) => ApiKey::ApiVersions,
             Response::InitProducerId(_) => ApiKey::InitProducerId,
+            Response::CreateTopics(_) => ApiKey::CreateTopics,
+            Response::DeleteTopics(_) => ApiKey::DeleteTopics,
+            Response::DescribeConfigs(_) => ApiKey::DescribeConfigs,
+            Response::CreatePartitions(_) => ApiKey::CreatePartitions,
             Response::OffsetCommit(_) => ApiKey::OffsetCommit,
             Response::OffsetFetch(_) => ApiKey::OffsetFetch,
             Response::FindCoordinator(_) => ApiKey::FindCoordinator,
@@ -405,6 +454,10 @@ pub fn encode_response(correlation_id: i32, version: i16, response: &Response) -
         Response::Metadata(b) => b.encode(&mut w, version),
         Response::ApiVersions(b) => b.encode(&mut w, version),
         Response::InitProducerId(b) => b.encode(&mut w, version),
+        Response::CreateTopics(b) => b.encode(&mut w, version),
+        Response::DeleteTopics(b) => b.encode(&mut w, version),
+        Response::DescribeConfigs(b) => b.encode(&mut w, version),
+        Response::CreatePartitions(b) => b.encode(&mut w, version),
         Response::OffsetCommit(b) => b.encode(&mut w, version),
         Response::OffsetFetch(b) => b.encode(&mut w, version),
         Response::FindCoordinator(b) => b.encode(&mut w, version),

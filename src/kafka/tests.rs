@@ -110,6 +110,7 @@ fn sample(api: ApiKey, v: i16) -> RequestBody<'static> {
             transactional_id: None,
             transaction_timeout_ms: 60_000,
         }),
+        _ if super::admin_tests::APIS.contains(&api) => super::admin_tests::sample(api, v),
         _ => super::group_tests::sample(api, v),
     }
 }

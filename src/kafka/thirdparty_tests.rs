@@ -237,6 +237,9 @@ fn sample_response(api: ApiKey, version: i16) -> Vec<u8> {
             producer_id: 1000,
             producer_epoch: 0,
         }),
+        _ if super::admin_tests::APIS.contains(&api) => {
+            super::admin_tests::sample_response(api, version)
+        }
         _ => super::group_tests::sample_response(api, version),
     };
     encode_response(77, version, &response)

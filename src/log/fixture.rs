@@ -318,24 +318,16 @@ fn write_partition(
 /// The fixture's records, in offset order: the one generator behind `zc fixture gen` and
 /// `zc bench write`, so both write the same bytes for the same arguments.
 pub struct RecordGen {
-    partition: u32,
-    rng: SplitMix64,
-    letters: Letters,
+    values: ValueGen,
     key: Vec<u8>,
-    value: Vec<u8>,
 }
 
 impl RecordGen {
     /// The generator of partition `partition` of `spec` (only its sizes and seed matter).
     pub fn new(spec: &GenSpec, partition: u32) -> Self {
-        let mut rng = SplitMix64::new(spec.seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
-        let letters = Letters::new(spec.value_size, &mut rng);
         RecordGen {
-            partition,
-            rng,
-            letters,
+            values: ValueGen::new(spec.seed, partition, spec.value_size),
             key: vec![0u8; spec.key_size],
-            value: vec![0u8; spec.value_size],
         }
     }
 
@@ -352,21 +344,56 @@ impl RecordGen {
     ) -> usize {
         let mut builder = BatchBuilder::new(out, 0);
         for offset in first..first + count as i64 {
-            fill_value(
-                &mut self.value,
-                self.partition,
-                offset,
-                &self.letters,
-                &mut self.rng,
-            );
+            let value = self.values.value(offset);
             fill_key(&mut self.key, offset);
             let key = (!self.key.is_empty()).then_some(&self.key[..]);
-            builder.append(BASE_TIMESTAMP + offset, key, Some(&self.value), &[]);
+            builder.append(BASE_TIMESTAMP + offset, key, Some(value), &[]);
             if let Some(ends) = record_ends.as_deref_mut() {
                 ends.push(builder.len());
             }
         }
         builder.finish()
+    }
+}
+
+/// The fixture's record values, one after another: `0:000000000042 ` then letters,
+/// readable, numbered and different in every record. `zc fixture gen` and `zc bench
+/// write` get them through [`RecordGen`]; `zc produce --records` directly.
+pub struct ValueGen {
+    partition: u32,
+    rng: SplitMix64,
+    letters: Letters,
+    value: Vec<u8>,
+}
+
+impl ValueGen {
+    /// Values of `size` bytes for `partition`, from `seed` (a fixture's [`GenSpec::seed`]).
+    pub fn new(seed: u64, partition: u32, size: usize) -> Self {
+        let mut rng = SplitMix64::new(seed ^ u64::from(partition).wrapping_mul(GOLDEN_GAMMA));
+        let letters = Letters::new(size, &mut rng);
+        ValueGen {
+            partition,
+            rng,
+            letters,
+            value: vec![0u8; size],
+        }
+    }
+
+    /// The value of the record at `offset` (the next draw: call in offset order).
+    pub fn value(&mut self, offset: i64) -> &[u8] {
+        fill_value(
+            &mut self.value,
+            self.partition,
+            offset,
+            &self.letters,
+            &mut self.rng,
+        );
+        &self.value
+    }
+
+    /// The value [`ValueGen::value`] returned last, again.
+    pub fn last(&self) -> &[u8] {
+        &self.value
     }
 }
 

@@ -141,7 +141,14 @@ pub struct LogConfig {
     /// Kafka's `index.interval.bytes`: an index entry after more than this many bytes.
     pub index_interval_bytes: u64,
     pub flush: FlushPolicy,
+    /// Kafka's `max.message.bytes`: the largest batch (log overhead included, compressed
+    /// size if compressed) a producer may append; larger is MESSAGE_TOO_LARGE.
+    pub max_message_bytes: u64,
 }
+
+/// Kafka's default `max.message.bytes`: 1 MiB plus the 12 bytes of log overhead
+/// (`LogConfig.DEFAULT_MAX_MESSAGE_BYTES`).
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = (1 << 20) + LOG_OVERHEAD as u64;
 
 impl Default for LogConfig {
     /// Kafka's defaults: 1 GiB segments, an index entry every 4 KiB, no forced flush.
@@ -150,6 +157,7 @@ impl Default for LogConfig {
             segment_bytes: 1 << 30,
             index_interval_bytes: INDEX_INTERVAL_BYTES,
             flush: FlushPolicy::Os,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -217,6 +225,8 @@ pub enum AppendError {
     /// An idempotent producer's batch that does not continue its sequence. Kafka:
     /// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
     OutOfOrder { batch: usize, reason: String },
+    /// A batch larger than `max.message.bytes`. Kafka: MESSAGE_TOO_LARGE (10).
+    TooLarge { batch: usize, size: usize, max: u64 },
 }
 
 impl std::fmt::Display for AppendError {
@@ -225,6 +235,11 @@ impl std::fmt::Display for AppendError {
             AppendError::Corrupt { batch, error } => write!(f, "batch {batch}: {error}"),
             AppendError::Invalid { batch, reason } => write!(f, "batch {batch}: {reason}"),
             AppendError::Io(e) => write!(f, "append failed: {e}"),
+            AppendError::TooLarge { batch, size, max } => write!(
+                f,
+                "batch {batch} is {size} bytes, more than max.message.bytes ({max}; \
+                 zc serve --max-message-bytes)"
+            ),
             AppendError::StaleEpoch { batch, reason }
             | AppendError::OutOfOrder { batch, reason } => write!(f, "batch {batch}: {reason}"),
         }
@@ -397,6 +412,17 @@ impl PartitionLog {
         write_ends: &[usize],
     ) -> Result<AppendInfo, AppendError> {
         let mut headers = validate_batches(batches)?;
+        if let Some((batch, (_, h))) = headers
+            .iter()
+            .enumerate()
+            .find(|(_, (_, h))| h.size() as u64 > self.config.max_message_bytes)
+        {
+            return Err(AppendError::TooLarge {
+                batch,
+                size: h.size(),
+                max: self.config.max_message_bytes,
+            });
+        }
         let base_offset = self.log_end_offset;
         let mut next = base_offset;
         let mut records = 0;
@@ -707,6 +733,7 @@ pub(crate) mod tests {
             segment_bytes: 8 << 10,
             index_interval_bytes: 512,
             flush: FlushPolicy::Os,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 

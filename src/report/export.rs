@@ -123,7 +123,7 @@ pub fn write(report: &impl Exportable, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::sample_report;
+    use crate::bench::send::sample::sample_report;
 
     #[test]
     fn format_follows_the_extension() {

@@ -3,7 +3,8 @@
 //! `n/a` cells, numbered. The Markdown and HTML exports lay out the same grid, so a figure,
 //! its fallback mark and its `n/a [k]` read the same in both.
 
-use crate::bench::results::{Metric, find, keys};
+use crate::bench::results::{Metric, find};
+use crate::bench::send::results::keys;
 use crate::measure::Reading;
 use crate::report::table::{NOT_MEASURED, stat_inline};
 

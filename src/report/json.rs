@@ -6,7 +6,7 @@
 //! scripts read back. Unavailable figures serialize as `{"unavailable": "<reason>"}`,
 //! never as a fake 0. `schema` says which version of this layout a file uses.
 
-use crate::bench::results::BenchReport;
+use crate::bench::send::results::BenchReport;
 
 /// Pretty JSON of `report`, newline-terminated (a text file ends with a newline).
 pub fn render(report: &BenchReport) -> Vec<u8> {
@@ -27,7 +27,7 @@ pub fn render_any(report: &impl serde::Serialize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{NO_PMU, sample_report};
+    use crate::bench::send::sample::{NO_PMU, sample_report};
 
     #[test]
     fn parses_back_with_schema_modes_and_reasons() {

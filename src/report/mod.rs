@@ -1,5 +1,5 @@
 //! Rendering results for people and programs, one folder per report ([`send`] for
-//! `zc bench`, [`write`] for `zc bench write`) and in each one file per output format
+//! `zc bench`, [`write`](mod@write) for `zc bench write`) and in each one file per output format
 //! (terminal, Markdown, CSV, chart). What the reports share sits here: the measured
 //! tables ([`table`]), the provenance facts ([`provenance`]), the Markdown and CSV
 //! building blocks, the JSON export and the atomic export writer. Nothing else in the

@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bench::results::{BenchReport, CacheState, SinkPlace};
-use crate::bench::warnings::Warning;
-use crate::bench::write::WriteReport;
+use crate::bench::send::results::{BenchReport, CacheState, SinkPlace};
+use crate::bench::send::warnings::Warning;
+use crate::bench::write::results::WriteReport;
 use crate::measure::{Environment, Reading};
 use crate::text::{count, wrap};
 use crate::units::format_size;
@@ -329,7 +329,7 @@ pub(crate) fn reading_text<T: ToString>(r: &Reading<T>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{remote, sample_report};
+    use crate::bench::send::sample::{remote, sample_report};
     use crate::report::send::terminal::render;
 
     #[test]

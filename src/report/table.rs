@@ -10,8 +10,9 @@
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::bench::results::{Fallback, Metric, Stat, find, keys};
-use crate::bench::write::keys as write_keys;
+use crate::bench::results::{Fallback, Metric, Stat, find};
+use crate::bench::send::results::keys;
+use crate::bench::write::results::keys as write_keys;
 use crate::measure::Reading;
 use crate::text::{percent, sig3, wrap};
 use crate::units::format_size;
@@ -217,7 +218,7 @@ pub(crate) fn format_value(key: &str, x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::STORAGE_READ;
+    use crate::bench::send::sample::STORAGE_READ;
 
     #[test]
     fn bytes_in_binary_units_and_residency_in_percent() {

@@ -91,7 +91,12 @@ impl Transfer for MmapSender {
 
 /// Maps `[offset, offset + len)` of `file` read-only and advises sequential access.
 /// Checks first that the file is long enough, since mapping past its end invites SIGBUS.
-fn map_range(job: &mut Job<'_>, file: &File, offset: u64, len: u64) -> Result<Mmap, TransferError> {
+pub(super) fn map_range(
+    job: &mut Job<'_>,
+    file: &File,
+    offset: u64,
+    len: u64,
+) -> Result<Mmap, TransferError> {
     let file_len = job.call(Syscall::Fstat, None, || {
         nix::sys::stat::fstat(file).map(|stat| stat.st_size as usize)
     })? as u64;

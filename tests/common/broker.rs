@@ -31,7 +31,7 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// Read and write timeout of every raw test socket.
 pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn under_ci() -> bool {
+pub fn under_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
 
@@ -45,15 +45,13 @@ pub struct Broker {
 
 impl Broker {
     pub fn start(log_dir: &Path, extra: &[&str]) -> Broker {
-        let mut args = vec![
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--log-dir",
-            log_dir.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let mut child = zc_command(&args)
+        Broker::start_command(zc_command(&serve_args(log_dir, "127.0.0.1:0", extra)))
+    }
+
+    /// Starts `cmd`, a `zc serve` (perhaps behind a wrapper such as `prlimit`), and waits
+    /// for its listening line.
+    pub fn start_command(mut cmd: Command) -> Broker {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -74,7 +72,10 @@ impl Broker {
         });
         let port = rx
             .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("zc serve did not start: {}", log.lock().unwrap()));
+            .unwrap_or_else(|_| {
+                thread::sleep(Duration::from_millis(100)); // let the reader finish
+                panic!("zc serve did not start: {}", log.lock().unwrap())
+            });
         Broker { child, port, log }
     }
 
@@ -139,6 +140,19 @@ impl Drop for Broker {
     }
 }
 
+/// The arguments of `zc serve` on `addr` with `log_dir`, then `extra`.
+pub fn serve_args<'a>(log_dir: &'a Path, addr: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "serve",
+        "--addr",
+        addr,
+        "--log-dir",
+        log_dir.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    args
+}
+
 /// Runs `cmd` with `input` on stdin and collects its output; kills it and fails the test
 /// after `limit`.
 pub fn run_bounded(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
@@ -152,6 +166,14 @@ pub fn run_bounded(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
     let input = input.to_vec();
     // A child that exits without reading all of stdin is not our problem: ignore EPIPE.
     let writer = thread::spawn(move || drop(stdin.write_all(&input)));
+    let out = run_bounded_child(child, limit);
+    let _ = writer.join();
+    out
+}
+
+/// Collects the output of `child` (spawned with piped stdout and stderr); kills it and
+/// fails the test after `limit`.
+pub fn run_bounded_child(mut child: Child, limit: Duration) -> Output {
     let drain = |mut r: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut buf = Vec::new();
@@ -171,13 +193,13 @@ pub fn run_bounded(mut cmd: Command, input: &[u8], limit: Duration) -> Output {
             let _ = child.wait();
             let err = stderr.join().unwrap();
             panic!(
-                "{cmd:?} still running after {limit:?}, killed; stderr:\n{}",
+                "process {} still running after {limit:?}, killed; stderr:\n{}",
+                child.id(),
                 String::from_utf8_lossy(&err)
             );
         }
         thread::sleep(Duration::from_millis(10));
     };
-    let _ = writer.join();
     Output {
         status,
         stdout: stdout.join().unwrap(),
@@ -240,7 +262,11 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(addr: &str) -> Raw {
-        let stream = TcpStream::connect(addr).unwrap();
+        Raw::over(TcpStream::connect(addr).unwrap())
+    }
+
+    /// A client over a connected stream.
+    pub fn over(stream: TcpStream) -> Raw {
         stream.set_read_timeout(Some(SOCKET_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(SOCKET_TIMEOUT)).unwrap();
         Raw { stream, next_id: 1 }

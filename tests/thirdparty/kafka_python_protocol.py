@@ -34,6 +34,10 @@ try:
     from kafka.protocol.admin.groups import (
         DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest,
         DescribeGroupsResponse, ListGroupsRequest, ListGroupsResponse)
+    from kafka.protocol.admin.topics import (
+        CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+        CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse)
+    from kafka.protocol.admin.configs import DescribeConfigsRequest, DescribeConfigsResponse
 except ImportError as e:  # the Rust test decides whether that is a skip or a failure
     print(f"kafka-python >= 3 is not installed: {e}", file=sys.stderr)
     sys.exit(3)
@@ -41,7 +45,7 @@ except ImportError as e:  # the Rust test decides whether that is a skip or a fa
 # The versions zc supports (src/kafka/codes.rs, SUPPORTED_APIS).
 VERSIONS = {0: (3, 8), 1: (4, 11), 2: (0, 5), 3: (0, 8), 18: (0, 3), 22: (0, 1),
             8: (2, 6), 9: (1, 5), 10: (0, 4), 11: (0, 4), 12: (0, 2), 13: (0, 2), 14: (0, 2),
-            15: (0, 3), 16: (0, 2), 42: (0, 1)}
+            15: (0, 3), 16: (0, 2), 42: (0, 1), 19: (0, 4), 20: (0, 3), 32: (0, 3), 37: (0, 1)}
 
 # The first flexible version of the APIs whose responses then carry response header v1
 # (ApiVersions, though flexible from v3, always answers with header v0).
@@ -170,15 +174,49 @@ def delete_groups(v):
     return DeleteGroupsRequest[v](groups_names=["g1"])
 
 
+def create_topics(v):
+    T = CreateTopicsRequest.CreatableTopic
+    return CreateTopicsRequest[v](topics=[
+        T(name="t1", num_partitions=4, replication_factor=1, assignments=[],
+          configs=[T.CreatableTopicConfig(name="segment.bytes", value="1024"),
+                   T.CreatableTopicConfig(name="x", value=None)]),
+        T(name="t2", num_partitions=-1, replication_factor=-1,
+          assignments=[T.CreatableReplicaAssignment(partition_index=0, broker_ids=[1])],
+          configs=[])], timeout_ms=30000, validate_only=v >= 1)
+
+
+def delete_topics(v):
+    return DeleteTopicsRequest[v](topic_names=["t1", "t2"], timeout_ms=30000)
+
+
+def create_partitions(v):
+    P = CreatePartitionsRequest.CreatePartitionsTopic
+    return CreatePartitionsRequest[v](topics=[
+        P(name="t1", count=6, assignments=None),
+        P(name="t2", count=3, assignments=[P.CreatePartitionsAssignment(broker_ids=[1])])],
+        timeout_ms=30000, validate_only=True)
+
+
+def describe_configs(v):
+    R = DescribeConfigsRequest.DescribeConfigsResource
+    return DescribeConfigsRequest[v](resources=[
+        R(resource_type=2, resource_name="t1", configuration_keys=None),
+        R(resource_type=4, resource_name="1", configuration_keys=["num.partitions"])],
+        include_synonyms=v >= 1, include_documentation=v >= 3)
+
+
 REQUESTS = {0: produce, 1: fetch, 2: list_offsets, 3: metadata, 18: api_versions, 22: init_producer_id,
             8: offset_commit, 9: offset_fetch, 10: find_coordinator, 11: join_group,
             12: heartbeat, 13: leave_group, 14: sync_group, 15: describe_groups, 16: list_groups,
-            42: delete_groups}
+            42: delete_groups, 19: create_topics, 20: delete_topics, 32: describe_configs,
+            37: create_partitions}
 RESPONSES = {0: ProduceResponse, 1: FetchResponse, 2: ListOffsetsResponse, 3: MetadataResponse,
              18: ApiVersionsResponse, 22: InitProducerIdResponse, 8: OffsetCommitResponse,
              9: OffsetFetchResponse, 10: FindCoordinatorResponse, 11: JoinGroupResponse,
              12: HeartbeatResponse, 13: LeaveGroupResponse, 14: SyncGroupResponse,
-             15: DescribeGroupsResponse, 16: ListGroupsResponse, 42: DeleteGroupsResponse}
+             15: DescribeGroupsResponse, 16: ListGroupsResponse, 42: DeleteGroupsResponse,
+             19: CreateTopicsResponse, 20: DeleteTopicsResponse, 32: DescribeConfigsResponse,
+             37: CreatePartitionsResponse}
 
 
 def requests():

@@ -2,7 +2,8 @@
 //! batch sizes that ran, and one sentence per comparison whose two sides were measured,
 //! from the medians. Every report prints these sentences as they are.
 
-use super::{Way, WriteReport, WriteRow, batches, keys};
+use super::Way;
+use super::results::{WriteReport, WriteRow, batches, keys};
 use crate::bench::results::{SAME_WITHIN, ratio};
 use crate::measure::Reading;
 use crate::text::{sig3, times};

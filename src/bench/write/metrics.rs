@@ -7,7 +7,7 @@
 //! the claim is about records per write, and 1,000 records make the per-batch model easy
 //! to read (batch 256: 3.9 writes; one write per record: 1,000).
 
-use super::{WriteRun, keys};
+use super::results::{WriteRun, keys};
 use crate::bench::metrics::{
     SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches, unless,
 };

@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{WRITE_SCHEMA, Way, WriteConfig, WriteReport, WriteRow, WriteRun, WriteSetup, metrics};
+use super::config::WriteConfig;
+use super::results::{WRITE_SCHEMA, WriteReport, WriteRow, WriteRun, WriteSetup};
+use super::{Way, metrics};
+use crate::bench::rounds;
 use crate::error::UsageError;
 use crate::log::batch;
 use crate::log::fixture::{RecordGen, SplitMix64};
@@ -40,12 +43,7 @@ use crate::measure::{self, BlockDevice, Probe, ProbeOptions, Reading};
 const PARTITION: &str = "bench-0";
 
 /// What the runner tells its caller between runs (never inside one).
-pub enum Event<'a> {
-    /// A run finished: `done` of `total`, warm-ups included.
-    Progress { done: u32, total: u32 },
-    /// A measured run finished; the report so far, for exports that must survive a crash.
-    Measured(&'a WriteReport),
-}
+pub type Event<'a> = rounds::Event<'a, WriteReport>;
 
 /// One batch inside [`Prepared::bytes`].
 struct Slot {
@@ -116,14 +114,7 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
             ))
         })?;
 
-    let mut combos: Vec<(Way, u32)> = Vec::new();
-    for &way in &cfg.ways {
-        for &batch in &cfg.batches {
-            if !combos.contains(&(way, batch)) {
-                combos.push((way, batch));
-            }
-        }
-    }
+    let combos = rounds::combinations(&cfg.ways, &cfg.batches);
     let mut batch_sizes: Vec<u32> = combos.iter().map(|&(_, b)| b).collect();
     batch_sizes.sort_unstable();
     batch_sizes.dedup();
@@ -146,14 +137,13 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
         device: device.clone(),
         records: cfg.records(),
         record_size: cfg.record_size,
-        key_size: super::KEY_SIZE,
+        key_size: super::config::KEY_SIZE,
         batches: batch_sizes.clone(),
         runs: cfg.runs,
         warmup: cfg.warmup,
         max_seconds: cfg.max_seconds,
         dirty_settings: measure::writeback_settings(),
     };
-    let mut runs: Vec<Vec<WriteRun>> = vec![Vec::new(); combos.len()];
     let report = |runs: &[Vec<WriteRun>]| WriteReport {
         schema: WRITE_SCHEMA,
         kind: "write",
@@ -171,12 +161,10 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
             .collect(),
     };
 
-    let total = (cfg.warmup + cfg.runs) * combos.len() as u32;
-    let mut done = 0;
-    for round in 0..cfg.warmup + cfg.runs {
-        for k in 0..combos.len() {
-            let i = (k + round as usize) % combos.len();
-            let (way, batch) = combos[i];
+    let finished = rounds::interleaved(
+        &combos,
+        (cfg.warmup, cfg.runs),
+        |_, (way, batch)| {
             let dir = work.path().join(format!("{way}-b{batch}"));
             let batches = &mut prepared
                 .iter_mut()
@@ -194,18 +182,11 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
                 fs::remove_dir_all(&dir)
                     .with_context(|| format!("cannot remove {}", dir.display()))?;
             }
-            done += 1;
-            on(Event::Progress { done, total });
-            if round >= cfg.warmup {
-                runs[i].push(WriteRun {
-                    run: round - cfg.warmup,
-                    ..record
-                });
-                on(Event::Measured(&report(&runs)));
-            }
-        }
-    }
-    let finished = report(&runs);
+            Ok(record)
+        },
+        report,
+        on,
+    )?;
     if cfg.keep {
         // The caller prints where; the directory outlives us on purpose.
         let _ = work.keep();
@@ -276,7 +257,7 @@ impl Once<'_> {
             Way::Append | Way::AppendFsync | Way::PerRecord => {
                 prepared.stamp(false);
                 let config = LogConfig {
-                    segment_bytes: super::MAX_SIZE,
+                    segment_bytes: super::config::MAX_SIZE,
                     flush: if self.way == Way::AppendFsync {
                         FlushPolicy::Always
                     } else {

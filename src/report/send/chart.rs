@@ -9,7 +9,7 @@
 
 use plotters::prelude::*;
 
-use crate::bench::results::{BenchReport, CacheState, Row, chunks, keys, modes};
+use crate::bench::send::results::{BenchReport, CacheState, Row, chunks, keys, modes};
 use crate::measure::Reading;
 use crate::report::table::format_value;
 use crate::units::format_size;
@@ -228,7 +228,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::sample_report;
+    use crate::bench::send::sample::sample_report;
 
     /// Every `<text>` of the SVG, as a real XML parser reads it.
     fn texts(svg: &str) -> Vec<String> {

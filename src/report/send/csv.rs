@@ -22,7 +22,7 @@
 //! Written by hand (RFC 4180 quoting is a few lines) rather than with the `csv` crate:
 //! the writer is the only CSV code zc needs.
 
-use crate::bench::results::{BenchReport, Row};
+use crate::bench::send::results::{BenchReport, Row};
 use crate::report::csv::{metric_lines, model_line, names};
 
 const HEADER: &str =
@@ -87,7 +87,7 @@ fn model_lines(out: &mut String, row: &Row) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{NO_PMU, sample_report};
+    use crate::bench::send::sample::{NO_PMU, sample_report};
 
     const COLUMNS: usize = 12;
 

@@ -12,8 +12,9 @@
 //! The tables are the Markdown export's ([`crate::report::grid`]): same cells, same
 //! fallback marks, same numbered `n/a` reasons. Every text from the report is escaped.
 
-use crate::bench::analysis::summary;
-use crate::bench::results::{BenchReport, Metric, Row, chunks, modes};
+use crate::bench::results::Metric;
+use crate::bench::send::analysis::summary;
+use crate::bench::send::results::{BenchReport, Row, chunks, modes};
 use crate::explain;
 use crate::report::grid::metric_grid;
 use crate::report::provenance::{setup_facts, shown_warnings};
@@ -227,7 +228,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::sample_report;
+    use crate::bench::send::sample::sample_report;
 
     fn page() -> String {
         String::from_utf8(render(&sample_report()).expect("renders")).expect("utf-8")

@@ -11,12 +11,13 @@
 //!
 //! The numbers are formatted as in the terminal (bytes in binary units, page-cache
 //! residency in percent), and the sentences are the terminal's own: the summary, the
-//! setup facts and the warnings worth showing come from [`crate::bench::analysis`] and [`crate::report::provenance`]. The
+//! setup facts and the warnings worth showing come from [`crate::bench::send::analysis`] and [`crate::report::provenance`]. The
 //! per-metric `source` column says where each figure came from, and a figure from a
 //! fallback source carries the terminal's mark, `(rusage)` or `(own count)`.
 
-use crate::bench::analysis::summary;
-use crate::bench::results::{BenchReport, Metric, Row, chunks, modes};
+use crate::bench::results::Metric;
+use crate::bench::send::analysis::summary;
+use crate::bench::send::results::{BenchReport, Row, chunks, modes};
 use crate::report::markdown::{cell, metric_table};
 use crate::report::provenance::{setup_facts, shown_warnings};
 use crate::text::count;
@@ -98,7 +99,7 @@ fn measured_table(at: &[&Row]) -> String {
 mod tests {
     use super::*;
     use crate::bench::results::Fallback;
-    use crate::bench::sample::{NO_PMU, remote, sample_report};
+    use crate::bench::send::sample::{NO_PMU, remote, sample_report};
 
     fn text(report: &BenchReport) -> String {
         String::from_utf8(render(report)).expect("utf-8")

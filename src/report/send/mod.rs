@@ -9,7 +9,7 @@ pub mod markdown;
 pub mod terminal;
 
 use super::export::{Exportable, Format};
-use crate::bench::results::BenchReport;
+use crate::bench::send::results::BenchReport;
 
 impl Exportable for BenchReport {
     fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {

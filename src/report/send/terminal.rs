@@ -25,12 +25,12 @@
 //! `(own count)`, so a table made without root is not mistaken for perf figures.
 //! The parts every report shares live beside this file's folder: the measured tables in
 //! [`crate::report::table`], the setup facts in [`crate::report::provenance`]; the "what
-//! this shows" paragraphs are computed with the results, in [`crate::bench::analysis`].
+//! this shows" paragraphs are computed with the results, in [`crate::bench::send::analysis`].
 
 use comfy_table::{Cell, Table};
 
-use crate::bench::analysis::summary;
-use crate::bench::results::{BenchReport, Row, keys, modes};
+use crate::bench::send::analysis::summary;
+use crate::bench::send::results::{BenchReport, Row, keys, modes};
 use crate::measure::{COPY_ROUTINES, PERIOD_NS};
 use crate::report::provenance::{setup_facts, setup_section, shown_warnings};
 use crate::report::table::{Column, NOT_MEASURED, Named, Page, right, table};
@@ -325,9 +325,10 @@ fn model_section(rows: &[Row], width: Option<u16>, wrap_at: Option<usize>) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::analysis::summary;
-    use crate::bench::results::{CacheState, Fallback};
-    use crate::bench::sample::{
+    use crate::bench::results::Fallback;
+    use crate::bench::send::analysis::summary;
+    use crate::bench::send::results::CacheState;
+    use crate::bench::send::sample::{
         NO_PMU, NO_SINK_CPU, metric, remote, row, sample_report, set, set_fallback, stat,
     };
     use crate::measure::Reading;

@@ -1,7 +1,7 @@
 //! `zc bench write --export results.csv`: `zc bench`'s long layout
 //! ([`crate::report::send::csv`]) with `way,batch` as the naming columns.
 
-use crate::bench::write::WriteReport;
+use crate::bench::write::results::WriteReport;
 use crate::report::csv::{metric_lines, model_line, names};
 
 /// The report as CSV, in `zc bench`'s long layout with `way,batch` as the naming columns.

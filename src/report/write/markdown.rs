@@ -2,7 +2,7 @@
 //! as columns), the model, the claim and the findings, the setup.
 
 use crate::bench::write::analysis::{claim, stopped_notes, summary};
-use crate::bench::write::{WriteReport, batches, ways};
+use crate::bench::write::results::{WriteReport, batches, ways};
 use crate::report::markdown::{cell, metric_table};
 use crate::report::provenance::write_setup_facts;
 use crate::text::{count, sig3};

@@ -7,7 +7,7 @@ pub mod markdown;
 pub mod terminal;
 
 use super::export::{Exportable, Format};
-use crate::bench::write::WriteReport;
+use crate::bench::write::results::WriteReport;
 
 impl Exportable for WriteReport {
     fn render(&self, format: Format) -> anyhow::Result<Vec<u8>> {

@@ -15,7 +15,7 @@
 use comfy_table::Cell;
 
 use crate::bench::write::analysis::{claim, stopped_notes, summary};
-use crate::bench::write::{WriteReport, WriteRow, keys, ways};
+use crate::bench::write::results::{WriteReport, WriteRow, keys, ways};
 use crate::report::provenance::{setup_section, write_setup_facts};
 use crate::report::table::{Column, Named, Page, right, table};
 use crate::text::{count, sig3, wrap};

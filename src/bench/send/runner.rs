@@ -27,6 +27,7 @@
 //! from round to round, so slow drift on the machine (other work, thermal, page cache
 //! pressure) hits every mode alike instead of whichever ran last.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -41,10 +42,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::config::BenchConfig;
 use super::metrics;
 use super::results::{
-    self, BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup, SinkPlace, keys,
+    BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup, SinkPlace, keys,
 };
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
+use crate::bench::rounds;
 use crate::log::fixture;
 use crate::measure::{
     self, Probe, ProbeOptions, Reading, Sample, SystemCpu, ThreadCpu, ThreadProfile, ThreadSampler,
@@ -136,12 +138,7 @@ impl Fixture {
 }
 
 /// What the runner tells its caller between runs (never inside one).
-pub enum Event<'a> {
-    /// A run finished: `done` of `total` runs, warm-ups included.
-    Progress { done: u32, total: u32 },
-    /// A measured run finished; the report so far, for exports that must survive a crash.
-    Measured(&'a BenchReport),
-}
+pub type Event<'a> = rounds::Event<'a, BenchReport>;
 
 /// What the in-process sink thread saw of its connection.
 struct InProcessSink {
@@ -182,15 +179,7 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         read_all(fixture, |_| {})?;
     }
 
-    // Each mode x chunk once, in the order given, repeats dropped.
-    let mut combos: Vec<(Mode, usize)> = Vec::new();
-    for &mode in &cfg.modes {
-        for &chunk in &cfg.chunks {
-            if !combos.contains(&(mode, chunk)) {
-                combos.push((mode, chunk));
-            }
-        }
-    }
+    let combos = rounds::combinations(&cfg.modes, &cfg.chunks);
     // One sender per consumer for each mode x chunk: each owns its buffer or pipe.
     let mut senders = combos
         .iter()
@@ -207,76 +196,73 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         counters: cfg.counters,
         profile: cfg.profile,
     });
-    let mut state = State {
-        setup: setup(cfg, fixture, &combos, &congestion, &probe),
-        runs: vec![Vec::new(); combos.len()],
-        warnings: static_warnings(cfg, &congestion, &probe, peer_is_loopback),
+    let setup = setup(cfg, fixture, &combos, &congestion, &probe);
+    let warnings = static_warnings(cfg, &congestion, &probe, peer_is_loopback);
+    // The buffers of the last measured run; every report is made right after one.
+    let buffers = Cell::new(Buffers {
+        send: 0,
+        receive: None,
+    });
+    let run = Run {
+        cfg,
+        congestion: &congestion.name,
+        listener: listener.as_ref(),
+        addr,
+        fixture,
+        expected_checksum,
     };
-
-    let total = (cfg.warmup + cfg.runs) * combos.len() as u32;
-    let mut done = 0;
-    for round in 0..cfg.warmup + cfg.runs {
-        for k in 0..combos.len() {
-            let i = (k + round as usize) % combos.len();
-            let (mode, chunk) = combos[i];
-            let run = Run {
-                cfg,
-                congestion: &congestion.name,
-                listener: listener.as_ref(),
-                addr,
-                fixture,
-                expected_checksum,
-            };
-            let (record, buffers) = run
+    rounds::interleaved(
+        &combos,
+        (cfg.warmup, cfg.runs),
+        |i, (mode, chunk)| {
+            let (record, after) = run
                 .once(&mut probe, &mut senders[i])
                 .with_context(|| format!("{mode} run with chunk {chunk} failed"))?;
-            done += 1;
-            on(Event::Progress { done, total });
-            if round >= cfg.warmup {
-                state.setup.send_buffer = buffers.send;
-                state.setup.receive_buffer = buffers.receive;
-                state.runs[i].push(RunRecord {
-                    run: round - cfg.warmup,
-                    ..record
-                });
-                on(Event::Measured(&state.report(&combos, cfg)));
-            }
-        }
-    }
-    Ok(state.report(&combos, cfg))
+            buffers.set(after);
+            Ok(record)
+        },
+        |runs| report(&setup, buffers.get(), &warnings, &combos, runs, cfg),
+        on,
+    )
 }
 
-struct State {
-    setup: Setup,
-    runs: Vec<Vec<RunRecord>>,
-    warnings: Vec<Warning>,
-}
-
-impl State {
-    fn report(&self, combos: &[(Mode, usize)], cfg: &BenchConfig) -> BenchReport {
-        let rows: Vec<Row> = combos
-            .iter()
-            .zip(&self.runs)
-            .map(|(&(mode, chunk), runs)| Row {
-                mode,
-                chunk,
-                model: mode.model(),
-                metrics: metrics::metrics(runs),
-                runs: runs.clone(),
-            })
-            .collect();
-        let mut warnings = self.warnings.clone();
-        warnings.extend(rows.iter().flat_map(|r| row_warnings(r, cfg)));
-        BenchReport {
-            schema: SCHEMA,
-            setup: self.setup.clone(),
-            rows,
-            warnings,
-        }
+/// The report of the runs kept so far: one row per mode x chunk, the warnings of the
+/// setup and those each row's figures call for.
+fn report(
+    setup: &Setup,
+    buffers: Buffers,
+    warnings: &[Warning],
+    combos: &[(Mode, usize)],
+    runs: &[Vec<RunRecord>],
+    cfg: &BenchConfig,
+) -> BenchReport {
+    let rows: Vec<Row> = combos
+        .iter()
+        .zip(runs)
+        .map(|(&(mode, chunk), runs)| Row {
+            mode,
+            chunk,
+            model: mode.model(),
+            metrics: metrics::metrics(runs),
+            runs: runs.clone(),
+        })
+        .collect();
+    let mut warnings = warnings.to_vec();
+    warnings.extend(rows.iter().flat_map(|r| row_warnings(r, cfg)));
+    BenchReport {
+        schema: SCHEMA,
+        setup: Setup {
+            send_buffer: buffers.send,
+            receive_buffer: buffers.receive,
+            ..setup.clone()
+        },
+        rows,
+        warnings,
     }
 }
 
 /// The socket buffer sizes the kernel had grown to by the end of a run.
+#[derive(Clone, Copy)]
 struct Buffers {
     send: usize,
     /// Known only for the in-process sink.
@@ -698,7 +684,7 @@ fn setup(
     Setup {
         zc_version: env!("CARGO_PKG_VERSION").to_owned(),
         environment: measure::environment(),
-        counters: results::counters(probe.availability()),
+        counters: crate::bench::results::counters(probe.availability()),
         fixture: fixture.info.clone(),
         cache: cfg.cache,
         sink: cfg.sink,

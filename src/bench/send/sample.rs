@@ -2,11 +2,12 @@
 //! ratios are obvious, hardware counters unavailable, two warnings; and the small edits the
 //! tests make to it. Test-only.
 
-use crate::bench::results::{
-    BenchReport, CacheState, Fallback, FixtureInfo, Metric, Row, SCHEMA, Setup, SinkPlace, Stat,
+use crate::bench::results::{Fallback, Metric, Stat};
+use crate::bench::send::results::{
+    BenchReport, CacheState, FixtureInfo, Row, SCHEMA, Setup, SinkPlace,
 };
-use crate::bench::sink::SinkKind;
-use crate::bench::warnings::Warning;
+use crate::bench::send::sink::SinkKind;
+use crate::bench::send::warnings::Warning;
 use crate::measure::{Environment, Reading};
 use crate::transfer::Mode;
 

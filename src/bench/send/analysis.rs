@@ -7,9 +7,8 @@
 //! 5% reads "about the same". Every report prints these paragraphs as they are: the
 //! terminal under "what this shows (measured)", Markdown under its heading.
 
-use super::results::{
-    BenchReport, CacheState, Fallback, Row, SAME_WITHIN, chunks, keys, modes, ratio,
-};
+use super::results::{BenchReport, CacheState, Row, chunks, keys, modes};
+use crate::bench::results::{Fallback, SAME_WITHIN, ratio};
 use crate::text::{join_and, sig3, times};
 use crate::transfer::Mode;
 use crate::units::format_size;
@@ -327,7 +326,7 @@ fn describe(row: &Row, size: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::sample::{add_chunk, row, sample_report, set, set_fallback, stat};
+    use crate::bench::send::sample::{add_chunk, row, sample_report, set, set_fallback, stat};
     use crate::measure::Reading;
 
     #[test]

@@ -1,0 +1,311 @@
+//! Topic administration and limits against a real `zc serve`: `zc topics`, the admin
+//! clients of kafka-python and confluent-kafka (CreateTopics, CreatePartitions,
+//! DeleteTopics, DescribeConfigs), deleting a topic while a consumer is fetching it,
+//! `--partitions` for auto-created topics, and `max.message.bytes`.
+//!
+//! A missing client skips its test with a `SKIPPED:` line, except under `CI=true`, where it
+//! fails (`.ci/run` installs them).
+
+mod common;
+#[path = "common/broker.rs"]
+mod harness;
+
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use harness::{Broker, RUN_LIMIT, python, run_bounded, run_ok};
+
+fn zc_topics(broker: &Broker, args: &[&str]) -> std::process::Output {
+    let addr = broker.addr();
+    let mut all = vec!["topics", args[0], "-b", &addr];
+    all.extend(&args[1..]);
+    run_bounded(common::zc_command(&all), b"", RUN_LIMIT)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The log directory's entries, but the broker's `.lock`.
+fn partition_dirs(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn zc_topics_creates_grows_describes_and_deletes_with_kafkas_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &["--partitions", "3"]);
+
+    let out = zc_topics(&broker, &["create", "orders", "--partitions", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Created topic orders.\n");
+
+    let again = zc_topics(&broker, &["create", "orders"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("TOPIC_ALREADY_EXISTS (36)"),
+        "{}",
+        stderr(&again)
+    );
+
+    let rf = zc_topics(
+        &broker,
+        &["create", "replicated", "--replication-factor", "3"],
+    );
+    assert_eq!(rf.status.code(), Some(1));
+    assert!(
+        stderr(&rf).contains("INVALID_REPLICATION_FACTOR (38)")
+            && stderr(&rf).contains("single broker"),
+        "{}",
+        stderr(&rf)
+    );
+
+    let check = zc_topics(&broker, &["create", "checked", "--validate-only"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        !partition_dirs(dir.path())
+            .iter()
+            .any(|d| d.starts_with("checked"))
+    );
+
+    // Auto-created topics get --partitions.
+    let produce = common::zc_command(&["produce", "-q", "-b", &broker.addr(), "-t", "auto"]);
+    run_ok(produce, b"a\nb\n");
+
+    let out = zc_topics(&broker, &["alter", "orders", "--partitions", "6"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shrink = zc_topics(&broker, &["alter", "orders", "--partitions", "2"]);
+    assert_eq!(shrink.status.code(), Some(1));
+    assert!(
+        stderr(&shrink).contains("INVALID_PARTITIONS (37)"),
+        "{}",
+        stderr(&shrink)
+    );
+
+    let out = zc_topics(&broker, &["describe", "orders", "auto"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Topic: orders\tPartitionCount: 6\tReplicationFactor: 1"),
+        "{text}"
+    );
+    assert!(text.contains("Topic: auto\tPartitionCount: 3"), "{text}");
+    assert!(
+        text.contains("Partition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tOffsets: 0..2 (2 records)"),
+        "{text}"
+    );
+    assert!(text.contains("max.message.bytes=1048588"), "{text}");
+    assert!(text.contains("segment.bytes=67108864"), "{text}");
+    assert_eq!(
+        partition_dirs(dir.path())
+            .iter()
+            .filter(|d| d.starts_with("orders-"))
+            .count(),
+        6
+    );
+
+    let out = zc_topics(&broker, &["delete", "orders"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&zc_topics(&broker, &["list"])), "auto\n");
+    assert!(
+        !partition_dirs(dir.path())
+            .iter()
+            .any(|d| d.starts_with("orders") || d.starts_with('~')),
+        "{:?}",
+        partition_dirs(dir.path())
+    );
+    let gone = zc_topics(&broker, &["delete", "orders"]);
+    assert!(
+        stderr(&gone).contains("UNKNOWN_TOPIC_OR_PARTITION (3)"),
+        "{}",
+        stderr(&gone)
+    );
+
+    // The topic can be created again, empty.
+    assert!(
+        zc_topics(&broker, &["create", "orders", "--partitions", "1"])
+            .status
+            .success()
+    );
+    let (status, log) = broker.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("DeleteTopics: deleted orders"), "{log}");
+}
+
+/// kafka-python's and confluent-kafka's admin clients: argv = client, broker.
+const PY_ADMIN: &str = r#"
+import sys
+client, bs = sys.argv[1], sys.argv[2]
+try:
+    if client == "kp":
+        from kafka.admin import (KafkaAdminClient, NewTopic, NewPartitions, ConfigResource,
+                                 ConfigResourceType)
+        from kafka.errors import (TopicAlreadyExistsError, InvalidReplicationFactorError,
+                                  InvalidPartitionsError)
+    else:
+        from confluent_kafka.admin import AdminClient, NewTopic, NewPartitions, ConfigResource
+        from confluent_kafka import KafkaException
+except ImportError as e:
+    print(f"{client} is not installed: {e}", file=sys.stderr); sys.exit(3)
+
+def refused(call, name):
+    try:
+        call()
+    except Exception as e:
+        return name in repr(e) or name in str(e)
+    return False
+
+t = f"{client}-admin"
+if client == "kp":
+    a = KafkaAdminClient(bootstrap_servers=bs)
+    a.create_topics([NewTopic(t, 4, 1)])
+    print("exists", refused(lambda: a.create_topics([NewTopic(t, 4, 1)]), "TopicAlreadyExists"))
+    print("rf", refused(lambda: a.create_topics([NewTopic(t + "-rf", 1, 3)]), "single broker"))
+    a.create_partitions({t: NewPartitions(6)})
+    print("shrink", refused(lambda: a.create_partitions({t: NewPartitions(2)}), "InvalidPartitions"))
+    print("partitions", len(a.describe_topics([t])[0]["partitions"]))
+    configs = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)], config_filter="all")
+    print("max.message.bytes", configs["topic"][t]["max.message.bytes"]["value"])
+    a.delete_topics([t])
+    print("listed", t in a.list_topics())
+else:
+    a = AdminClient({"bootstrap.servers": bs})
+    def wait(fs):
+        for f in fs.values():
+            f.result()
+    wait(a.create_topics([NewTopic(t, 4, 1)]))
+    print("exists", refused(lambda: wait(a.create_topics([NewTopic(t, 4, 1)])), "TOPIC_ALREADY_EXISTS"))
+    print("rf", refused(lambda: wait(a.create_topics([NewTopic(t + "-rf", 1, 3)])), "single broker"))
+    wait(a.create_partitions([NewPartitions(t, 6)]))
+    print("shrink", refused(lambda: wait(a.create_partitions([NewPartitions(t, 2)])), "INVALID_PARTITIONS"))
+    print("partitions", len(a.list_topics(t).topics[t].partitions))
+    res = a.describe_configs([ConfigResource("topic", t)])
+    configs = list(res.values())[0].result()
+    print("max.message.bytes", configs["max.message.bytes"].value)
+    wait(a.delete_topics([t]))
+    print("listed", t in a.list_topics().topics)
+"#;
+
+#[test]
+fn kafka_python_and_confluent_admin_clients_manage_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    for (client, package) in [("kp", "kafka-python"), ("cfk", "confluent-kafka")] {
+        let Some(out) = python(package, PY_ADMIN, &[client, &broker.addr()]) else {
+            continue;
+        };
+        assert_eq!(
+            out,
+            "exists True\nrf True\nshrink True\npartitions 6\nmax.message.bytes 1048588\nlisted False\n",
+            "{package}"
+        );
+    }
+    assert!(broker.stop().0.success());
+}
+
+#[test]
+fn deleting_a_topic_while_a_consumer_follows_it_keeps_the_broker_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    let addr = broker.addr();
+    let lines: String = (0..20_000).map(|i| format!("record-{i:08}\n")).collect();
+    run_ok(
+        common::zc_command(&["produce", "-q", "-b", &addr, "-t", "doomed"]),
+        lines.as_bytes(),
+    );
+    // A follower that is mid-stream when the topic goes away.
+    let mut follower =
+        common::zc_command(&["consume", "-q", "-b", &addr, "-t", "doomed", "--follow"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let out = zc_topics(&broker, &["delete", "doomed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The follower gets an error (the topic is gone), not a hang.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = follower.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follower still runs 30 s after the delete"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    assert!(
+        partition_dirs(dir.path()).is_empty(),
+        "{:?}",
+        partition_dirs(dir.path())
+    );
+    // The broker still serves: a new topic of the same name works end to end.
+    run_ok(
+        common::zc_command(&["produce", "-q", "-b", &addr, "-t", "doomed"]),
+        b"again\n",
+    );
+    let out = run_ok(
+        common::zc_command(&["consume", "-q", "-b", &addr, "-t", "doomed"]),
+        b"",
+    );
+    assert_eq!(stdout(&out), "again\n");
+    let (status, log) = broker.stop();
+    assert!(status.success(), "{log}");
+}
+
+#[test]
+fn a_batch_over_max_message_bytes_is_refused_with_message_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &["--max-message-bytes", "64KiB"]);
+    let addr = broker.addr();
+    let big = format!("{}\n", "x".repeat(100_000));
+    let out = run_bounded(
+        common::zc_command(&["produce", "-q", "-b", &addr, "-t", "big"]),
+        big.as_bytes(),
+        RUN_LIMIT,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("MESSAGE_TOO_LARGE (10)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("max.message.bytes"),
+        "{}",
+        stderr(&out)
+    );
+    // Compressed, the same record fits: the limit applies to the batch as sent.
+    run_ok(
+        common::zc_command(&[
+            "produce",
+            "-q",
+            "-b",
+            &addr,
+            "-t",
+            "big",
+            "--compression",
+            "zstd",
+        ]),
+        big.as_bytes(),
+    );
+    let out = run_ok(
+        common::zc_command(&["consume", "-q", "-b", &addr, "-t", "big"]),
+        b"",
+    );
+    assert_eq!(stdout(&out), big);
+    assert!(broker.stop().0.success());
+}
