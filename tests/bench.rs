@@ -462,3 +462,34 @@ fn msg_zerocopy_completions_cover_every_byte_and_loopback_copies_them() {
         assert!(zc["notifications"].as_u64().unwrap() > 0, "{tally}");
     }
 }
+
+/// `--mode all` runs every mode this kernel supports, the log intact in each (tls through a
+/// rustls client that decrypts it), and gives the others a row of n/a with the reason
+/// instead of stopping: ktls here, where the kernel has no `tls` ULP.
+#[test]
+fn mode_all_runs_the_modes_beyond_sendfile_and_gives_unsupported_ones_a_reason() {
+    let report = bench_json(&["--mode", "all", "--verify"]);
+    for mode in zc::transfer::Mode::ALL {
+        let row = row(&report, mode.name());
+        match mode.supported() {
+            Ok(()) => {
+                assert!(median(row, "throughput").unwrap() > 0.0, "{mode}");
+                assert_eq!(row["runs"].as_array().unwrap().len(), 2, "{mode}");
+            }
+            Err(why) => {
+                let throughput = row["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["key"] == "throughput")
+                    .unwrap();
+                let said = throughput["value"]["unavailable"].as_str().unwrap();
+                assert!(said.contains(&why), "{mode}: {said}");
+            }
+        }
+    }
+    // pread copies every byte up, writev every byte of the records down: a little over 2
+    // per byte, for the records' framing and tags.
+    let copies = median(row(&report, "tls"), "user_copied_per_byte").unwrap();
+    assert!((2.0..2.01).contains(&copies), "{copies}");
+}

@@ -76,10 +76,12 @@ fn copy_time_lands_where_each_mode_copies() {
                  samples were in copy routines"
             ),
             // Pages travel by reference: the sender copies nothing.
-            _ => assert!(
+            "sendfile" | "splice" => assert!(
                 share < 0.02,
                 "{mode}: {copies} of {samples} sender samples in copy routines (>= 2%)"
             ),
+            // Other modes (io-uring) are checked on the receiving side only.
+            _ => {}
         }
         let sink = total(row, "sink", "copy_samples").expect("sink copy samples");
         assert!(

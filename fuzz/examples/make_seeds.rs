@@ -9,13 +9,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use zc::kafka::{
-    ApiKey, ApiVersionsRequest, DeleteGroupsRequest, DescribeGroupsRequest, FetchPartition,
-    FetchRequest, FetchTopic, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
-    JoinGroupProtocol, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
-    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, MetadataRequest,
-    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic, OffsetFetchRequest,
-    ProducePartition, ProduceRequest, ProduceTopic, RequestBody, SUPPORTED_APIS,
-    SyncGroupAssignment, SyncGroupRequest, encode_request,
+    ApiKey, ApiVersionsRequest, CreatableTopic, CreatePartitionsRequest, CreatePartitionsTopic,
+    CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest, DescribeConfigsRequest,
+    DescribeConfigsResource, DescribeGroupsRequest, FetchPartition, FetchRequest, FetchTopic,
+    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupProtocol,
+    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsPartition,
+    ListOffsetsRequest, ListOffsetsTopic, MetadataRequest, OffsetCommitPartition,
+    OffsetCommitRequest, OffsetCommitTopic, OffsetFetchRequest, ProducePartition, ProduceRequest,
+    ProduceTopic, RequestBody, SUPPORTED_APIS, SyncGroupAssignment, SyncGroupRequest,
+    encode_request,
 };
 use zc::log::batch::BatchBuilder;
 use zc::log::index::{OFFSET_ENTRY_LEN, TIME_ENTRY_LEN};
@@ -120,6 +122,50 @@ fn body<'a>(key: ApiKey, records: &'a [u8]) -> RequestBody<'a> {
         | ApiKey::ListGroups
         | ApiKey::DescribeGroups
         | ApiKey::DeleteGroups => group_body(key),
+        ApiKey::CreateTopics
+        | ApiKey::DeleteTopics
+        | ApiKey::DescribeConfigs
+        | ApiKey::CreatePartitions => admin_body(key),
+    }
+}
+
+/// The topic admin APIs, as `zc topics` and kafka-topics send them.
+fn admin_body(key: ApiKey) -> RequestBody<'static> {
+    match key {
+        ApiKey::CreateTopics => RequestBody::CreateTopics(CreateTopicsRequest {
+            topics: vec![CreatableTopic {
+                name: "orders".into(),
+                num_partitions: 4,
+                replication_factor: 1,
+                assignments: vec![(0, vec![1])],
+                configs: vec![("segment.bytes".into(), Some("1048576".into()))],
+            }],
+            timeout_ms: 30_000,
+            validate_only: false,
+        }),
+        ApiKey::DeleteTopics => RequestBody::DeleteTopics(DeleteTopicsRequest {
+            topic_names: vec!["orders".into()],
+            timeout_ms: 30_000,
+        }),
+        ApiKey::DescribeConfigs => RequestBody::DescribeConfigs(DescribeConfigsRequest {
+            resources: vec![DescribeConfigsResource {
+                resource_type: 2,
+                resource_name: "orders".into(),
+                configuration_keys: Some(vec!["segment.bytes".into()]),
+            }],
+            include_synonyms: true,
+            include_documentation: true,
+        }),
+        ApiKey::CreatePartitions => RequestBody::CreatePartitions(CreatePartitionsRequest {
+            topics: vec![CreatePartitionsTopic {
+                name: "orders".into(),
+                count: 8,
+                assignments: Some(vec![vec![1]]),
+            }],
+            timeout_ms: 30_000,
+            validate_only: false,
+        }),
+        other => unreachable!("{other} is not an admin API"),
     }
 }
 

@@ -105,9 +105,6 @@ impl Mode {
         Mode::Ktls,
     ];
 
-    /// The four modes the classic articles compare.
-    pub const CLASSIC: [Mode; 4] = [Mode::ReadWrite, Mode::Mmap, Mode::Sendfile, Mode::Splice];
-
     /// The name used on the command line and in JSON results.
     pub fn name(self) -> &'static str {
         match self {

@@ -46,6 +46,7 @@ use super::results::{
 };
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
+use crate::bench::results::Metric;
 use crate::bench::rounds;
 use crate::log::fixture;
 use crate::measure::{
@@ -179,7 +180,10 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         read_all(fixture, |_| {})?;
     }
 
-    let combos = rounds::combinations(&cfg.modes, &cfg.chunks);
+    // A mode this kernel (or this set-up) cannot run gets a row of n/a with the reason;
+    // the others run as usual.
+    let (runnable, unavailable) = availability(cfg);
+    let combos = rounds::combinations(&runnable, &cfg.chunks);
     // One sender per consumer for each mode x chunk: each owns its buffer or pipe.
     let mut senders = combos
         .iter()
@@ -221,9 +225,60 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
             buffers.set(after);
             Ok(record)
         },
-        |runs| report(&setup, buffers.get(), &warnings, &combos, runs, cfg),
+        |runs| {
+            let mut report = report(&setup, buffers.get(), &warnings, &combos, runs, cfg);
+            report
+                .rows
+                .extend(unavailable_rows(&unavailable, &cfg.chunks));
+            report
+        },
         on,
     )
+}
+
+/// The modes of `cfg` that can run here, and those that cannot, each with the reason.
+fn availability(cfg: &BenchConfig) -> (Vec<Mode>, Vec<(Mode, String)>) {
+    let mut runnable = Vec::new();
+    let mut unavailable = Vec::new();
+    for &mode in &cfg.modes {
+        let why = mode.supported().err().or_else(|| {
+            (mode.encrypts() && cfg.connect.is_some()).then(|| {
+                format!(
+                    "{mode} needs zc bench's in-process TLS sink (it trusts this process's \
+                     throwaway certificate); run without --connect"
+                )
+            })
+        });
+        match why {
+            None => runnable.push(mode),
+            Some(why) => unavailable.push((mode, why)),
+        }
+    }
+    (runnable, unavailable)
+}
+
+/// One row per chunk for each mode that cannot run: every figure n/a, with the reason.
+fn unavailable_rows(unavailable: &[(Mode, String)], chunks: &[usize]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (mode, why) in unavailable {
+        for &chunk in chunks {
+            let metrics = metrics::metrics(&[])
+                .into_iter()
+                .map(|m| Metric {
+                    value: Reading::Unavailable(format!("{mode} cannot run here: {why}")),
+                    ..m
+                })
+                .collect();
+            rows.push(Row {
+                mode: *mode,
+                chunk,
+                model: mode.model(),
+                metrics,
+                runs: Vec::new(),
+            });
+        }
+    }
+    rows
 }
 
 /// The report of the runs kept so far: one row per mode x chunk, the warnings of the
@@ -306,10 +361,11 @@ impl Run<'_> {
             Err(e) => Reading::unavailable(e.to_string()),
         };
         let chunk = senders[0].chunk();
+        let encrypted = senders[0].mode().encrypts();
         let mut sink_threads = Vec::new();
         if let Some(l) = self.listener {
             for _ in 0..consumers {
-                sink_threads.push(spawn_sink(l.try_clone()?, self.cfg, chunk));
+                sink_threads.push(spawn_sink(l.try_clone()?, self.cfg, chunk, encrypted));
             }
         }
         let mut streams = Vec::with_capacity(consumers);
@@ -600,10 +656,13 @@ fn send_log(
 
 /// The in-process sink for one connection, on its own thread (so the probe, which counts
 /// only the sender thread, does not see it); it measures its own CPU time.
+/// With `encrypted` it is a rustls client that decrypts everything (and so pays for it in
+/// its CPU time, as a TLS consumer does).
 fn spawn_sink(
     listener: TcpListener,
     cfg: &BenchConfig,
     chunk: usize,
+    encrypted: bool,
 ) -> JoinHandle<io::Result<InProcessSink>> {
     let (kind, verify, pin, profile) = (cfg.sink, cfg.verify, cfg.pin, cfg.profile);
     thread::spawn(move || {
@@ -622,7 +681,11 @@ fn spawn_sink(
         if let Reading::Value(s) = &mut sampler {
             s.enable()?;
         }
-        let report = sink::drain(&mut stream, kind, verify, chunk)?;
+        let report = if encrypted {
+            sink::drain_tls(&mut stream, verify, chunk)?
+        } else {
+            sink::drain(&mut stream, kind, verify, chunk)?
+        };
         if let Reading::Value(s) = &mut sampler {
             s.disable()?;
         }

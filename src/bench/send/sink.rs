@@ -112,9 +112,37 @@ fn drain_counting(
     }
 }
 
+/// The sink of the modes that speak TLS: a rustls client trusting this process's
+/// throwaway certificate decrypts everything, then counts and checksums the plaintext like
+/// the `read` sink. The sender ends with a TCP half-close, not a TLS `close_notify` (see
+/// src/transfer/tls.rs), so that end counts as the end.
+pub fn drain_tls(stream: &mut TcpStream, verify: bool, chunk: usize) -> io::Result<SinkReport> {
+    let config = crate::transfer::tls::client_config().map_err(io::Error::other)?;
+    let name = crate::transfer::tls::SERVER_NAME
+        .try_into()
+        .map_err(io::Error::other)?;
+    let mut conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let mut tls = UntilTcpEnd(rustls::Stream::new(&mut conn, stream));
+    let mut report = SinkReport::default();
+    read_all(&mut tls, chunk, verify, &mut report)?;
+    Ok(report)
+}
+
+/// A TLS stream whose end without `close_notify` reads as an ordinary end of stream.
+struct UntilTcpEnd<R>(R);
+
+impl<R: Read> Read for UntilTcpEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        }
+    }
+}
+
 /// `recv` into a buffer until EOF, checksumming if asked.
 fn read_all(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     chunk: usize,
     verify: bool,
     report: &mut SinkReport,

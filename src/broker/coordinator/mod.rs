@@ -81,6 +81,10 @@ pub const MAX_MEMBER_METADATA: usize = 64 * 1024;
 pub const MAX_MEMBER_ASSIGNMENT: usize = 64 * 1024;
 /// Kafka's `offset.metadata.max.bytes` default.
 pub const MAX_OFFSET_METADATA: usize = 4096;
+/// Kafka's `group.initial.rebalance.delay.ms` default: the first rebalance of an empty group
+/// waits this long (again after each new member, up to the rebalance timeout), so that
+/// consumers started together form one generation instead of one rebalance each.
+pub const INITIAL_REBALANCE_DELAY: Duration = Duration::from_millis(3_000);
 /// How often a blocked JoinGroup/SyncGroup wakes to check deadlines and shutdown.
 pub const TICK: Duration = Duration::from_millis(100);
 
@@ -132,6 +136,8 @@ struct Group {
     /// Ids handed out with MEMBER_ID_REQUIRED, with the deadline to come back by.
     pending: Vec<(String, Instant)>,
     rebalance_deadline: Option<Instant>,
+    /// Set while the first rebalance of an empty group waits for more members.
+    initial_delay: Option<Instant>,
     rebalance_started: Option<Instant>,
     offsets: BTreeMap<(String, i32), OffsetValue>,
 }
@@ -190,10 +196,10 @@ impl Group {
 
     /// Whether a joining member's protocols fit the group's.
     fn compatible(&self, protocol_type: &str, protocols: &[JoinGroupProtocol]) -> bool {
-        if self.members.is_empty() {
+        let Some((_, first)) = self.members.first() else {
             return true;
-        }
-        self.protocol_type.as_deref() == Some(protocol_type)
+        };
+        first.protocol_type == protocol_type
             && protocols.iter().any(|p| {
                 self.members
                     .iter()
@@ -348,7 +354,8 @@ impl Coordinator {
                 changed = true;
             }
             if g.state() == GroupState::PreparingRebalance {
-                let all_joined = g.members.iter().all(|(_, m)| m.joined);
+                let all_joined = g.members.iter().all(|(_, m)| m.joined)
+                    && g.initial_delay.is_none_or(|d| now >= d);
                 let due = g.rebalance_deadline.is_some_and(|d| now >= d);
                 if all_joined || due {
                     self.complete_join(name, g, topics);
@@ -425,6 +432,7 @@ impl Coordinator {
         g.members.retain(|(_, m)| m.joined);
         g.generation += 1;
         g.rebalance_deadline = None;
+        g.initial_delay = None;
         let took = g
             .rebalance_started
             .take()
@@ -625,6 +633,16 @@ impl Coordinator {
                         Some(_) => format!("member {member_id} rejoined"),
                     };
                     self.prepare_rebalance(&name, g, &why);
+                    if state == GroupState::Empty {
+                        g.initial_delay = Some(now + INITIAL_REBALANCE_DELAY);
+                    }
+                }
+                // A new member during the initial delay pushes it back (within the
+                // rebalance timeout), as Kafka's InitialDelayedJoin does.
+                if existing.is_none()
+                    && let (Some(_), Some(deadline)) = (g.initial_delay, g.rebalance_deadline)
+                {
+                    g.initial_delay = Some((now + INITIAL_REBALANCE_DELAY).min(deadline));
                 }
                 // Preparing a rebalance clears every member's flag; this one has joined.
                 if let Some(m) = g.member_mut(&member_id) {

@@ -308,10 +308,12 @@ pub fn replay(topics: &Topics) -> Result<Vec<StoredRecord>> {
                 .with_context(|| format!("cannot read {OFFSETS_TOPIC}-{index}"))?;
             let mut rest = &bytes[..];
             while !rest.is_empty() {
-                let header = batch::validate(rest).map_err(|e| {
+                let bad = |e| {
                     anyhow::anyhow!("{OFFSETS_TOPIC}-{index}: bad batch after offset {offset}: {e}")
-                })?;
-                let (this, next) = rest.split_at(header.size());
+                };
+                let size = batch::BatchHeader::parse(rest).map_err(bad)?.size();
+                let (this, next) = rest.split_at(size.min(rest.len()));
+                let header = batch::validate(this).map_err(bad)?;
                 if header.compression() != 0 {
                     bail!(
                         "{OFFSETS_TOPIC}-{index}: compressed batch at offset {}; zc writes this topic uncompressed",
