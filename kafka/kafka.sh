@@ -55,7 +55,8 @@ tool_class() {
 # Tools log warnings and errors to stderr only; the broker logs to DIR/server.log.
 tool_log4j() {
   local f="$HERE/dist/tools-log4j2.properties"
-  [ -f "$f" ] || cat >"$f" <<'EOF'
+  # Written whole under another name, then renamed: tools started at once never read half.
+  [ -f "$f" ] || cat >"$f.$$" <<'EOF'
 status = error
 appender.err.type = Console
 appender.err.name = STDERR
@@ -65,6 +66,7 @@ appender.err.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = warn
 rootLogger.appenderRef.err.ref = STDERR
 EOF
+  [ ! -f "$f.$$" ] || mv -f "$f.$$" "$f"
   echo "$f"
 }
 

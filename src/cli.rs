@@ -429,8 +429,9 @@ pub struct ServeArgs {
     #[arg(long, value_parser = parse_size, default_value = "100MiB")]
     pub max_request_bytes: u64,
 
-    /// Bytes that requests being received may hold together, beyond 64 KiB each (Kafka's
-    /// queued.max.request.bytes); past it, connections stop reading until memory frees.
+    /// Bytes that requests being received may reserve together, beyond the first 64 KiB of
+    /// each (Kafka's queued.max.request.bytes); past it, a connection stops reading until
+    /// other requests are answered. Memory is allocated only as the bytes arrive.
     #[arg(long, value_parser = parse_size, default_value = "512MiB")]
     pub max_queued_request_bytes: u64,
 

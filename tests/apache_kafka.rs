@@ -54,9 +54,15 @@ struct DumpedBatch {
     size: u64,
     crc: u32,
     max_timestamp: i64,
-    /// (offset, timestamp, key size, value size, header keys) per record; -1 for null.
+    /// Kafka's name of the compression codec: none, gzip, snappy, lz4, zstd.
+    codec: String,
+    /// (offset, timestamp, key size, value size, header keys) per record; -1 for null. zc
+    /// does not decompress, so for a compressed batch both sides keep only the offsets.
     records: Vec<(i64, i64, i64, i64, String)>,
 }
+
+/// The codec names Kafka's dumper prints, by codec id (attributes bits 0-2).
+const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
 /// What `kafka-dump-log --deep-iteration` says of the `.log` files of one partition, by
 /// file name. Fails on anything it reports as wrong: an invalid batch, trailing bytes,
@@ -112,6 +118,7 @@ fn kafka_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
             let f = fields(line);
             assert_eq!(f["isvalid"], "true", "Kafka finds a batch invalid: {line}");
             assert_eq!(f["magic"], "2", "{line}");
+            let codec = f["compresscodec"].to_owned();
             out.get_mut(&current).unwrap().push(DumpedBatch {
                 position: f["position"].parse().unwrap(),
                 base_offset: f["baseOffset"].parse().unwrap(),
@@ -120,18 +127,24 @@ fn kafka_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
                 size: f["size"].parse().unwrap(),
                 crc: f["crc"].parse().unwrap(),
                 max_timestamp: f["CreateTime"].parse().unwrap(),
+                codec,
                 records: Vec::new(),
             });
         } else if line.starts_with("| offset:") {
             let f = fields(line);
             let batch = out.get_mut(&current).unwrap().last_mut().unwrap();
-            batch.records.push((
-                f["offset"].parse().unwrap(),
-                f["CreateTime"].parse().unwrap(),
-                f["keySize"].parse().unwrap(),
-                f["valueSize"].parse().unwrap(),
-                f["headerKeys"].to_owned(),
-            ));
+            let offset = f["offset"].parse().unwrap();
+            if batch.codec == "none" {
+                batch.records.push((
+                    offset,
+                    f["CreateTime"].parse().unwrap(),
+                    f["keySize"].parse().unwrap(),
+                    f["valueSize"].parse().unwrap(),
+                    f["headerKeys"].to_owned(),
+                ));
+            } else {
+                batch.records.push((offset, 0, 0, 0, String::new()));
+            }
         } else if line.starts_with("Found ") {
             panic!("kafka-dump-log: {line}");
         }
@@ -151,24 +164,31 @@ fn zc_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
             let h = BatchHeader::parse(&bytes[position..]).unwrap();
             let whole = &bytes[position..position + h.size()];
             batch::validate(whole).unwrap();
-            let records: Vec<_> = batch::records(whole)
-                .map(|r| {
-                    let r = r.unwrap();
-                    let len = |b: Option<&[u8]>| b.map_or(-1, |b| b.len() as i64);
-                    let keys: Vec<String> = r
-                        .headers
-                        .iter()
-                        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
-                        .collect();
-                    (
-                        h.base_offset + i64::from(r.offset_delta),
-                        h.base_timestamp + r.timestamp_delta,
-                        len(r.key),
-                        len(r.value),
-                        format!("[{}]", keys.join(",")),
-                    )
-                })
-                .collect();
+            let codec = CODECS[usize::from(h.compression())].to_owned();
+            let records: Vec<_> = if codec != "none" {
+                (h.base_offset..=h.last_offset())
+                    .map(|o| (o, 0, 0, 0, String::new()))
+                    .collect()
+            } else {
+                batch::records(whole)
+                    .map(|r| {
+                        let r = r.unwrap();
+                        let len = |b: Option<&[u8]>| b.map_or(-1, |b| b.len() as i64);
+                        let keys: Vec<String> = r
+                            .headers
+                            .iter()
+                            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                            .collect();
+                        (
+                            h.base_offset + i64::from(r.offset_delta),
+                            h.base_timestamp + r.timestamp_delta,
+                            len(r.key),
+                            len(r.value),
+                            format!("[{}]", keys.join(",")),
+                        )
+                    })
+                    .collect()
+            };
             batches.push(DumpedBatch {
                 position: position as u64,
                 base_offset: h.base_offset,
@@ -177,6 +197,7 @@ fn zc_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
                 size: h.size() as u64,
                 crc: h.crc,
                 max_timestamp: h.max_timestamp,
+                codec,
                 records,
             });
             position += h.size();
@@ -568,10 +589,38 @@ fn kafka_dump_log_reads_a_log_zc_serve_wrote() {
         "100",
     ])
     .success();
+    // Kafka's producer compresses whole batches; zc serve stores them as they came.
+    for codec in &CODECS[1..] {
+        kafka_tool(
+            "kafka-console-producer",
+            &[
+                "--bootstrap-server",
+                &served.addr(),
+                "--topic",
+                "compressed",
+                "--compression-codec",
+                codec,
+            ],
+            keyed_lines(100).as_bytes(),
+        );
+    }
     let (status, log) = served.stop();
     assert!(status.success(), "{log}");
     let (batches, records) = kafka_reads_like_zc(dir.path());
-    assert_eq!(records, 5300);
+    assert_eq!(records, 5300 + 400);
+    let part = dir.path().join("compressed-0");
+    let logs: Vec<PathBuf> = inspect::inspect(&part, false)
+        .unwrap()
+        .segments
+        .iter()
+        .map(|s| s.files.log.clone())
+        .collect();
+    let codecs: std::collections::BTreeSet<String> = kafka_dump(&logs)
+        .into_values()
+        .flatten()
+        .map(|b| b.codec)
+        .collect();
+    assert_eq!(codecs.len(), 4, "one batch or more per codec: {codecs:?}");
     assert!(batches > 2, "{batches}");
     // What the console producer sent, as Kafka's dumper saw it in zc's log.
     let part = dir.path().join("mixed-0");
@@ -737,13 +786,28 @@ fn kafka_java_clients_against_zc_serve() {
     assert_eq!(count.stdout.lines().count(), 20_000);
 
     // The admin and group tools: each either works or names the API zc serve lacks.
-    let refusals: [(&str, &[&str]); 4] = [
+    let refusals: [(&str, &[&str]); 6] = [
         ("kafka-topics", &["--describe", "--topic", "java"]),
         (
             "kafka-topics",
             &["--create", "--topic", "made", "--partitions", "1"],
         ),
         ("kafka-consumer-groups", &["--list"]),
+        ("kafka-consumer-groups", &["--describe", "--group", "g"]),
+        (
+            "kafka-console-consumer",
+            &[
+                "--topic",
+                "java",
+                "--group",
+                "g",
+                "--from-beginning",
+                "--max-messages",
+                "50",
+                "--timeout-ms",
+                "30000",
+            ],
+        ),
         (
             "kafka-consumer-perf-test",
             &[
@@ -773,4 +837,80 @@ fn kafka_java_clients_against_zc_serve() {
             if refused { "refused" } else { "works" }
         );
     }
+}
+
+/// The same Java clients against Apache Kafka, where every row of docs/vs-kafka.md's table
+/// works: topics created, listed and described, a group that consumes and commits, and the
+/// group listed and described with its committed offset.
+#[test]
+fn kafka_java_clients_against_apache_kafka() {
+    let Some(kafka) = Kafka::shared() else {
+        return;
+    };
+    let addr = kafka.addr();
+    create_topic(kafka, "java");
+    let lines: String = (0..50).map(|i| format!("k{i}:v{i}\n")).collect();
+    kafka_tool(
+        "kafka-console-producer",
+        &[
+            "--bootstrap-server",
+            &addr,
+            "--topic",
+            "java",
+            "--reader-property",
+            "parse.key=true",
+            "--reader-property",
+            "key.separator=:",
+        ],
+        lines.as_bytes(),
+    );
+    let (listed, _) = kafka_tool(
+        "kafka-topics",
+        &["--bootstrap-server", &addr, "--list"],
+        b"",
+    );
+    assert!(listed.lines().any(|l| l == "java"), "{listed}");
+    let (described, _) = kafka_tool(
+        "kafka-topics",
+        &["--bootstrap-server", &addr, "--describe", "--topic", "java"],
+        b"",
+    );
+    assert!(described.contains("PartitionCount: 1"), "{described}");
+    let (consumed, _) = kafka_tool(
+        "kafka-console-consumer",
+        &[
+            "--bootstrap-server",
+            &addr,
+            "--topic",
+            "java",
+            "--group",
+            "g",
+            "--from-beginning",
+            "--max-messages",
+            "50",
+            "--timeout-ms",
+            "60000",
+        ],
+        b"",
+    );
+    assert_eq!(consumed.lines().count(), 50, "{consumed}");
+    let (groups, _) = kafka_tool(
+        "kafka-consumer-groups",
+        &["--bootstrap-server", &addr, "--list"],
+        b"",
+    );
+    assert!(groups.lines().any(|l| l == "g"), "{groups}");
+    let (group, _) = kafka_tool(
+        "kafka-consumer-groups",
+        &["--bootstrap-server", &addr, "--describe", "--group", "g"],
+        b"",
+    );
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...: everything committed.
+    let row: Vec<&str> = group
+        .lines()
+        .find(|l| l.starts_with("g "))
+        .unwrap_or_else(|| panic!("{group}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[1..6], ["java", "0", "50", "50", "0"], "{group}");
 }

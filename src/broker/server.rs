@@ -134,7 +134,9 @@ pub fn run(
                     Err(e) => refusals.log(
                         log,
                         format!(
-                            "{peer}: refused: cannot start a connection thread ({e}); the                              process may be at its thread limit (ulimit -u, the pids cgroup,                              systemd's TasksMax): lower --max-connections or raise the limit"
+                            "{peer}: refused: cannot start a connection thread ({e}); the \
+                             process may be at its thread limit (ulimit -u, the pids cgroup, \
+                             systemd's TasksMax): lower --max-connections or raise the limit"
                         ),
                     ),
                 }
@@ -157,7 +159,8 @@ pub fn run(
                         refusals.log(
                             log,
                             format!(
-                                "{peer}: refused: {e}; raise the descriptor limit (ulimit -n,                                  LimitNOFILE) or lower --max-connections / --max-partitions"
+                                "{peer}: refused: {e}; raise the descriptor limit (ulimit -n, \
+                                 LimitNOFILE) or lower --max-connections / --max-partitions"
                             ),
                         );
                     }

@@ -33,7 +33,8 @@ use results::Results;
 const BEYOND_ONE_TRANSFER: &str = "Kafka's other tricks, measured: many consumers reading \
      one page cache (zc bench --consumers 10 --cache cold, docs/fan-out.md); the write path \
      (zc bench write, docs/write-path.md); a broker that reads what it sends, RocketMQ's \
-     trade-off (zc serve --transfer mmap --inspect, docs/mmap-tradeoff.md).";
+     trade-off (zc serve --transfer mmap --inspect, docs/mmap-tradeoff.md); Apache Kafka \
+     itself under the same loads (scripts/vs-kafka, docs/vs-kafka.md).";
 
 /// What to explain, and how to draw it.
 pub struct Request<'a> {
@@ -610,6 +611,7 @@ mod tests {
             "docs/fan-out.md",
             "docs/write-path.md",
             "docs/mmap-tradeoff.md",
+            "docs/vs-kafka.md",
         ] {
             assert!(text.contains(page), "{page}: {text}");
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(page);
@@ -619,6 +621,7 @@ mod tests {
             "zc bench --consumers",
             "zc bench write",
             "zc serve --transfer mmap --inspect",
+            "scripts/vs-kafka",
         ] {
             assert!(text.contains(command), "{command}: {text}");
         }

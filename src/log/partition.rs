@@ -43,7 +43,7 @@ use super::compression::{Codec, MAX_INFLATED};
 use super::index::INDEX_INTERVAL_BYTES;
 use super::producer::{ProducerState, Verdict};
 use super::recovery::{self, RecoveryReport};
-use super::segment::{self, Segment, SegmentFiles};
+use super::segment::{self, Segment};
 
 pub use super::segment::FileSlice;
 
@@ -115,21 +115,9 @@ pub fn list_partitions(log_dir: &Path) -> io::Result<Vec<PartitionDir>> {
     Ok(found)
 }
 
-/// The segments of a partition directory in offset order, found by their `.log` files.
-pub fn list_segments(dir: &Path) -> io::Result<Vec<SegmentFiles>> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        if let Some(base) = name
-            .to_str()
-            .and_then(|n| segment::parse_base_offset(n, segment::LOG_EXT))
-        {
-            found.push(SegmentFiles::new(dir, base));
-        }
-    }
-    found.sort_by_key(|s| s.base_offset);
-    Ok(found)
-}
+// Lives in `segment` (which recovery uses too, so recovery need not import this module);
+// named here as well, where the broker and the benchmark look for it.
+pub use super::segment::list_segments;
 
 /// How a partition log writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

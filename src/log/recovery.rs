@@ -48,7 +48,6 @@ use std::path::{Path, PathBuf};
 
 use super::batch;
 use super::index::{self, IndexCadence, OffsetEntry, TimeEntry};
-use super::partition;
 use super::segment::{self, BatchScanner, ScanError, Segment, SegmentFiles};
 
 /// The clean-shutdown marker, in the partition directory.
@@ -203,7 +202,7 @@ pub(crate) fn open_segments(
         deleted: Vec::new(),
         log_end_offset: 0,
     };
-    let all = partition::list_segments(dir)?;
+    let all = segment::list_segments(dir)?;
     for files in &all {
         files.refuse_links()?;
     }
@@ -625,7 +624,7 @@ mod tests {
         let mut log = PartitionLog::create(dir, small()).unwrap();
         fill(&mut log, batches);
         log.close().unwrap();
-        partition::list_segments(dir).unwrap()
+        segment::list_segments(dir).unwrap()
     }
 
     /// (position, end, last offset) of every batch in a `.log`.
@@ -741,7 +740,7 @@ mod tests {
         let deleted: Vec<_> = segments[2..].iter().map(|s| s.log.clone()).collect();
         assert_eq!(report.deleted, deleted);
         assert!(matches!(report.segments[0].reason, Reason::BadIndex(_)));
-        assert_eq!(partition::list_segments(dir.path()).unwrap(), segments[..2]);
+        assert_eq!(segment::list_segments(dir.path()).unwrap(), segments[..2]);
         for s in &segments[2..] {
             assert!(!s.index.exists() && !s.time_index.exists());
         }
@@ -854,7 +853,7 @@ mod tests {
         fill(&mut log, 40);
         let end = log.log_end_offset();
         log.shutdown().unwrap();
-        let last = partition::list_segments(dir.path()).unwrap().pop().unwrap();
+        let last = segment::list_segments(dir.path()).unwrap().pop().unwrap();
         let mut f = OpenOptions::new().append(true).open(&last.log).unwrap();
         io::Write::write_all(&mut f, &[1, 2, 3]).unwrap();
 

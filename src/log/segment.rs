@@ -666,3 +666,15 @@ impl BatchScanner {
         Ok(Some((position, &self.buf)))
     }
 }
+/// The segments of a partition directory in offset order, found by their `.log` files.
+pub fn list_segments(dir: &Path) -> io::Result<Vec<SegmentFiles>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(base) = name.to_str().and_then(|n| parse_base_offset(n, LOG_EXT)) {
+            found.push(SegmentFiles::new(dir, base));
+        }
+    }
+    found.sort_by_key(|s| s.base_offset);
+    Ok(found)
+}

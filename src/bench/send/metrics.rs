@@ -11,7 +11,7 @@ use crate::bench::metrics::{
     SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches, unless,
 };
 use crate::bench::results::{Fallback, Metric};
-use crate::measure::Reading;
+use crate::measure::{Reading, Sample};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -199,36 +199,18 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             source: "perf cpu-migrations".into(),
             per_run: Box::new(|r| r.sample.cpu_migrations.clone().map(|n| n as f64)),
         },
-        Spec {
-            key: keys::MINOR_FAULTS_PER_GIB,
-            label: "minor faults/GiB",
-            unit: "1/GiB",
-            fallback: unless(perf_faults, Fallback::Rusage),
-            source: faults_source(perf_faults),
-            per_run: Box::new(move |r| {
-                let n = if perf_faults {
-                    r.sample.minor_faults.clone()
-                } else {
-                    Reading::Value(r.sample.rusage.minor_faults)
-                };
-                per_gib(n, r)
-            }),
-        },
-        Spec {
-            key: keys::MAJOR_FAULTS_PER_GIB,
-            label: "major faults/GiB",
-            unit: "1/GiB",
-            fallback: unless(perf_faults, Fallback::Rusage),
-            source: faults_source(perf_faults),
-            per_run: Box::new(move |r| {
-                let n = if perf_faults {
-                    r.sample.major_faults.clone()
-                } else {
-                    Reading::Value(r.sample.rusage.major_faults)
-                };
-                per_gib(n, r)
-            }),
-        },
+        faults(
+            keys::MINOR_FAULTS_PER_GIB,
+            "minor faults/GiB",
+            perf_faults,
+            |s| (s.minor_faults.clone(), s.rusage.minor_faults),
+        ),
+        faults(
+            keys::MAJOR_FAULTS_PER_GIB,
+            "major faults/GiB",
+            perf_faults,
+            |s| (s.major_faults.clone(), s.rusage.major_faults),
+        ),
         Spec {
             key: keys::STORAGE_READ_BYTES,
             label: "read from storage",
@@ -313,6 +295,34 @@ fn faults_source(perf: bool) -> String {
         "perf page-faults (minor/major), kernel included".into()
     } else {
         "getrusage minflt/majflt (perf page-faults unavailable)".into()
+    }
+}
+
+/// Minor or major faults per GiB: perf's count when the row has it (`perf`), else
+/// getrusage's. `pick` gives a run's (perf, getrusage) count.
+fn faults(
+    key: &'static str,
+    label: &'static str,
+    perf: bool,
+    pick: fn(&Sample) -> (Reading<u64>, u64),
+) -> Spec<RunRecord> {
+    Spec {
+        key,
+        label,
+        unit: "1/GiB",
+        fallback: unless(perf, Fallback::Rusage),
+        source: faults_source(perf),
+        per_run: Box::new(move |r| {
+            let (counted, rusage) = pick(&r.sample);
+            per_gib(
+                if perf {
+                    counted
+                } else {
+                    Reading::Value(rusage)
+                },
+                r,
+            )
+        }),
     }
 }
 

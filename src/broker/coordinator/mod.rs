@@ -350,7 +350,7 @@ impl Coordinator {
                 (self.log)(format!(
                     "group {name}: member {id} sent nothing for its session timeout ({timeout} ms): removed"
                 ));
-                self.remove_member(name, g, &id, topics);
+                self.remove_member(name, g, &id, &format!("member {id} expired"), topics);
                 changed = true;
             }
             if g.state() == GroupState::PreparingRebalance {
@@ -376,14 +376,14 @@ impl Coordinator {
     }
 
     /// Takes a member out and starts (or re-checks) a rebalance.
-    fn remove_member(&self, name: &str, g: &mut Group, id: &str, topics: &Topics) {
+    fn remove_member(&self, name: &str, g: &mut Group, id: &str, why: &str, topics: &Topics) {
         g.members.retain(|(m, _)| m != id);
         if g.leader.as_deref() == Some(id) {
             g.leader = None;
         }
         match g.state() {
             GroupState::Stable | GroupState::CompletingRebalance => {
-                self.prepare_rebalance(name, g, &format!("member {id} left"));
+                self.prepare_rebalance(name, g, why);
             }
             GroupState::PreparingRebalance => {}
             GroupState::Empty => {}
@@ -790,7 +790,8 @@ impl Coordinator {
             "group {}: member {} left (LeaveGroup)",
             req.group_id, req.member_id
         ));
-        self.remove_member(&req.group_id, g, &req.member_id, topics);
+        let why = format!("member {} left", req.member_id);
+        self.remove_member(&req.group_id, g, &req.member_id, &why, topics);
         self.tick(&mut groups, topics);
         self.changed.notify_all();
         GroupErrorResponse::of(ErrorCode::None)
