@@ -1,20 +1,26 @@
 //! Topic administration and limits against a real `zc serve`: `zc topics`, the admin
 //! clients of kafka-python and confluent-kafka (CreateTopics, CreatePartitions,
 //! DeleteTopics, DescribeConfigs), deleting a topic while a consumer is fetching it,
-//! `--partitions` for auto-created topics, and `max.message.bytes`.
+//! `--partitions` for auto-created topics, and `max.message.bytes`; Kafka's own Java
+//! `kafka-topics` when Apache Kafka is installed (`kafka/kafka.sh install`).
 //!
 //! A missing client skips its test with a `SKIPPED:` line, except under `CI=true`, where it
 //! fails (`.ci/run` installs them).
 
-mod common;
 #[path = "common/broker.rs"]
-mod harness;
+mod broker;
+mod common;
+#[path = "common/kafka.rs"]
+mod kafka;
 
 use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use harness::{Broker, RUN_LIMIT, python, run_bounded, run_ok};
+use broker::{Broker, RUN_LIMIT, Raw, batch, python, run_bounded, run_ok};
+use zc::kafka::{
+    ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, RequestBody,
+};
 
 fn zc_topics(broker: &Broker, args: &[&str]) -> std::process::Output {
     let addr = broker.addr();
@@ -308,4 +314,158 @@ fn a_batch_over_max_message_bytes_is_refused_with_message_too_large() {
     );
     assert_eq!(stdout(&out), big);
     assert!(broker.stop().0.success());
+}
+
+#[test]
+fn consume_from_past_the_end_says_so_or_waits_with_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    let addr = broker.addr();
+    let lines: String = (0..100).map(|i| format!("{i}\n")).collect();
+    run_ok(
+        common::zc_command(&["produce", "-q", "-b", &addr, "-t", "hundred"]),
+        lines.as_bytes(),
+    );
+    let past = run_bounded(
+        common::zc_command(&[
+            "consume", "-q", "-b", &addr, "-t", "hundred", "--from", "101",
+        ]),
+        b"",
+        RUN_LIMIT,
+    );
+    assert_eq!(past.status.code(), Some(1), "{}", stderr(&past));
+    assert!(
+        stderr(&past).contains(
+            "offset 101 is past the end of hundred-0: the next record will get offset 100"
+        ),
+        "{}",
+        stderr(&past)
+    );
+    // At the end exactly: nothing to read, and that is not an error.
+    let at_end = run_ok(
+        common::zc_command(&[
+            "consume", "-q", "-b", &addr, "-t", "hundred", "--from", "100",
+        ]),
+        b"",
+    );
+    assert_eq!(stdout(&at_end), "");
+    // --follow waits for offset 101 to exist, then reads it.
+    let follower = common::zc_command(&[
+        "consume", "-b", &addr, "-t", "hundred", "--from", "101", "--follow", "--count", "1",
+    ]);
+    let waiting = thread::spawn(move || run_bounded(follower, b"", RUN_LIMIT));
+    thread::sleep(Duration::from_millis(500));
+    run_ok(
+        common::zc_command(&["produce", "-q", "-b", &addr, "-t", "hundred"]),
+        b"r100\nr101\n",
+    );
+    let out = waiting.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "r101\n");
+    assert!(
+        stderr(&out).contains("waiting until it reaches offset 101"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(broker.stop().0.success());
+}
+
+/// A transactional producer: argv = client, broker. Prints what the client reported.
+const PY_TRANSACTIONAL: &str = r#"
+import sys
+client, bs = sys.argv[1], sys.argv[2]
+try:
+    from kafka import KafkaProducer
+except ImportError as e:
+    print(f"kafka-python is not installed: {e}", file=sys.stderr); sys.exit(3)
+try:
+    p = KafkaProducer(bootstrap_servers=bs, transactional_id="tx1", max_block_ms=10000)
+    p.init_transactions()
+    print("initialised")
+except Exception as e:
+    print("refused", type(e).__name__)
+"#;
+
+#[test]
+fn transactions_are_refused_and_the_log_says_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &[]);
+    let Some(out) = python("kafka-python", PY_TRANSACTIONAL, &["kp", &broker.addr()]) else {
+        return;
+    };
+    assert!(out.starts_with("refused"), "{out}");
+    let (status, log) = broker.stop();
+    assert!(status.success());
+    assert!(log.contains("transactions are not supported"), "{log}");
+
+    // Straight to InitProducerId and Produce with a transactional id: refused too.
+    let mut broker = Broker::start(dir.path(), &[]);
+    let mut raw = Raw::connect(&broker.addr());
+    let init: InitProducerIdResponse = raw.call(
+        1,
+        &RequestBody::InitProducerId(InitProducerIdRequest {
+            transactional_id: Some("tx1".into()),
+            transaction_timeout_ms: 60_000,
+        }),
+    );
+    assert_eq!(
+        init.error_code,
+        ErrorCode::TransactionalIdAuthorizationFailed
+    );
+    let records = batch(&["v"]);
+    let RequestBody::Produce(mut produce) = broker::produce("t", &records, 1) else {
+        unreachable!()
+    };
+    produce.transactional_id = Some("tx1".into());
+    let resp: ProduceResponse = raw.call(8, &RequestBody::Produce(produce));
+    let p = &resp.responses[0].partition_responses[0];
+    assert_eq!(p.error_code, ErrorCode::TransactionalIdAuthorizationFailed);
+    assert!(
+        p.error_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not support transactions")
+    );
+    let (_, log) = broker.stop();
+    assert!(
+        log.contains("InitProducerId with transactional.id \"tx1\""),
+        "{log}"
+    );
+}
+
+/// Apache Kafka's `kafka-topics` (Java AdminClient) against `zc serve`.
+#[test]
+fn kafka_topics_from_apache_kafka_manages_zc_serve_topics() {
+    if !kafka::installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Broker::start(dir.path(), &[]);
+    let addr = served.addr();
+    let topics = |args: &[&str]| {
+        let mut all = vec!["--bootstrap-server", addr.as_str()];
+        all.extend(args);
+        let out = kafka::run_tool("kafka-topics", &all, b"", Duration::from_secs(180));
+        (out.status.success(), stdout(&out) + &stderr(&out))
+    };
+    let (ok, text) = topics(&["--create", "--topic", "made", "--partitions", "3"]);
+    assert!(ok && text.contains("Created topic made."), "{text}");
+    let (ok, text) = topics(&["--create", "--topic", "rf", "--replication-factor", "3"]);
+    assert!(
+        !ok && text.contains("InvalidReplicationFactorException") && text.contains("single broker"),
+        "{text}"
+    );
+    let (ok, text) = topics(&["--alter", "--topic", "made", "--partitions", "5"]);
+    assert!(ok, "{text}");
+    let (ok, text) = topics(&["--describe", "--topic", "made"]);
+    assert!(
+        ok && text.contains("Topic: made\tPartitionCount: 5\tReplicationFactor: 1"),
+        "{text}"
+    );
+    assert!(text.contains("segment.bytes=67108864"), "{text}");
+    let (ok, text) = topics(&["--delete", "--topic", "made"]);
+    assert!(ok, "{text}");
+    let (ok, text) = topics(&["--list"]);
+    assert!(ok && !text.contains("made"), "{text}");
+    assert!(served.stop().0.success());
 }

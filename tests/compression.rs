@@ -1,7 +1,9 @@
 //! Compression end to end: every codec (gzip, snappy, lz4, zstd) produced by every client
-//! (kcat's librdkafka, confluent-kafka's bundled librdkafka, kafka-python, `zc produce`)
-//! is stored compressed by `zc serve` (the attributes of every batch on disk say so) and
-//! read back value for value by `zc consume`, kcat and kafka-python.
+//! (kcat's librdkafka, confluent-kafka's bundled librdkafka, kafka-python, kafkajs,
+//! `zc produce`) is stored compressed by `zc serve` (the attributes of every batch on disk
+//! say so) and read back value for value by `zc consume`, kcat, kafka-python and kafkajs.
+//! kafkajs has no zstd codec that installs on current Node, so it neither writes nor reads
+//! zstd here.
 //!
 //! A missing client skips its part with a `SKIPPED:` line, except under `CI=true`, where it
 //! fails (`.ci/run` installs them).
@@ -10,7 +12,8 @@ mod common;
 #[path = "common/broker.rs"]
 mod harness;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use harness::{Broker, Raw, batch, kcat, python, run_ok};
 use zc::kafka::{ApiKey, ApiVersionsResponse, ErrorCode, ProduceResponse, RequestBody};
@@ -76,6 +79,29 @@ for topic in topics:
     c.close()
 "#;
 
+/// `node tests/thirdparty/kafkajs_compression.js ARGS`, or `None` (after saying so)
+/// outside CI when node or kafkajs is missing.
+fn kafkajs(args: &[&str]) -> Option<Command> {
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let installed = tests.join("node_modules/kafkajs-lz4").exists()
+        && Command::new("node").arg("--version").output().is_ok();
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install kafkajs (.ci/run)"
+        );
+        eprintln!(
+            "SKIPPED: kafkajs and its codecs not installed (npm install --prefix tests, as .ci/run does)"
+        );
+        return None;
+    }
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&tests)
+        .arg("thirdparty/kafkajs_compression.js")
+        .args(args);
+    Some(cmd)
+}
+
 /// The codec of every batch in the partition's segment files.
 fn codecs_on_disk(dir: &Path, topic: &str) -> Vec<Codec> {
     let part = dir.join(format!("{topic}-0"));
@@ -126,6 +152,15 @@ fn every_codec_from_every_client_is_stored_compressed_and_read_back_by_the_other
             let vals = values(&topic);
             cmd.args(["-b", &bs, "-P", "-t", &topic, "-p", "0", "-z", codec.name()]);
             cmd.args(["-X", "linger.ms=50"]);
+            run_ok(cmd, (vals.join("\n") + "\n").as_bytes());
+            topics.push((topic, vals));
+        }
+        // kafkajs, for the codecs it has
+        if codec != Codec::Zstd
+            && let Some(cmd) = kafkajs(&["produce", &bs, &format!("js-{codec}"), codec.name()])
+        {
+            let topic = format!("js-{codec}");
+            let vals = values(&topic);
             run_ok(cmd, (vals.join("\n") + "\n").as_bytes());
             topics.push((topic, vals));
         }
@@ -196,6 +231,25 @@ fn every_codec_from_every_client_is_stored_compressed_and_read_back_by_the_other
                 .filter_map(|l| l.strip_prefix(&format!("{topic} ")))
                 .collect();
             assert_eq!(&got, vals, "kafka-python reading {topic}");
+        }
+    }
+    // kafkajs reads every topic it has the codec for.
+    let readable: Vec<&(String, Vec<String>)> = topics
+        .iter()
+        .filter(|(t, _)| !t.ends_with("-zstd"))
+        .collect();
+    let mut args = vec!["consume".to_owned(), bs.clone(), RECORDS.to_string()];
+    args.extend(readable.iter().map(|(t, _)| t.clone()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let Some(cmd) = kafkajs(&args) {
+        let out = run_ok(cmd, b"");
+        let out = String::from_utf8(out.stdout).unwrap();
+        for (topic, vals) in readable {
+            let got: Vec<&str> = out
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("{topic} ")))
+                .collect();
+            assert_eq!(&got, vals, "kafkajs reading {topic}");
         }
     }
     assert!(broker.stop().0.success());

@@ -105,12 +105,26 @@ pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
         }
         RequestBody::Metadata(req) => frame(Response::Metadata(metadata(ctx, &req, v))),
         RequestBody::ListOffsets(req) => frame(Response::ListOffsets(list_offsets(ctx, &req))),
-        RequestBody::InitProducerId(_) => frame(Response::InitProducerId(InitProducerIdResponse {
-            throttle_time_ms: 0,
-            error_code: ErrorCode::None,
-            producer_id: ctx.next_producer_id.fetch_add(1, Relaxed),
-            producer_epoch: 0,
-        })),
+        RequestBody::InitProducerId(req) => {
+            frame(Response::InitProducerId(match &req.transactional_id {
+                // InitProducerId has no message field: the operator's log says why.
+                Some(tx) => {
+                    (ctx.log)(transactions_refused("InitProducerId", tx));
+                    InitProducerIdResponse {
+                        throttle_time_ms: 0,
+                        error_code: TRANSACTIONS_REFUSED,
+                        producer_id: -1,
+                        producer_epoch: -1,
+                    }
+                }
+                None => InitProducerIdResponse {
+                    throttle_time_ms: 0,
+                    error_code: ErrorCode::None,
+                    producer_id: ctx.next_producer_id.fetch_add(1, Relaxed),
+                    producer_epoch: 0,
+                },
+            }))
+        }
         RequestBody::Produce(req) => {
             let acks = req.acks;
             // Advertised for librdkafka's feature detection only (`ApiKey::advertised`).
@@ -124,6 +138,10 @@ pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
                     ErrorCode::UnsupportedVersion,
                     "Produce v0-v2 (message format v0/v1) is not supported: use v3+",
                 )
+            } else if let Some(tx) = req.transactional_id.clone() {
+                let why = transactions_refused("Produce", &tx);
+                (ctx.log)(why.clone());
+                refuse_produce(req, TRANSACTIONS_REFUSED, &why)
             } else {
                 produce(ctx, req)
             };
@@ -443,6 +461,19 @@ fn produce(ctx: &Context, req: ProduceRequest<'_>) -> ProduceResponse {
         responses,
         throttle_time_ms: 0,
     }
+}
+
+/// What a transactional producer gets: zc has no transaction coordinator. Kafka answers a
+/// transactional id it will not serve with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which
+/// clients treat as fatal (no retries) and print with the transactional id.
+const TRANSACTIONS_REFUSED: ErrorCode = ErrorCode::TransactionalIdAuthorizationFailed;
+
+fn transactions_refused(api: &str, transactional_id: &str) -> String {
+    format!(
+        "{api} with transactional.id {transactional_id:?}: zc serve does not support \
+         transactions (no transaction coordinator): answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED; \
+         drop transactional.id (idempotent producers work)"
+    )
 }
 
 /// The same error for every partition of a Produce request, nothing appended.

@@ -33,6 +33,8 @@ mod admin;
 pub mod config;
 pub mod coordinator;
 pub mod fds;
+#[cfg(test)]
+mod handler_tests;
 pub mod handlers;
 pub mod inspect;
 pub mod memory;

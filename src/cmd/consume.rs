@@ -33,6 +33,7 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     )?;
     consumer.set_fetch_min_bytes(args.fetch_min_bytes);
     let start = consumer.position();
+    wait_for_start(&mut consumer, &args, quiet)?;
     let end_at = if args.follow || args.count.is_some() {
         None
     } else {
@@ -129,6 +130,49 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
         eprintln!("{line}");
     }
     Ok(())
+}
+
+/// An offset past the partition's end is an error that says so (Kafka would answer its
+/// Fetch OFFSET_OUT_OF_RANGE), unless `--follow` asks to wait until the partition gets
+/// there, as a consumer started ahead of its producer would.
+fn wait_for_start(consumer: &mut Consumer, args: &ConsumeArgs, quiet: bool) -> Result<()> {
+    let start = consumer.position();
+    let mut told = false;
+    let deadline = args.timeout.map(|t| Instant::now() + t);
+    loop {
+        let end =
+            consumer
+                .connection()?
+                .list_offset(&args.topic, args.partition, OffsetSpec::Latest)?;
+        if start <= end {
+            return Ok(());
+        }
+        if !args.follow {
+            bail!(
+                "offset {start} is past the end of {}-{}: the next record will get offset \
+                 {end}; start at or before it, or add --follow to wait until the partition \
+                 reaches offset {start}",
+                args.topic,
+                args.partition
+            );
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            bail!(
+                "gave up after {:.1} s waiting for {}-{} to reach offset {start} (it ends at {end})",
+                args.timeout.unwrap_or_default().as_secs_f64(),
+                args.topic,
+                args.partition
+            );
+        }
+        if !quiet && !told {
+            eprintln!(
+                "zc consume: {}-{} ends at offset {end}; waiting until it reaches offset {start}",
+                args.topic, args.partition
+            );
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(args.max_wait_ms.clamp(10, 1000)));
+    }
 }
 
 /// What was consumed.

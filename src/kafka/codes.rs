@@ -172,6 +172,127 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// Every Kafka API key's name, indexed by key (0 to 87, from the request schemas of Kafka's
+/// source, `clients/src/main/resources/common/message/*Request.json`), so that a request
+/// for an API zc lacks is logged by name, not as a bare number.
+pub const KAFKA_API_NAMES: [&str; 88] = [
+    "Produce",
+    "Fetch",
+    "ListOffsets",
+    "Metadata",
+    "LeaderAndIsr",
+    "StopReplica",
+    "UpdateMetadata",
+    "ControlledShutdown",
+    "OffsetCommit",
+    "OffsetFetch",
+    "FindCoordinator",
+    "JoinGroup",
+    "Heartbeat",
+    "LeaveGroup",
+    "SyncGroup",
+    "DescribeGroups",
+    "ListGroups",
+    "SaslHandshake",
+    "ApiVersions",
+    "CreateTopics",
+    "DeleteTopics",
+    "DeleteRecords",
+    "InitProducerId",
+    "OffsetForLeaderEpoch",
+    "AddPartitionsToTxn",
+    "AddOffsetsToTxn",
+    "EndTxn",
+    "WriteTxnMarkers",
+    "TxnOffsetCommit",
+    "DescribeAcls",
+    "CreateAcls",
+    "DeleteAcls",
+    "DescribeConfigs",
+    "AlterConfigs",
+    "AlterReplicaLogDirs",
+    "DescribeLogDirs",
+    "SaslAuthenticate",
+    "CreatePartitions",
+    "CreateDelegationToken",
+    "RenewDelegationToken",
+    "ExpireDelegationToken",
+    "DescribeDelegationToken",
+    "DeleteGroups",
+    "ElectLeaders",
+    "IncrementalAlterConfigs",
+    "AlterPartitionReassignments",
+    "ListPartitionReassignments",
+    "OffsetDelete",
+    "DescribeClientQuotas",
+    "AlterClientQuotas",
+    "DescribeUserScramCredentials",
+    "AlterUserScramCredentials",
+    "Vote",
+    "BeginQuorumEpoch",
+    "EndQuorumEpoch",
+    "DescribeQuorum",
+    "AlterPartition",
+    "UpdateFeatures",
+    "Envelope",
+    "FetchSnapshot",
+    "DescribeCluster",
+    "DescribeProducers",
+    "BrokerRegistration",
+    "BrokerHeartbeat",
+    "UnregisterBroker",
+    "DescribeTransactions",
+    "ListTransactions",
+    "AllocateProducerIds",
+    "ConsumerGroupHeartbeat",
+    "ConsumerGroupDescribe",
+    "ControllerRegistration",
+    "GetTelemetrySubscriptions",
+    "PushTelemetry",
+    "AssignReplicasToDirs",
+    "ListClientMetricsResources",
+    "DescribeTopicPartitions",
+    "ShareGroupHeartbeat",
+    "ShareGroupDescribe",
+    "ShareFetch",
+    "ShareAcknowledge",
+    "AddRaftVoter",
+    "RemoveRaftVoter",
+    "UpdateRaftVoter",
+    "InitializeShareGroupState",
+    "ReadShareGroupState",
+    "WriteShareGroupState",
+    "DeleteShareGroupState",
+    "ReadShareGroupStateSummary",
+];
+
+/// Kafka's name for any API key, implemented or not.
+pub fn kafka_api_name(code: i16) -> Option<&'static str> {
+    KAFKA_API_NAMES.get(usize::try_from(code).ok()?).copied()
+}
+
+/// What an API zc lacks belongs to, for the log line that refuses it.
+pub fn why_unsupported(code: i16) -> &'static str {
+    match code {
+        24..=28 | 65 | 66 => {
+            "transactions: zc serve has no transaction coordinator (transactional producers and \
+             read_committed consumers need one)"
+        }
+        17 | 36 | 38..=41 | 50 | 51 => "authentication: zc serve speaks plaintext, without SASL",
+        29..=31 => "ACLs: zc serve has no authorization",
+        68 | 69 => {
+            "the KIP-848 consumer group protocol: zc serve's coordinator speaks the classic one \
+             (JoinGroup, SyncGroup, Heartbeat); set group.protocol=classic"
+        }
+        76..=79 | 83..=87 => "share groups (KIP-932)",
+        4..=7 | 43 | 45 | 46 | 52..=56 | 58 | 59 | 62..=64 | 67 | 70 | 73 | 80..=82 => {
+            "replication, controllers and KRaft: zc serve is a single broker"
+        }
+        33 | 44 | 57 => "changing settings at run time: zc serve's are fixed at start-up",
+        _ => "not implemented by zc serve",
+    }
+}
+
 /// Kafka's error codes (`Errors.java`), the ones a single-node broker without transactions
 /// can return. Every response carries them as int16; 0 means success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

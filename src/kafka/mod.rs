@@ -83,7 +83,7 @@ mod group_tests;
 #[cfg(test)]
 mod response_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod thirdparty_tests;
 
@@ -146,7 +146,10 @@ use primitives::{FieldResult, Reader, Writer};
 /// do, which is the point of keeping them apart (docs/kafka-protocol.md §1, §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
-    /// An API key we do not implement. Kafka closes the connection: log and close.
+    /// An API key we do not implement. Kafka closes the connection: log (by name, with
+    /// what zc lacks: [`codes::why_unsupported`]) and close. No error response is possible:
+    /// each API's response has its own layout, which a broker that does not implement the
+    /// API cannot be trusted to write, and the client would read anything else as garbage.
     UnknownApiKey(RequestIds),
     /// A version outside [`SUPPORTED_APIS`] for an API other than ApiVersions: log and close.
     UnsupportedVersion(RequestIds),
@@ -177,11 +180,23 @@ impl DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::UnknownApiKey(ids) => write!(
-                f,
-                "unknown API key {} (version {}, correlation id {})",
-                ids.api_key, ids.api_version, ids.correlation_id
-            ),
+            DecodeError::UnknownApiKey(ids) => match codes::kafka_api_name(ids.api_key) {
+                Some(name) => write!(
+                    f,
+                    "{name} (API key {}, version {}, correlation id {}) is not supported: {}; \
+                     zc serve does not advertise it in ApiVersions, and closes the \
+                     connection as Kafka does for an API it does not offer",
+                    ids.api_key,
+                    ids.api_version,
+                    ids.correlation_id,
+                    codes::why_unsupported(ids.api_key)
+                ),
+                None => write!(
+                    f,
+                    "unknown API key {} (version {}, correlation id {}): no Kafka API has it",
+                    ids.api_key, ids.api_version, ids.correlation_id
+                ),
+            },
             DecodeError::UnsupportedVersion(ids)
             | DecodeError::UnsupportedApiVersionsVersion(ids) => {
                 let (name, range) = match ApiKey::from_code(ids.api_key) {

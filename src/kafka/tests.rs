@@ -15,7 +15,7 @@ const BATCH: [u8; 70] = [
 
 /// A request body with every field set to a non-default value where the version has the
 /// field, and to the schema default where it does not (what decoding must produce).
-fn sample(api: ApiKey, v: i16) -> RequestBody<'static> {
+pub(crate) fn sample(api: ApiKey, v: i16) -> RequestBody<'static> {
     match api {
         ApiKey::Produce => RequestBody::Produce(ProduceRequest {
             transactional_id: (v >= 3).then(|| "tx".to_owned()),

@@ -213,6 +213,21 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
             per_run: Box::new(|r| copy_share(&r.sink_profile)),
         },
         Spec {
+            key: keys::ZEROCOPY_COPIED_PER_BYTE,
+            label: "copied after all (MSG_ZEROCOPY)/byte",
+            unit: "bytes/byte",
+            fallback: None,
+            source: "the kernel's MSG_ZEROCOPY completions flagged SO_EE_CODE_ZEROCOPY_COPIED, in \
+                     bytes, / bytes sent"
+                .into(),
+            per_run: Box::new(|r| match r.tally.zerocopy {
+                Some(z) => Reading::Value(z.copied_bytes as f64 / r.bytes as f64),
+                None => Reading::unavailable(
+                    "only msg-zerocopy's completions say whether the kernel copied",
+                ),
+            }),
+        },
+        Spec {
             key: keys::SCHED_SWITCHES_PER_GIB,
             label: "scheduler switches/GiB",
             unit: "1/GiB",

@@ -37,6 +37,7 @@ pub mod keys {
     pub const MODE_SWITCHES_PER_GIB: &str = "mode_switches_per_gib";
     pub const MODE_SWITCHES_PER_CHUNK: &str = "mode_switches_per_chunk";
     pub const USER_COPIED_PER_BYTE: &str = "user_copied_per_byte";
+    pub const ZEROCOPY_COPIED_PER_BYTE: &str = "zerocopy_copied_per_byte";
     pub const SCHED_SWITCHES_PER_GIB: &str = "sched_switches_per_gib";
     pub const CPU_MIGRATIONS: &str = "cpu_migrations";
     pub const MINOR_FAULTS_PER_GIB: &str = "minor_faults_per_gib";
