@@ -279,6 +279,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_counters: bool,
 
+    /// Do not sample the sender's and the sink's call chains (the CPU-clock profile that
+    /// shows how much time the kernel spent copying).
+    #[arg(long)]
+    pub no_profile: bool,
+
     /// Send the log to this many consumers at once (N connections, N sender threads, N
     /// in-process sinks): one page cache, many readers. Counts are summed over the senders.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -499,6 +504,11 @@ pub struct SinkArgs {
     /// Stop after this many connections (default: serve until interrupted).
     #[arg(long, value_name = "N")]
     pub connections: Option<u64>,
+
+    /// TCP congestion control of accepted connections, set on the listening socket: auto
+    /// (cubic when listening on loopback, else the system default) or an algorithm name.
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub cc: CcChoice,
 }
 
 #[derive(Debug, Subcommand)]

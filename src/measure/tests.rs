@@ -179,7 +179,10 @@ fn start_twice_or_stop_alone_is_an_error() {
 
 #[test]
 fn no_counters_says_why_and_still_measures_the_rest() {
-    let mut probe = Probe::open(&ProbeOptions { counters: false });
+    let mut probe = Probe::open(&ProbeOptions {
+        counters: false,
+        profile: false,
+    });
     probe.start().expect("start");
     busy_loop(Duration::from_millis(5));
     let s = probe.stop().expect("stop");
