@@ -766,6 +766,12 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 
+    /// Read as a member of consumer group G: join it, read the partitions of the topic
+    /// the group assigns to this member, each from the group's committed offset (--from
+    /// where there is none) up to its end at start, commit, and leave the group.
+    #[arg(long, value_name = "G", conflicts_with_all = ["partition", "count", "follow"])]
+    pub group: Option<String>,
+
     /// Keep waiting for new records at the end of the partition.
     #[arg(long)]
     pub follow: bool,
