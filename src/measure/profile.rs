@@ -66,8 +66,8 @@ pub const COPY_ROUTINES: &[&str] = &[
     "__memmove",
 ];
 
-/// Sampling period in nanoseconds of the thread's CPU time (4 kHz): ~1% overhead
-/// (scripts/profile-overhead measures it).
+/// Sampling period in nanoseconds of the thread's CPU time (4 kHz). What sampling costs
+/// is measured by `OFF=--no-profile scripts/counter-overhead`.
 pub const PERIOD_NS: u64 = 250_000;
 
 /// Bytes of ring buffer per sampled thread: ~30,000 samples, several seconds of CPU at
