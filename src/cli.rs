@@ -628,6 +628,7 @@ const CONSUME_EXAMPLES: &str = "Examples:
   zc consume -b 127.0.0.1:9092 -t demo --bench      # throughput instead of values
   zc consume -b 127.0.0.1:9092 -t load --from 1000 --count 10
   zc consume -b 127.0.0.1:9092 -t greetings --from latest --follow
+  zc consume -b 127.0.0.1:9092 -t demo --group readers  # again: only what is new since
 
 Values are written as they are, each followed by a newline (a null value is an empty line).
 Without --count, zc stops at the end the partition had when it started (its high
