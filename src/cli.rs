@@ -684,16 +684,18 @@ pub struct ProduceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
-    /// Every topic with its partition count.
+    /// Every topic's name, one per line (sorted).
     List {
-        /// Broker to ask (any Kafka broker, or zc serve).
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
     },
     /// Create a topic (CreateTopics).
     Create {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topic name.
         topic: String,
         /// Partitions; default: the broker's (zc serve --partitions, Kafka's num.partitions).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
@@ -707,8 +709,10 @@ pub enum TopicsCommand {
     },
     /// Grow a topic to more partitions (CreatePartitions); partitions are never removed.
     Alter {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topic name.
         topic: String,
         /// The new total number of partitions.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
@@ -716,16 +720,20 @@ pub enum TopicsCommand {
     },
     /// Delete topics and their records (DeleteTopics).
     Delete {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topics to delete.
         #[arg(required = true)]
         topics: Vec<String>,
     },
     /// Partitions with leader, replicas and offsets, and the settings the broker applies
     /// (DescribeConfigs) with where each comes from; all topics if none named.
     Describe {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topics to describe; all when none given.
         topics: Vec<String>,
     },
 }
@@ -746,7 +754,8 @@ pub struct ConsumeArgs {
     pub partition: i32,
 
     /// Where to start: earliest (the oldest record kept), latest (only records produced
-    /// from now on) or an offset.
+    /// from now on) or an offset. An offset past the partition's end is an error (exit 1),
+    /// or, with --follow, waited for.
     #[arg(long, default_value = "earliest", value_parser = parse_start,
           value_name = "earliest|latest|OFFSET")]
     pub from: crate::client::StartOffset,
