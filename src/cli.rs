@@ -685,12 +685,17 @@ pub struct ProduceArgs {
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
     /// Every topic's name, one per line (sorted).
+    #[command(after_help = "Examples:
+  zc topics list -b 127.0.0.1:9092")]
     List {
         /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
     },
     /// Create a topic (CreateTopics).
+    #[command(after_help = "Examples:
+  zc topics create -b 127.0.0.1:9092 orders --partitions 4
+  zc topics create -b 127.0.0.1:9092 orders --validate-only   # check, create nothing")]
     Create {
         /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
@@ -708,6 +713,8 @@ pub enum TopicsCommand {
         validate_only: bool,
     },
     /// Grow a topic to more partitions (CreatePartitions); partitions are never removed.
+    #[command(after_help = "Examples:
+  zc topics alter -b 127.0.0.1:9092 orders --partitions 8")]
     Alter {
         /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
@@ -719,6 +726,8 @@ pub enum TopicsCommand {
         partitions: i32,
     },
     /// Delete topics and their records (DeleteTopics).
+    #[command(after_help = "Examples:
+  zc topics delete -b 127.0.0.1:9092 orders old-orders")]
     Delete {
         /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
@@ -729,6 +738,9 @@ pub enum TopicsCommand {
     },
     /// Partitions with leader, replicas and offsets, and the settings the broker applies
     /// (DescribeConfigs) with where each comes from; all topics if none named.
+    #[command(after_help = "Examples:
+  zc topics describe -b 127.0.0.1:9092            # every topic
+  zc topics describe -b 127.0.0.1:9092 orders")]
     Describe {
         /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
