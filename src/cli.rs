@@ -279,6 +279,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub no_counters: bool,
 
+    /// Do not sample the sender's and the sink's call chains (the CPU-clock profile that
+    /// shows how much time the kernel spent copying).
+    #[arg(long)]
+    pub no_profile: bool,
+
     /// Send the log to this many consumers at once (N connections, N sender threads, N
     /// in-process sinks): one page cache, many readers. Counts are summed over the senders.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -499,6 +504,11 @@ pub struct SinkArgs {
     /// Stop after this many connections (default: serve until interrupted).
     #[arg(long, value_name = "N")]
     pub connections: Option<u64>,
+
+    /// TCP congestion control of accepted connections, set on the listening socket: auto
+    /// (cubic when listening on loopback, else the system default) or an algorithm name.
+    #[arg(long, default_value = "auto", value_name = "auto|NAME")]
+    pub cc: CcChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -776,6 +786,12 @@ pub struct ConsumeArgs {
     /// partition's end as it was at start (its high watermark), unless --follow.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+
+    /// Read as a member of consumer group G: join it, read the partitions of the topic
+    /// the group assigns to this member, each from the group's committed offset (--from
+    /// where there is none) up to its end at start, commit, and leave the group.
+    #[arg(long, value_name = "G", conflicts_with_all = ["partition", "count", "follow"])]
+    pub group: Option<String>,
 
     /// Keep waiting for new records at the end of the partition.
     #[arg(long)]

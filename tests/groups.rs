@@ -194,6 +194,50 @@ fn every_client_reads_commits_and_resumes_after_a_restart() {
     }
 }
 
+#[test]
+fn zc_consume_group_resumes_from_the_committed_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    gen_log(&log, "t", &["--partitions", "2", "--records", "40"]);
+    let broker = Broker::start(&log, &[]);
+    let consume =
+        || common::zc(&["consume", "-b", &broker.addr(), "-t", "t", "--group", "zg"]).success();
+    let first = consume();
+    assert_eq!(first.stdout.lines().count(), 40, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("committed and left group zg"),
+        "{}",
+        first.stderr
+    );
+    produce(&mut Raw::connect(&broker.addr()), "t", 1, 5);
+    let second = consume();
+    let lines: Vec<&str> = second.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        (0..5).map(|i| format!("later-{i}")).collect::<Vec<_>>(),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("t-1 from committed offset 20"),
+        "{}",
+        second.stderr
+    );
+    // --group decides the partitions: naming one is refused.
+    let both = common::zc(&[
+        "consume",
+        "-b",
+        &broker.addr(),
+        "-t",
+        "t",
+        "--group",
+        "zg",
+        "-p",
+        "1",
+    ]);
+    assert_eq!(both.code, Some(2), "{}", both.stderr);
+}
+
 /// One member of a group: a confluent-kafka consumer in member mode, its stdout lines
 /// collected as they come. Dropping it kills the process.
 struct Member {

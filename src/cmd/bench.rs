@@ -28,6 +28,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         cc: args.cc.clone(),
         pin: args.pin,
         counters: !args.no_counters,
+        profile: !args.no_profile,
         consumers: args.consumers,
     };
     cfg.validate()?;

@@ -1,14 +1,18 @@
 //! `zc sink --listen ADDR`: the receiving end of `zc bench --connect`, in its own process.
 
-use std::net::TcpListener;
-
 use anyhow::{Context, Result};
 
 use crate::bench::send::sink;
 use crate::cli::SinkArgs;
+use crate::net;
 
 pub fn run(args: SinkArgs, quiet: bool) -> Result<()> {
-    let listener = TcpListener::bind(args.listen)
+    // Chosen on the listener, so accepted connections are cubic from their first packet.
+    let cc = net::resolve_cc_flag(&args.cc, args.listen.ip().is_loopback())?;
+    if let (Some(warning), false) = (&cc.warning, quiet) {
+        eprintln!("zc sink: {warning}");
+    }
+    let listener = net::listen_with_congestion(args.listen, &cc.name)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     if !quiet {
         eprintln!(

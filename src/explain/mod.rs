@@ -23,7 +23,7 @@ use crate::bench::send::results::{keys, modes};
 use crate::measure::Reading;
 use crate::report::table::stat_inline;
 use crate::text::{count, wrap};
-use crate::transfer::{Mode, SENDFILE_MAX};
+use crate::transfer::{self, Mode, SENDFILE_MAX};
 use paint::{Paint, Style};
 use path::{Counted, events};
 use results::Results;
@@ -369,6 +369,7 @@ fn caveats(mode: Mode) -> Vec<String> {
             "kernel.io_uring_disabled (1: root or kernel.io_uring_group only; 2: off) and \
              container seccomp profiles often forbid io_uring: the mode is then n/a."
                 .into(),
+            io_uring_probe(),
         ],
         Mode::Tls => vec![
             "this is Kafka under SSL: SslTransportLayer encrypts in the JVM, so \
@@ -389,6 +390,21 @@ fn caveats(mode: Mode) -> Vec<String> {
         ],
     };
     own
+}
+
+/// What this kernel's io_uring says it supports (its probe, asked now): a fact of this
+/// machine, not of the model.
+fn io_uring_probe() -> String {
+    match transfer::io_uring::supported_opcodes() {
+        Ok(ops) => {
+            let list: Vec<String> = ops
+                .iter()
+                .map(|(name, ok)| format!("{name} {}", if *ok { "yes" } else { "no" }))
+                .collect();
+            format!("this kernel's io_uring probe: {}.", list.join(", "))
+        }
+        Err(e) => format!("io_uring is n/a on this kernel: {e}."),
+    }
 }
 
 /// What the textbook picture leaves out in every mode, said once.

@@ -21,7 +21,9 @@
 //!   (`/proc/stat`), provenance facts;
 //! - `residency.rs`: page-cache residency (`mincore`) and cache dropping;
 //! - `block.rs`: bytes the block layer wrote to a device (whole device, everyone's);
-//! - `environment.rs`: the machine, for provenance.
+//! - `environment.rs`: the machine, for provenance;
+//! - `profile.rs`: where the thread's CPU time went, sampled with kernel call chains, and
+//!   how much of it the kernel spent copying.
 //!
 //! **Counters never lie.** Every value that may be missing is a [`Reading`]:
 //! either a value or the reason it is unavailable, with what to change. Nothing
@@ -48,6 +50,7 @@ mod block;
 mod environment;
 mod perf;
 mod procfs;
+mod profile;
 mod residency;
 mod rusage;
 mod syscalls;
@@ -61,6 +64,7 @@ use serde::{Serialize, Serializer};
 pub use block::{BlockDevice, DeviceWrites, filesystem_type, writeback_settings};
 pub use environment::{Environment, environment};
 pub use procfs::{IoDelta, SystemCpu, cpu_model, cpus_online, kernel_release, perf_event_paranoid};
+pub use profile::{COPY_ROUTINES, PERIOD_NS, ThreadProfile, ThreadSampler};
 pub use residency::{Residency, drop_from_cache, residency};
 pub use rusage::{RusageDelta, ThreadCpu, ThreadCpuDelta, thread_cpu_time};
 pub use syscalls::{TRACED_SYSCALLS, Tracefs, tracefs};
@@ -160,11 +164,16 @@ pub struct ProbeOptions {
     /// time, rusage, `/proc` io and `/proc/stat`, which are all read outside
     /// the timed region and so cannot disturb it.
     pub counters: bool,
+    /// `false` (`--no-profile`): no CPU-clock sampling of the thread's call chains.
+    pub profile: bool,
 }
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        ProbeOptions { counters: true }
+        ProbeOptions {
+            counters: true,
+            profile: true,
+        }
     }
 }
 
@@ -209,6 +218,9 @@ pub struct Sample {
     /// place softirq and kernel-thread work shows. 10 ms resolution.
     #[serde(rename = "system_cpu_ns", serialize_with = "serde_reading_ns")]
     pub system_cpu: Reading<Duration>,
+    /// Where the sending thread's CPU time went, sampled (see `profile.rs`): how many
+    /// samples landed in the kernel's copy routines, and the top functions.
+    pub kernel_profile: Reading<ThreadProfile>,
 }
 
 impl Sample {
@@ -275,6 +287,15 @@ impl Sample {
             total.probe_overhead_syscalls =
                 add(total.probe_overhead_syscalls, p.probe_overhead_syscalls);
             total.rusage = total.rusage.plus(&p.rusage);
+            total.kernel_profile = match (total.kernel_profile, p.kernel_profile) {
+                (Reading::Value(mut a), Reading::Value(b)) => {
+                    a.merge(&b);
+                    Reading::Value(a)
+                }
+                (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
+                    Reading::Unavailable(why)
+                }
+            };
             total.io = match (total.io, p.io) {
                 (Reading::Value(a), Reading::Value(b)) => Reading::Value(a.plus(&b)),
                 (Reading::Unavailable(why), _) | (_, Reading::Unavailable(why)) => {
@@ -309,6 +330,7 @@ fn add<T: std::ops::Add<Output = T>>(a: Reading<T>, b: Reading<T>) -> Reading<T>
 pub struct Probe {
     perf: Reading<PerfCounters>,
     syscalls: Reading<SyscallCounters>,
+    sampler: Reading<ThreadSampler>,
     io: Reading<IoReader>,
     system_cpu: Reading<()>,
     overhead: Reading<u64>,
@@ -326,6 +348,7 @@ struct Running {
 }
 
 const OFF: &str = "counters turned off (--no-counters)";
+const NO_PROFILE: &str = "sampling turned off (--no-profile)";
 
 /// How many empty brackets measure the probe's overhead (the minimum is kept:
 /// the probe's own calls are fixed, anything above is noise such as a signal).
@@ -344,6 +367,11 @@ impl Probe {
         } else {
             (Reading::unavailable(OFF), Reading::unavailable(OFF))
         };
+        let sampler = if opts.profile {
+            ThreadSampler::open(paranoid)
+        } else {
+            Reading::unavailable(NO_PROFILE)
+        };
         let system_cpu = match SystemCpu::now() {
             Ok(_) => Reading::Value(()),
             Err(e) => Reading::Unavailable(format!("cannot read the CPU idle counters: {e}")),
@@ -351,6 +379,7 @@ impl Probe {
         let mut probe = Probe {
             perf,
             syscalls,
+            sampler,
             io: IoReader::open(),
             system_cpu,
             overhead: Reading::unavailable("not measured yet"),
@@ -393,6 +422,7 @@ impl Probe {
             Reading::Unavailable(why) => all
                 .extend(syscalls::counter_names().map(|n| (n, Reading::Unavailable(why.clone())))),
         }
+        all.push(("cpu_clock_sampling", self.sampler.as_ref().map(|_| ())));
         all.push(("proc_io", self.io.as_ref().map(|_| ())));
         all.push(("system_cpu", self.system_cpu.clone()));
         all
@@ -431,6 +461,9 @@ impl Probe {
         if let Reading::Value(p) = &mut self.perf {
             p.enable()?;
         }
+        if let Reading::Value(s) = &mut self.sampler {
+            s.enable()?;
+        }
         if let Reading::Value(s) = &mut self.syscalls {
             s.enable()?;
         }
@@ -456,6 +489,9 @@ impl Probe {
             )
         })?;
         if let Reading::Value(s) = &mut self.syscalls {
+            s.disable()?;
+        }
+        if let Reading::Value(s) = &mut self.sampler {
             s.disable()?;
         }
         if let Reading::Value(p) = &mut self.perf {
@@ -496,6 +532,10 @@ impl Probe {
                 Reading::Unavailable(why)
             }
         };
+        let kernel_profile = match &mut self.sampler {
+            Reading::Value(s) => Reading::Value(s.drain()),
+            Reading::Unavailable(why) => Reading::Unavailable(why.clone()),
+        };
         Ok(Sample {
             wall,
             task_clock: perf.task_clock,
@@ -513,6 +553,7 @@ impl Probe {
             rusage,
             io,
             system_cpu,
+            kernel_profile,
         })
     }
 

@@ -7,10 +7,15 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-fn busy_loop(for_how_long: Duration) -> u64 {
-    let until = Instant::now() + for_how_long;
+/// Spins until this thread has used `cpu` of CPU time (not wall time: on a loaded
+/// machine a thread gets only part of each wall-clock millisecond), or 10 s have passed.
+fn busy_loop(cpu: Duration) -> u64 {
+    let until = super::rusage::thread_cpu_time().expect("thread clock") + cpu;
+    let give_up = Instant::now() + Duration::from_secs(10);
     let mut x = 1u64;
-    while Instant::now() < until {
+    while super::rusage::thread_cpu_time().expect("thread clock") < until
+        && Instant::now() < give_up
+    {
         for _ in 0..1000 {
             x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
         }
@@ -179,7 +184,10 @@ fn start_twice_or_stop_alone_is_an_error() {
 
 #[test]
 fn no_counters_says_why_and_still_measures_the_rest() {
-    let mut probe = Probe::open(&ProbeOptions { counters: false });
+    let mut probe = Probe::open(&ProbeOptions {
+        counters: false,
+        profile: false,
+    });
     probe.start().expect("start");
     busy_loop(Duration::from_millis(5));
     let s = probe.stop().expect("stop");

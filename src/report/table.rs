@@ -210,7 +210,7 @@ pub(crate) fn stat_lines(key: &str, stat: &Stat) -> String {
 pub(crate) fn format_value(key: &str, x: f64) -> String {
     match key {
         keys::STORAGE_READ_BYTES if x.is_finite() => format_size(x.max(0.0).round() as u64),
-        keys::RESIDENCY_BEFORE => percent(x),
+        keys::RESIDENCY_BEFORE | keys::SENDER_COPY_SHARE | keys::SINK_COPY_SHARE => percent(x),
         _ => sig3(x),
     }
 }

@@ -31,6 +31,8 @@ pub struct BenchConfig {
     pub pin: Option<Pin>,
     /// False with `--no-counters`: no perf counters or tracepoints, to measure their cost.
     pub counters: bool,
+    /// False with `--no-profile`: no CPU-clock sampling of sender and sink.
+    pub profile: bool,
     /// Consumers served at once: every run sends the whole log over this many
     /// connections concurrently, one sender thread each (`--consumers`).
     pub consumers: u32,

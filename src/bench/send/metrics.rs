@@ -11,7 +11,7 @@ use crate::bench::metrics::{
     SCHED_SWITCHES_FALLBACK, Spec, all_have, build, sched_switches, unless,
 };
 use crate::bench::results::{Fallback, Metric};
-use crate::measure::{Reading, Sample};
+use crate::measure::{Reading, Sample, ThreadProfile};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -27,6 +27,22 @@ fn gib(run: &RunRecord) -> f64 {
 /// The size of the log: a run delivers it once to each consumer.
 fn log_bytes(run: &RunRecord) -> f64 {
     run.bytes as f64 / f64::from(run.consumers.max(1))
+}
+
+/// Sampled CPU seconds in the kernel's copy routines, per GiB sent.
+fn copy_per_gib(profile: &Reading<ThreadProfile>, run: &RunRecord) -> Reading<f64> {
+    profile.as_ref().map(|p| p.copy_s() / gib(run))
+}
+
+/// Share of the sampled thread's CPU spent in the kernel's copy routines.
+fn copy_share(profile: &Reading<ThreadProfile>) -> Reading<f64> {
+    match profile {
+        Reading::Value(p) => p.copy_share().map_or_else(
+            || Reading::unavailable("no CPU-clock sample landed in this thread (run too short)"),
+            Reading::Value,
+        ),
+        Reading::Unavailable(why) => Reading::Unavailable(why.clone()),
+    }
 }
 
 fn per_gib(value: Reading<u64>, run: &RunRecord) -> Reading<f64> {
@@ -158,11 +174,58 @@ fn specs(runs: &[RunRecord]) -> Vec<Spec<RunRecord>> {
         },
         Spec {
             key: keys::USER_COPIED_PER_BYTE,
-            label: "user-space copies/byte",
+            label: "user-space copies/byte (zc's own accounting)",
             unit: "bytes/byte",
             fallback: None,
-            source: "self-counted from the return values of calls that touched user buffers".into(),
+            source: "zc's own accounting: the return values of its calls that touched user buffers (not observed in the kernel: see the sampled copy time)".into(),
             per_run: Box::new(|r| Reading::Value(r.tally.user_copied_bytes as f64 / r.bytes as f64)),
+        },
+        Spec {
+            key: keys::SENDER_COPY_CPU_PER_GIB,
+            label: "sender kernel copy CPU s/GiB (sampled)",
+            unit: "s/GiB",
+            fallback: None,
+            source: format!("cpu-clock samples of {senders} whose kernel call chain is in a copy routine, x the sampling period"),
+            per_run: Box::new(|r| copy_per_gib(&r.sample.kernel_profile, r)),
+        },
+        Spec {
+            key: keys::SENDER_COPY_SHARE,
+            label: "sender CPU spent in kernel copies (sampled)",
+            unit: "share",
+            fallback: None,
+            source: format!("cpu-clock samples of {senders} in a copy routine / all its samples"),
+            per_run: Box::new(|r| copy_share(&r.sample.kernel_profile)),
+        },
+        Spec {
+            key: keys::SINK_COPY_CPU_PER_GIB,
+            label: "sink kernel copy CPU s/GiB (sampled)",
+            unit: "s/GiB",
+            fallback: None,
+            source: "cpu-clock samples of the in-process sink thread(s) in a copy routine, x the sampling period".into(),
+            per_run: Box::new(|r| copy_per_gib(&r.sink_profile, r)),
+        },
+        Spec {
+            key: keys::SINK_COPY_SHARE,
+            label: "sink CPU spent in kernel copies (sampled)",
+            unit: "share",
+            fallback: None,
+            source: "cpu-clock samples of the in-process sink thread(s) in a copy routine / all their samples".into(),
+            per_run: Box::new(|r| copy_share(&r.sink_profile)),
+        },
+        Spec {
+            key: keys::ZEROCOPY_COPIED_PER_BYTE,
+            label: "copied after all (MSG_ZEROCOPY)/byte",
+            unit: "bytes/byte",
+            fallback: None,
+            source: "the kernel's MSG_ZEROCOPY completions flagged SO_EE_CODE_ZEROCOPY_COPIED, in \
+                     bytes, / bytes sent"
+                .into(),
+            per_run: Box::new(|r| match r.tally.zerocopy {
+                Some(z) => Reading::Value(z.copied_bytes as f64 / r.bytes as f64),
+                None => Reading::unavailable(
+                    "only msg-zerocopy's completions say whether the kernel copied",
+                ),
+            }),
         },
         Spec {
             key: keys::SCHED_SWITCHES_PER_GIB,
@@ -323,7 +386,10 @@ mod tests {
     /// so in its typed `fallback`, which the reports mark; none other may.
     #[test]
     fn a_probe_without_counters_marks_exactly_the_stand_ins() {
-        let mut probe = Probe::open(&ProbeOptions { counters: false });
+        let mut probe = Probe::open(&ProbeOptions {
+            counters: false,
+            profile: false,
+        });
         probe.start().expect("start");
         let sample = probe.stop().expect("stop");
         let run = RunRecord {
@@ -334,6 +400,7 @@ mod tests {
             sample,
             tally: Tally::default(),
             sink_cpu_ns: Some(1_000),
+            sink_profile: Reading::unavailable("sampling turned off (--no-profile)"),
             residency_before: Reading::Value(1.0),
             sender_cpu: None,
             sink_cpu_id: None,

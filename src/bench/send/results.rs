@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::sink::SinkKind;
 use super::warnings::Warning;
 use crate::bench::results::{Metric, distinct, find};
-use crate::measure::{Environment, Reading, Sample};
+use crate::measure::{Environment, Reading, Sample, ThreadProfile};
 use crate::net::Pin;
 use crate::transfer::{Mode, Model, Tally};
 
@@ -37,6 +37,7 @@ pub mod keys {
     pub const MODE_SWITCHES_PER_GIB: &str = "mode_switches_per_gib";
     pub const MODE_SWITCHES_PER_CHUNK: &str = "mode_switches_per_chunk";
     pub const USER_COPIED_PER_BYTE: &str = "user_copied_per_byte";
+    pub const ZEROCOPY_COPIED_PER_BYTE: &str = "zerocopy_copied_per_byte";
     pub const SCHED_SWITCHES_PER_GIB: &str = "sched_switches_per_gib";
     pub const CPU_MIGRATIONS: &str = "cpu_migrations";
     pub const MINOR_FAULTS_PER_GIB: &str = "minor_faults_per_gib";
@@ -48,6 +49,10 @@ pub mod keys {
     pub const INSTRUCTIONS_PER_GIB: &str = "instructions_per_gib";
     pub const CACHE_MISSES_PER_GIB: &str = "cache_misses_per_gib";
     pub const RESIDENCY_BEFORE: &str = "residency_before";
+    pub const SENDER_COPY_CPU_PER_GIB: &str = "sender_copy_cpu_per_gib";
+    pub const SENDER_COPY_SHARE: &str = "sender_copy_share";
+    pub const SINK_COPY_CPU_PER_GIB: &str = "sink_copy_cpu_per_gib";
+    pub const SINK_COPY_SHARE: &str = "sink_copy_share";
 }
 
 /// One transfer, as measured.
@@ -70,6 +75,9 @@ pub struct RunRecord {
     pub tally: Tally,
     /// CPU time of the in-process sink thread(s) in nanoseconds (None for a remote sink).
     pub sink_cpu_ns: Option<u64>,
+    /// Where the in-process sink thread(s) spent their CPU, sampled like the sender's
+    /// (`Sample::kernel_profile`); unavailable for a remote sink.
+    pub sink_profile: Reading<ThreadProfile>,
     /// Share of the fixture in the page cache right before the run (mincore), or why
     /// it cannot be seen.
     pub residency_before: Reading<f64>,

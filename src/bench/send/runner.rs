@@ -49,7 +49,9 @@ use super::warnings::Warning;
 use crate::bench::results::Metric;
 use crate::bench::rounds;
 use crate::log::fixture;
-use crate::measure::{self, Probe, ProbeOptions, Reading, Sample, SystemCpu, ThreadCpu};
+use crate::measure::{
+    self, Probe, ProbeOptions, Reading, Sample, SystemCpu, ThreadCpu, ThreadProfile, ThreadSampler,
+};
 use crate::net::{self, Congestion};
 use crate::transfer::{self, Mode, Tally, Transfer};
 
@@ -145,6 +147,7 @@ struct InProcessSink {
     receive_buffer: usize,
     congestion: String,
     cpu_id: Option<usize>,
+    profile: Reading<ThreadProfile>,
 }
 
 /// Runs the whole benchmark. The calling thread is the sender: the probe counts it.
@@ -195,6 +198,7 @@ pub fn run(cfg: &BenchConfig, fixture: &Fixture, on: &mut dyn FnMut(Event)) -> R
         .collect::<Result<Vec<_>>>()?;
     let mut probe = Probe::open(&ProbeOptions {
         counters: cfg.counters,
+        profile: cfg.profile,
     });
     let setup = setup(cfg, fixture, &combos, &congestion, &probe);
     let warnings = static_warnings(cfg, &congestion, &probe, peer_is_loopback);
@@ -457,7 +461,11 @@ impl Run<'_> {
     ) -> (Vec<Result<Lane>>, Option<Reading<Duration>>) {
         let ready = Barrier::new(senders.len() + 1);
         let start = Barrier::new(senders.len() + 1);
-        let (pin, counters, fixture) = (self.cfg.pin, self.cfg.counters, self.fixture);
+        let (pin, fixture) = (self.cfg.pin, self.fixture);
+        let options = ProbeOptions {
+            counters: self.cfg.counters,
+            profile: self.cfg.profile,
+        };
         thread::scope(|scope| {
             let handles: Vec<_> = senders
                 .iter_mut()
@@ -470,7 +478,7 @@ impl Run<'_> {
                             net::pin_current_thread(p.sender)
                                 .with_context(|| format!("cannot pin a sender to CPU {}", p.sender))
                         });
-                        let mut probe = Probe::open(&ProbeOptions { counters });
+                        let mut probe = Probe::open(&options);
                         ready.wait();
                         if let Err(e) = pinned {
                             start.wait();
@@ -543,6 +551,17 @@ impl Run<'_> {
             .skip(1)
             .fold(lanes[0].tally, |sum, l| sum.plus(&l.tally));
         let sink_cpu_ns = (!sinks.is_empty()).then(|| sinks.iter().map(|s| s.cpu_ns).sum());
+        let sink_profile = sinks.iter().fold(
+            Reading::unavailable("a remote sink is not sampled"),
+            |sum: Reading<ThreadProfile>, s| match (sum, &s.profile) {
+                (_, Reading::Unavailable(why)) => Reading::Unavailable(why.clone()),
+                (Reading::Value(mut a), Reading::Value(b)) => {
+                    a.merge(b);
+                    Reading::Value(a)
+                }
+                (Reading::Unavailable(_), Reading::Value(b)) => Reading::Value(b.clone()),
+            },
+        );
         RunRecord {
             run: 0,
             consumers: consumers as u32,
@@ -556,6 +575,7 @@ impl Run<'_> {
             ),
             tally,
             sink_cpu_ns,
+            sink_profile,
             residency_before: residency,
             sender_cpu: lanes[0].cpu,
             sink_cpu_id: sinks.first().and_then(|s| s.cpu_id),
@@ -644,7 +664,7 @@ fn spawn_sink(
     chunk: usize,
     encrypted: bool,
 ) -> JoinHandle<io::Result<InProcessSink>> {
-    let (kind, verify, pin) = (cfg.sink, cfg.verify, cfg.pin);
+    let (kind, verify, pin, profile) = (cfg.sink, cfg.verify, cfg.pin, cfg.profile);
     thread::spawn(move || {
         if let Some(pin) = pin {
             net::pin_current_thread(pin.sink)?;
@@ -652,13 +672,28 @@ fn spawn_sink(
         // The accepted socket inherits the listener's congestion control; read it back.
         let (mut stream, _) = listener.accept()?;
         let congestion = net::congestion(stream.as_fd())?;
+        let mut sampler = if profile {
+            ThreadSampler::open(measure::perf_event_paranoid().into_value())
+        } else {
+            Reading::unavailable("sampling turned off (--no-profile)")
+        };
         let start = ThreadCpu::now()?;
+        if let Reading::Value(s) = &mut sampler {
+            s.enable()?;
+        }
         let report = if encrypted {
             sink::drain_tls(&mut stream, verify, chunk)?
         } else {
             sink::drain(&mut stream, kind, verify, chunk)?
         };
+        if let Reading::Value(s) = &mut sampler {
+            s.disable()?;
+        }
         let cpu = ThreadCpu::now()?.since(&start);
+        let profile = match &mut sampler {
+            Reading::Value(s) => Reading::Value(s.drain()),
+            Reading::Unavailable(why) => Reading::Unavailable(why.clone()),
+        };
         let (_, receive_buffer) = net::buffer_sizes(stream.as_fd())?;
         sink::write_trailer(&mut stream, &report)?;
         Ok(InProcessSink {
@@ -666,6 +701,7 @@ fn spawn_sink(
             receive_buffer,
             congestion,
             cpu_id: net::current_cpu(),
+            profile,
         })
     })
 }

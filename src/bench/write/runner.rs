@@ -126,6 +126,7 @@ pub fn run(cfg: &WriteConfig, on: &mut dyn FnMut(Event)) -> Result<WriteReport> 
     let device = BlockDevice::of(work.path());
     let mut probe = Probe::open(&ProbeOptions {
         counters: cfg.counters,
+        profile: false,
     });
     let setup = WriteSetup {
         zc_version: env!("CARGO_PKG_VERSION"),
