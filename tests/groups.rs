@@ -639,7 +639,11 @@ fn bad_group_requests_get_kafkas_error_codes_and_nothing_else_breaks() {
     thread::sleep(Duration::from_millis(6_500));
     let r: HeartbeatResponse = raw.call(2, &heartbeat("g", generation, &id));
     assert_eq!(r.0.error_code, ErrorCode::UnknownMemberId);
-    assert!(broker.log().contains("session timeout"), "{}", broker.log());
+    assert!(
+        broker.wait_for_log("session timeout", Duration::from_secs(5)),
+        "{}",
+        broker.log()
+    );
     // And the broker still serves everything else on the same connection.
     assert_eq!(raw.latest("t"), (ErrorCode::None, 10));
     assert_eq!(raw.fetch("t", 0).2.len(), 10);
