@@ -695,16 +695,23 @@ pub struct ProduceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TopicsCommand {
-    /// Every topic with its partition count.
+    /// Every topic's name, one per line (sorted).
+    #[command(after_help = "Examples:
+  zc topics list -b 127.0.0.1:9092")]
     List {
-        /// Broker to ask (any Kafka broker, or zc serve).
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
     },
     /// Create a topic (CreateTopics).
+    #[command(after_help = "Examples:
+  zc topics create -b 127.0.0.1:9092 orders --partitions 4
+  zc topics create -b 127.0.0.1:9092 orders --validate-only   # check, create nothing")]
     Create {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topic name.
         topic: String,
         /// Partitions; default: the broker's (zc serve --partitions, Kafka's num.partitions).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
@@ -717,26 +724,39 @@ pub enum TopicsCommand {
         validate_only: bool,
     },
     /// Grow a topic to more partitions (CreatePartitions); partitions are never removed.
+    #[command(after_help = "Examples:
+  zc topics alter -b 127.0.0.1:9092 orders --partitions 8")]
     Alter {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topic name.
         topic: String,
         /// The new total number of partitions.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
         partitions: i32,
     },
     /// Delete topics and their records (DeleteTopics).
+    #[command(after_help = "Examples:
+  zc topics delete -b 127.0.0.1:9092 orders old-orders")]
     Delete {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topics to delete.
         #[arg(required = true)]
         topics: Vec<String>,
     },
     /// Partitions with leader, replicas and offsets, and the settings the broker applies
     /// (DescribeConfigs) with where each comes from; all topics if none named.
+    #[command(after_help = "Examples:
+  zc topics describe -b 127.0.0.1:9092            # every topic
+  zc topics describe -b 127.0.0.1:9092 orders")]
     Describe {
+        /// Broker to ask (zc serve, or any Kafka broker).
         #[arg(short, long, value_name = "HOST:PORT")]
         bootstrap: String,
+        /// Topics to describe; all when none given.
         topics: Vec<String>,
     },
 }
@@ -757,7 +777,8 @@ pub struct ConsumeArgs {
     pub partition: i32,
 
     /// Where to start: earliest (the oldest record kept), latest (only records produced
-    /// from now on) or an offset.
+    /// from now on) or an offset. An offset past the partition's end is an error (exit 1),
+    /// or, with --follow, waited for.
     #[arg(long, default_value = "earliest", value_parser = parse_start,
           value_name = "earliest|latest|OFFSET")]
     pub from: crate::client::StartOffset,

@@ -56,13 +56,6 @@ const ALLOWED_CC: &str = "/proc/sys/net/ipv4/tcp_allowed_congestion_control";
 /// SYN retransmission timeout (1 s) to connect. The kernel caps it at `net.core.somaxconn`.
 pub const LISTEN_BACKLOG: i32 = 4096;
 
-/// Widens the listen queue of a bound listener to [`LISTEN_BACKLOG`]. Calling `listen(2)`
-/// again on a listening socket only changes its backlog on Linux.
-pub fn widen_backlog(listener: &TcpListener) -> io::Result<()> {
-    listen(listener, Backlog::new(LISTEN_BACKLOG)?)?;
-    Ok(())
-}
-
 /// A TCP socket of the family of `addr`, not yet connected or bound.
 fn tcp_socket(addr: SocketAddr) -> io::Result<OwnedFd> {
     let family = match addr {

@@ -469,3 +469,33 @@ fn kafka_topics_from_apache_kafka_manages_zc_serve_topics() {
     assert!(ok && !text.contains("made"), "{text}");
     assert!(served.stop().0.success());
 }
+
+#[test]
+fn kafkajs_admin_client_manages_topics() {
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    if !tests.join("node_modules/kafkajs").exists()
+        || std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install kafkajs (.ci/run)"
+        );
+        eprintln!("SKIPPED: kafkajs not installed (npm install --prefix tests, as .ci/run does)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = Broker::start(dir.path(), &[]);
+    let mut cmd = std::process::Command::new("node");
+    cmd.current_dir(&tests)
+        .arg("thirdparty/kafkajs_admin.js")
+        .arg(served.addr());
+    let out = run_ok(cmd, b"");
+    assert_eq!(
+        stdout(&out),
+        "created true\npartitions 6\nmax.message.bytes 1048588\nrf INVALID_REPLICATION_FACTOR\nlisted false\n"
+    );
+    assert!(served.stop().0.success());
+}

@@ -17,7 +17,7 @@ use broker::Broker;
 use common::{demo_fixture, gen_log, zc};
 use kafka::{Kafka, installed, run_tool};
 use zc::log::batch::{self, BatchHeader};
-use zc::log::inspect;
+use zc::log::check;
 
 /// Longest one Kafka tool run (a JVM start plus its work) may take on a loaded machine.
 const TOOL_LIMIT: Duration = Duration::from_secs(180);
@@ -244,9 +244,9 @@ fn kafka_verify_indexes(indexes: &[PathBuf]) {
 /// `log_dir`, and Kafka accepts every index. Returns (batches, records) in all.
 fn kafka_reads_like_zc(log_dir: &Path) -> (usize, usize) {
     zc(&["fixture", "verify", "-q", log_dir.to_str().unwrap()]).success();
-    let report = inspect::inspect(log_dir, true).unwrap();
+    let report = check::check_log(log_dir, true).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let mut by_partition: BTreeMap<PathBuf, Vec<&inspect::SegmentReport>> = BTreeMap::new();
+    let mut by_partition: BTreeMap<PathBuf, Vec<&check::SegmentReport>> = BTreeMap::new();
     for s in &report.segments {
         by_partition
             .entry(s.files.log.parent().unwrap().to_owned())
@@ -610,7 +610,7 @@ fn kafka_dump_log_reads_a_log_zc_serve_wrote() {
     let (batches, records) = kafka_reads_like_zc(dir.path());
     assert_eq!(records, 5300 + 400);
     let part = dir.path().join("compressed-0");
-    let logs: Vec<PathBuf> = inspect::inspect(&part, false)
+    let logs: Vec<PathBuf> = check::check_log(&part, false)
         .unwrap()
         .segments
         .iter()
@@ -625,7 +625,7 @@ fn kafka_dump_log_reads_a_log_zc_serve_wrote() {
     assert!(batches > 2, "{batches}");
     // What the console producer sent, as Kafka's dumper saw it in zc's log.
     let part = dir.path().join("mixed-0");
-    let logs: Vec<PathBuf> = inspect::inspect(&part, false)
+    let logs: Vec<PathBuf> = check::check_log(&part, false)
         .unwrap()
         .segments
         .iter()

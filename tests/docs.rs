@@ -17,7 +17,13 @@ fn repository_files() -> Vec<PathBuf> {
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name == "target" || name.starts_with('.') || name == "corpus" {
+            // node_modules and kafka/dist are installed by .ci/run (git-ignored), not ours.
+            if name == "target"
+                || name.starts_with('.')
+                || name == "corpus"
+                || name == "node_modules"
+                || name == "dist"
+            {
                 continue;
             }
             if path.is_dir() {

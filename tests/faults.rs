@@ -386,7 +386,7 @@ fn a_full_disk_answers_kafka_storage_error_keeps_serving_and_damages_nothing() {
     );
     assert_eq!(other.latest("full"), (ErrorCode::None, acked.len() as i64));
     // Partial appends were cut off: the segments hold exactly the acknowledged batches.
-    let report = zc::log::inspect::inspect(&log_dir, false).unwrap();
+    let report = zc::log::check::check_log(&log_dir, false).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.records(), acked.len() as u64);
     drop(broker);

@@ -22,7 +22,7 @@ use zc::kafka::{
     decode_request, encode_request,
 };
 use zc::log::batch::{self, BatchBuilder};
-use zc::log::inspect::inspect;
+use zc::log::check::check_log;
 use zc::log::partition::{LogConfig, PartitionLog, validate_batches};
 
 /// Few cases per property: CI time is shared, and the fuzzers do the long searches.
@@ -317,7 +317,7 @@ proptest! {
         let expected = ends.iter().rev().find(|(end, _)| *end <= cut).map_or(0, |e| e.1);
         prop_assert_eq!(log.log_end_offset(), expected, "cut at byte {} of {}", cut, len);
         log.close().unwrap();
-        let report = inspect(root.path(), false).unwrap();
+        let report = check_log(root.path(), false).unwrap();
         prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
         prop_assert_eq!(report.records() as i64, expected);
     }
@@ -338,7 +338,7 @@ fn recover_raw_segment(batches: &[u8]) -> (i64, Vec<String>) {
     let (log, _) = PartitionLog::open(&part, LogConfig::default()).unwrap();
     let end = log.log_end_offset();
     log.close().unwrap();
-    let report = inspect(root.path(), false).unwrap();
+    let report = check_log(root.path(), false).unwrap();
     (end, report.problems.iter().map(|p| p.to_string()).collect())
 }
 

@@ -15,7 +15,7 @@ use std::fs;
 
 use libfuzzer_sys::fuzz_target;
 use zc::log::batch::BatchBuilder;
-use zc::log::inspect::inspect;
+use zc::log::check::check_log;
 use zc::log::partition::{LogConfig, PartitionLog};
 
 fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
     fs::write(part.join(format!("{name}.index")), index).unwrap();
     fs::write(part.join(format!("{name}.timeindex")), time_index).unwrap();
 
-    let _ = inspect(root.path(), true);
+    let _ = check_log(root.path(), true);
 
     let config = LogConfig {
         segment_bytes: 1 << 20,
@@ -75,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
     b.finish();
     let appended = log.append_batches(&mut batch);
     log.close().unwrap();
-    let report = inspect(root.path(), false).expect("a recovered log can be inspected");
+    let report = check_log(root.path(), false).expect("a recovered log can be inspected");
     assert!(
         report.problems.is_empty(),
         "recovered log (append: {appended:?}) has problems: {:?}",

@@ -5,8 +5,8 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::cli::{FixtureCommand, GenArgs, InfoArgs};
+use crate::log::check::{self, LogReport};
 use crate::log::fixture::{self, Amount, GenSpec};
-use crate::log::inspect::{self, LogReport};
 use crate::progress;
 use crate::report;
 use crate::units::format_size;
@@ -71,7 +71,7 @@ fn gen_log(args: &GenArgs, quiet: bool) -> Result<()> {
 
 /// Inspects a log and turns any problem into an error that lists them all.
 fn checked(dir: &std::path::Path, batches: bool) -> Result<LogReport> {
-    let report = inspect::inspect(dir, batches)?;
+    let report = check::check_log(dir, batches)?;
     if report.problems.is_empty() {
         return Ok(report);
     }

@@ -1,6 +1,5 @@
 //! `zc serve`: open (or make) a log directory, serve it to Kafka clients until Ctrl-C.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -18,7 +17,7 @@ use crate::cli::ServeArgs;
 use crate::log::lock::DirLock;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
-use crate::net::PeerCongestion;
+use crate::net::{self, PeerCongestion};
 
 /// Set by SIGINT/SIGTERM; read by every server thread.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -60,16 +59,21 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
 fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
     let inspect = cfg.inspect_spec()?;
     let (fd_limit, _) = fds::raise_limit().context("cannot read the file descriptor limit")?;
-    let listener = TcpListener::bind(cfg.addr).with_context(|| {
-        format!(
-            "cannot listen on {}: is another broker running there?",
-            cfg.addr
-        )
-    })?;
-    crate::net::widen_backlog(&listener).context("cannot widen the listen queue")?;
+    let congestion = PeerCongestion::resolve(&cfg.cc)?;
+    // The loopback algorithm is set on the listener, before any connection exists, so
+    // accepted sockets are born with it. Switching a socket away from bbr after it was
+    // set up leaves bbr's pacing on (docs/how-zc-measures.md, "Congestion control is
+    // chosen before the connection exists"); a remote client's socket is switched after accept, which is
+    // harmless when it switches *to* bbr or keeps the listener's choice.
+    let listener = net::listen_with_congestion(cfg.addr, &congestion.loopback.name)
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another broker running there?",
+                cfg.addr
+            )
+        })?;
     let bound = listener.local_addr()?;
     let advertised = cfg.advertised(bound)?;
-    let congestion = PeerCongestion::resolve(&cfg.cc)?;
 
     // Without --log-dir, a private copy of the default log: producing must not change
     // the cached original.

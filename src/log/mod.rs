@@ -12,14 +12,14 @@
 //! - [`lock`]: one broker per log directory (an exclusive `flock` on `.lock`);
 //! - [`producer`]: idempotent producers' state, so a retried batch is stored once;
 //! - [`recovery`]: after a crash, truncating a torn tail and rebuilding indexes;
-//! - [`inspect`]: reading everything back and checking it (`zc fixture verify`/`info`);
+//! - [`check`]: reading everything back and checking it (`zc fixture verify`/`info`);
 //! - [`fixture`]: deterministic generation and the cached default fixture.
 
 pub mod batch;
+pub mod check;
 pub mod compression;
 pub mod fixture;
 pub mod index;
-pub mod inspect;
 pub mod lock;
 pub mod partition;
 pub mod producer;

@@ -2,7 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::log::inspect::LogReport;
+use crate::log::check::LogReport;
 use crate::units::format_size;
 
 fn table(header: &[&str]) -> Table {

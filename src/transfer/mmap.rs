@@ -18,15 +18,12 @@
 //! user/kernel boundary once (inside `write`).
 //!
 //! Caveats:
-//! - SIGBUS: touching a mapped page that lies past the end of the file (because someone
-//!   truncated it while mapped) kills the process with SIGBUS. This mode never reads the
-//!   mapping from user space: only the kernel does, inside `write`, and a kernel-mode fault
-//!   past EOF is turned into `EFAULT` (the test `truncated_while_mapped_is_efault_not_sigbus`
-//!   shows it). Code that checksums the mapping in Rust would get SIGBUS instead. (Kafka
-//!   mmaps only its index files; its `.log` goes through a FileChannel.) [`Watched::send_watched`]
-//!   does let a caller read the mapping (`zc serve --inspect`, RocketMQ's trade-off): that
-//!   is safe only while nobody truncates the file, which the broker's append-only segments
-//!   guarantee while they are served.
+//! - SIGBUS (the classroom version is in [`Mode::caveats`](super::Mode::caveats)): this mode
+//!   never reads the mapping from user space; only the kernel does, inside `write`, where a
+//!   fault past EOF becomes `EFAULT` (the test `truncated_while_mapped_is_efault_not_sigbus`
+//!   shows it). [`Watched::send_watched`] does let a caller read the mapping (`zc serve
+//!   --inspect`): safe only while nobody truncates the file, which the broker's append-only
+//!   segments guarantee while they are served.
 //! - the file must hold the whole range *before* mapping: `fstat` checks it, because a
 //!   mapping past EOF is exactly the SIGBUS case above.
 //! - `madvise(MADV_SEQUENTIAL)` asks for aggressive read-ahead and early reclaim behind us.

@@ -17,8 +17,7 @@
 //! Caveats:
 //! - one call moves at most 0x7ffff000 bytes (2 GiB - 4 KiB), whatever is asked: larger
 //!   chunks are capped so the count we ask for is the count the kernel honours.
-//! - sendfile can block on a page-cache miss: the disk read happens inside the syscall, so
-//!   a cold cache stalls the sending thread (Kafka: KAFKA-7504).
+//! - sendfile can block on a page-cache miss (see [`Mode::caveats`](super::Mode::caveats)).
 //! - short transfers: it may move fewer bytes than asked; the loop continues from the new
 //!   offset. 0 means the file ended early: an error.
 //! - with an explicit offset the file's own position is neither used nor moved.

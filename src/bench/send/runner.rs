@@ -78,7 +78,7 @@ impl Fixture {
     /// `zc fixture gen` manifest, must match it: a damaged log is not benchmarked.
     pub fn open(path: &Path, known_hash: Option<String>) -> Result<Fixture> {
         let mut segments = Vec::new();
-        for part in crate::log::inspect::partitions(path)? {
+        for part in crate::log::check::partitions(path)? {
             for seg in crate::log::partition::list_segments(&part.path)? {
                 let file = File::open(&seg.log)
                     .with_context(|| format!("cannot open {}", seg.log.display()))?;

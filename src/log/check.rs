@@ -86,40 +86,40 @@ impl LogReport {
 
 /// Why a directory could not be inspected at all (as opposed to holding a bad log).
 #[derive(Debug)]
-pub enum InspectError {
+pub enum CheckError {
     Missing(PathBuf),
     Empty(PathBuf),
     Io(PathBuf, io::Error),
 }
 
-impl fmt::Display for InspectError {
+impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InspectError::Missing(p) => write!(
+            CheckError::Missing(p) => write!(
                 f,
                 "{} does not exist or is not a directory; create a log with `zc fixture gen --out {}`",
                 p.display(),
                 p.display()
             ),
-            InspectError::Empty(p) => write!(
+            CheckError::Empty(p) => write!(
                 f,
                 "{} holds no partition directories (<topic>-<partition>/) and no .log segments",
                 p.display()
             ),
-            InspectError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            CheckError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
         }
     }
 }
 
-impl std::error::Error for InspectError {}
+impl std::error::Error for CheckError {}
 
 /// The partitions under `dir`: either a log directory of `<topic>-<partition>/`
 /// directories, or one partition directory given directly.
-pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, InspectError> {
+pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, CheckError> {
     if !dir.is_dir() {
-        return Err(InspectError::Missing(dir.to_owned()));
+        return Err(CheckError::Missing(dir.to_owned()));
     }
-    let io_err = |e| InspectError::Io(dir.to_owned(), e);
+    let io_err = |e| CheckError::Io(dir.to_owned(), e);
     let mut found = partition::list_partitions(dir).map_err(io_err)?;
     if found.is_empty() && !partition::list_segments(dir).map_err(io_err)?.is_empty() {
         let name = dir
@@ -135,18 +135,18 @@ pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, InspectError> {
         });
     }
     if found.is_empty() {
-        return Err(InspectError::Empty(dir.to_owned()));
+        return Err(CheckError::Empty(dir.to_owned()));
     }
     Ok(found)
 }
 
 /// Inspects every partition under `dir`. With `list_batches`, each segment report also
 /// lists its batches.
-pub fn inspect(dir: &Path, list_batches: bool) -> Result<LogReport, InspectError> {
+pub fn check_log(dir: &Path, list_batches: bool) -> Result<LogReport, CheckError> {
     let mut report = LogReport::default();
     for part in partitions(dir)? {
         let segments = partition::list_segments(&part.path)
-            .map_err(|e| InspectError::Io(part.path.clone(), e))?;
+            .map_err(|e| CheckError::Io(part.path.clone(), e))?;
         let name = part
             .path
             .file_name()
