@@ -177,7 +177,11 @@ fn flame_graph_shows_read_writes_sender_copying() {
     for row in report["rows"].as_array().unwrap() {
         for side in ["sender", "sink"] {
             let top = row["profile"][side]["top"].as_array().unwrap();
-            assert!(!top.is_empty(), "{}: no top functions for the {side}", row["mode"]);
+            assert!(
+                !top.is_empty(),
+                "{}: no top functions for the {side}",
+                row["mode"]
+            );
         }
     }
     let bars = bars(&std::fs::read_to_string(&svg).unwrap());

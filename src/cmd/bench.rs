@@ -8,9 +8,9 @@ use super::measuring::{Progress, check_export};
 use crate::bench::send::config::BenchConfig;
 use crate::bench::send::runner::{self, Fixture};
 use crate::cli::bench::{BenchArgs, BenchCommand};
+use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
-use crate::error::UsageError;
 use crate::report::export;
 use crate::report::send::terminal;
 

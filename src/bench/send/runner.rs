@@ -42,7 +42,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::config::BenchConfig;
 use super::metrics;
 use super::results::{
-    BenchReport, CacheState, FixtureInfo, Row, RowProfile, RunRecord, SCHEMA, Setup, SinkPlace, keys,
+    BenchReport, CacheState, FixtureInfo, Row, RowProfile, RunRecord, SCHEMA, Setup, SinkPlace,
+    keys,
 };
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;

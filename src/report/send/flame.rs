@@ -123,7 +123,10 @@ mod tests {
         Reading::Value(ThreadProfile {
             samples: stacks.iter().map(|s| s.1).sum(),
             period_ns: PERIOD_NS,
-            stacks: stacks.iter().map(|&(s, n)| (s.to_owned(), n)).collect::<BTreeMap<_, _>>(),
+            stacks: stacks
+                .iter()
+                .map(|&(s, n)| (s.to_owned(), n))
+                .collect::<BTreeMap<_, _>>(),
             ..ThreadProfile::default()
         })
     }
