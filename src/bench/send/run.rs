@@ -290,16 +290,9 @@ impl Run<'_> {
             .skip(1)
             .fold(lanes[0].tally, |sum, l| sum.plus(&l.tally));
         let sink_cpu_ns = (!sinks.is_empty()).then(|| sinks.iter().map(|s| s.cpu_ns).sum());
-        let sink_profile = sinks.iter().fold(
-            Reading::unavailable("a remote sink is not sampled"),
-            |sum: Reading<ThreadProfile>, s| match (sum, &s.profile) {
-                (_, Reading::Unavailable(why)) => Reading::Unavailable(why.clone()),
-                (Reading::Value(mut a), Reading::Value(b)) => {
-                    a.merge(b);
-                    Reading::Value(a)
-                }
-                (Reading::Unavailable(_), Reading::Value(b)) => Reading::Value(b.clone()),
-            },
+        let sink_profile = measure::sum_profiles(
+            sinks.iter().map(|s| &s.profile),
+            "a remote sink is not sampled",
         );
         RunRecord {
             run: 0,

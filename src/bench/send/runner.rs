@@ -17,7 +17,9 @@ use anyhow::{Context, Result};
 use super::config::BenchConfig;
 use super::metrics;
 use super::payload::{self, Fixture};
-use super::results::{BenchReport, CacheState, Row, RunRecord, SCHEMA, Setup, SinkPlace};
+use super::results::{
+    BenchReport, CacheState, Row, RowProfile, RunRecord, SCHEMA, Setup, SinkPlace,
+};
 use super::run::{Buffers, Run};
 use super::warnings::{self, Warning};
 use crate::bench::results::Metric;
@@ -153,6 +155,7 @@ fn unavailable_rows(unavailable: &[(Mode, String)], chunks: &[usize]) -> Vec<Row
                 chunk,
                 model: mode.model(),
                 metrics,
+                profile: RowProfile::of(&[]),
                 runs: Vec::new(),
             });
         }
@@ -178,6 +181,7 @@ fn report(
             chunk,
             model: mode.model(),
             metrics: metrics::metrics(runs),
+            profile: RowProfile::of(runs),
             runs: runs.clone(),
         })
         .collect();
