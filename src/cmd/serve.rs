@@ -65,8 +65,8 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
     // set up leaves bbr's pacing on (docs/how-zc-measures.md, "Congestion control is
     // chosen before the connection exists"); a remote client's socket is switched after accept, which is
     // harmless when it switches *to* bbr or keeps the listener's choice.
-    let listener = net::listen_with_congestion(cfg.addr, &congestion.loopback.name)
-        .with_context(|| {
+    let listener =
+        net::listen_with_congestion(cfg.addr, &congestion.loopback.name).with_context(|| {
             format!(
                 "cannot listen on {}: is another broker running there?",
                 cfg.addr
