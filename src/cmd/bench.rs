@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::measuring::{Progress, check_export};
 use crate::bench::send::config::BenchConfig;
 use crate::bench::send::runner::{self, Fixture};
-use crate::cli::{BenchArgs, BenchCommand};
+use crate::cli::bench::{BenchArgs, BenchCommand};
 use crate::log::fixture;
 use crate::progress;
 use crate::report::send::terminal;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::measuring::{Progress, check_export};
 use crate::bench::write::config::WriteConfig;
 use crate::bench::write::runner;
-use crate::cli::BenchWriteArgs;
+use crate::cli::bench::BenchWriteArgs;
 use crate::error::UsageError;
 use crate::report::{export, write};
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result, bail};
 
 use super::print;
-use crate::cli::{GroupsCommand, ListFormat};
+use crate::cli::client::{GroupsCommand, ListFormat};
 use crate::client::{
     ClientConfig, ClientError, Connection, GroupDescription, connect_to_coordinator,
 };

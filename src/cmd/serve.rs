@@ -13,7 +13,7 @@ use crate::broker::fds;
 use crate::broker::handlers::{Context, Log};
 use crate::broker::server::{self, FetchPath};
 use crate::broker::topics::Topics;
-use crate::cli::ServeArgs;
+use crate::cli::serve::ServeArgs;
 use crate::log::lock::DirLock;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use super::Tally;
-use crate::cli::ConsumeArgs;
+use crate::cli::client::ConsumeArgs;
 use crate::client::{
     ClientConfig, Connection, Consumer, GroupMember, Membership, OffsetSpec, StartOffset,
     connect_to_leader,

@@ -19,7 +19,7 @@ use anyhow::{Result, bail};
 
 mod group;
 
-use crate::cli::ConsumeArgs;
+use crate::cli::client::ConsumeArgs;
 use crate::client::{ClientConfig, Consumer, OffsetSpec, connect_to_leader};
 use crate::kafka::ApiKey;
 use crate::text::count;
