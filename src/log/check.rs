@@ -145,8 +145,8 @@ pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, CheckError> {
 pub fn check_log(dir: &Path, list_batches: bool) -> Result<LogReport, CheckError> {
     let mut report = LogReport::default();
     for part in partitions(dir)? {
-        let segments = segment::list_segments(&part.path)
-            .map_err(|e| CheckError::Io(part.path.clone(), e))?;
+        let segments =
+            segment::list_segments(&part.path).map_err(|e| CheckError::Io(part.path.clone(), e))?;
         let name = part
             .path
             .file_name()
