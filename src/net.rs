@@ -359,7 +359,7 @@ pub fn online_cpus() -> io::Result<usize> {
 }
 
 /// Where the sender and the sink run, written `SENDER,SINK` (e.g. `0,1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pin {
     pub sender: usize,
     pub sink: usize,

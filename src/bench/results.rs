@@ -4,7 +4,6 @@
 //! could not be measured stay [`Reading::Unavailable`] with the reason, all the way to the
 //! output. The reports of each benchmark are in `send::results` and `write::results`.
 
-use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Reading;
@@ -123,21 +122,4 @@ pub fn counters(availability: Vec<(&'static str, Reading<()>)>) -> Vec<(String, 
         .into_iter()
         .map(|(name, r)| (name.to_owned(), r))
         .collect()
-}
-
-/// `{"unavailable": "reason"}` or the bare value, as [`Reading`]'s `Serialize` writes it
-/// (read back here, beside the only types that are read back).
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Reading<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form<T> {
-            Unavailable { unavailable: String },
-            Value(T),
-        }
-        Ok(match Form::deserialize(d)? {
-            Form::Unavailable { unavailable } => Reading::Unavailable(unavailable),
-            Form::Value(v) => Reading::Value(v),
-        })
-    }
 }

@@ -7,13 +7,13 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Reading;
 use super::procfs::{cpu_model, cpus_online, is_root, kernel_release, perf_event_paranoid};
 use super::syscalls::tracefs;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Environment {
     pub kernel_release: Reading<String>,
     pub cpu_model: Reading<String>,

@@ -59,7 +59,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use block::{BlockDevice, DeviceWrites, filesystem_type, writeback_settings};
 pub use environment::{Environment, environment};
@@ -138,6 +138,22 @@ impl<T: Serialize> Serialize for Reading<T> {
                 map.end()
             }
         }
+    }
+}
+
+/// Reads back what `Serialize` writes: `{"unavailable": "reason"}` or the bare value.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Reading<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form<T> {
+            Unavailable { unavailable: String },
+            Value(T),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Unavailable { unavailable } => Reading::Unavailable(unavailable),
+            Form::Value(v) => Reading::Value(v),
+        })
     }
 }
 

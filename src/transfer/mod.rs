@@ -95,6 +95,18 @@ pub enum Mode {
     Ktls,
 }
 
+/// A mode by the name it is written with (`read-write`, `sendfile`, ...).
+impl<'de> serde::Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let name = String::deserialize(d)?;
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| D::Error::custom(format!("unknown mode {name:?}")))
+    }
+}
+
 impl Mode {
     /// Every mode, in the order reports list them: the four classic ones (most copies
     /// first), then the ones beyond sendfile.

@@ -199,7 +199,6 @@ impl std::fmt::Display for SinkPlace {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Setup {
     pub zc_version: String,
-    #[serde(deserialize_with = "EnvironmentRead::deserialize")]
     pub environment: Environment,
     /// Which probe counters worked on this machine, or why not.
     pub counters: Vec<(String, Reading<()>)>,
@@ -219,7 +218,6 @@ pub struct Setup {
     /// after the transfer.
     pub send_buffer: usize,
     pub receive_buffer: Option<usize>,
-    #[serde(deserialize_with = "pin_of")]
     pub pin: Option<Pin>,
 }
 
@@ -242,22 +240,9 @@ pub const SCHEMA: u32 = 3;
 
 // --- reading results back ---------------------------------------------------------------
 //
-// The types of other modules that a result holds are read back here, next to the only
-// place that reads them: `measure`'s Reading and `transfer`'s Mode get the other half of
-// the serde form their modules write, and the structs of `measure`, `transfer` and `net`
-// are read through serde's remote definitions, which the compiler checks field by field
-// against the real structs (a field added there and not here fails the build).
-
-/// A mode by the name it is written with (`read-write`, `sendfile`, ...).
-impl<'de> Deserialize<'de> for Mode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.name() == name)
-            .ok_or_else(|| D::Error::custom(format!("unknown mode {name:?}")))
-    }
-}
+// The types of other modules that a result holds (`measure`'s Reading and Environment,
+// `transfer`'s Mode, `net`'s Pin) serialise and deserialise in their own modules; only
+// the check that a written textbook model is one this zc knows is here.
 
 /// The textbook model as written: it must be one this zc knows (a file from a zc with
 /// another model is refused rather than shown with this zc's numbers).
@@ -268,31 +253,6 @@ fn known_model<'de, D: Deserializer<'de>>(d: D) -> Result<Model, D::Error> {
         .map(Mode::model)
         .find(|m| serde_json::to_value(m).ok().as_ref() == Some(&written))
         .ok_or_else(|| D::Error::custom("a textbook model this zc does not know"))
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "Environment")]
-struct EnvironmentRead {
-    kernel_release: Reading<String>,
-    cpu_model: Reading<String>,
-    cpus_online: Reading<usize>,
-    perf_event_paranoid: Reading<i32>,
-    root: bool,
-    tracefs: Reading<PathBuf>,
-    notes: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(remote = "Pin")]
-struct PinRead {
-    sender: usize,
-    sink: usize,
-}
-
-fn pin_of<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pin>, D::Error> {
-    #[derive(Deserialize)]
-    struct Wrapped(#[serde(with = "PinRead")] Pin);
-    Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(pin)| pin))
 }
 
 #[cfg(test)]
