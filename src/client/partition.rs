@@ -32,15 +32,24 @@ pub enum OffsetSpec {
     Latest,
 }
 
-/// How long to keep asking while the partition has no leader yet. Real Kafka answers
-/// LEADER_NOT_AVAILABLE for a moment after auto-creating a topic; clients wait it out.
-const LEADER_WAIT: Duration = Duration::from_secs(5);
-const LEADER_RETRY: Duration = Duration::from_millis(100);
+/// The pause before asking Metadata again, doubling from the first to the last: Kafka's
+/// `retry.backoff.ms` (100 ms) and `retry.backoff.max.ms` (1 s).
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Connects to `bootstrap`, finds the leader of `topic`-`partition` with Metadata, and
 /// returns a connection to the leader's advertised address (the bootstrap connection
 /// itself when that is where the leader is). `allow_auto_create` asks the broker to
 /// create a missing topic: producers do, consumers do not (librdkafka's defaults).
+///
+/// A partition may not be ready yet, and then the client asks again, with a growing
+/// pause, for up to `config.metadata_wait`: while it has no leader (LEADER_NOT_AVAILABLE),
+/// and, when asked to create the topic, while the topic is unknown. Apache Kafka (KRaft)
+/// creates a topic on first use *in the background*: the broker forwards a CreateTopics to
+/// the controller ("Sent auto-creation request for [t] to the active controller" in its
+/// log) and answers this Metadata, and the next ones until the topic is in its metadata,
+/// UNKNOWN_TOPIC_OR_PARTITION. (`zc serve` creates it before answering.) A broker that
+/// never creates it leaves the topic unknown until the wait runs out.
 pub fn connect_to_leader(
     bootstrap: &str,
     topic: &str,
@@ -50,6 +59,8 @@ pub fn connect_to_leader(
 ) -> Result<Connection, ClientError> {
     let mut conn = Connection::open(bootstrap, config)?;
     let started = Instant::now();
+    let mut backoff = RETRY_BACKOFF;
+    let mut requests = 0;
     let (node_id, address) = loop {
         let metadata = conn.call::<MetadataResponse>(&RequestBody::Metadata(MetadataRequest {
             topics: Some(vec![topic.to_owned()]),
@@ -57,15 +68,31 @@ pub fn connect_to_leader(
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
         }))?;
-        match leader_address(&metadata, conn.broker(), topic, partition) {
-            Err(e)
-                if e.code() == Some(ErrorCode::LeaderNotAvailable)
-                    && started.elapsed() < LEADER_WAIT =>
-            {
-                thread::sleep(LEADER_RETRY);
-            }
-            other => break other?,
+        requests += 1;
+        let e = match leader_address(&metadata, conn.broker(), topic, partition) {
+            Ok(found) => break found,
+            Err(e) => e,
+        };
+        let not_ready = match e.code() {
+            Some(ErrorCode::LeaderNotAvailable) => true,
+            Some(ErrorCode::UnknownTopicOrPartition) => allow_auto_create,
+            _ => false,
+        };
+        if !not_ready || config.metadata_wait.is_zero() {
+            return Err(e);
         }
+        if started.elapsed() + backoff > config.metadata_wait {
+            return Err(ClientError::NotReady {
+                broker: conn.broker().to_owned(),
+                topic: topic.to_owned(),
+                partition,
+                code: e.code().unwrap_or(ErrorCode::LeaderNotAvailable),
+                waited: started.elapsed(),
+                requests,
+            });
+        }
+        thread::sleep(backoff);
+        backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
     };
     if resolves_to_peer(&address, &conn) {
         return Ok(conn);
