@@ -857,6 +857,42 @@ fn java_clients_work(addr: &str) {
         .split_whitespace()
         .collect();
     assert_eq!(&row[1..6], ["java", "0", "50", "50", "0"], "{group}");
+    // zc groups sees what kafka-consumer-groups sees, through the same Kafka requests.
+    let listed = zc(&["groups", "list", "-b", addr]).success().stdout;
+    assert!(listed.lines().any(|l| l == "g"), "{listed}");
+    let table = zc(&["groups", "describe", "-b", addr, "g"])
+        .success()
+        .stdout;
+    let zc_row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("g "))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        zc_row[..6],
+        row[..6],
+        "zc:\n{table}\nkafka-consumer-groups:\n{group}"
+    );
+    assert!(table.contains("state Empty"), "{table}");
+    // zc consume --group joins, reads, commits there too; zc groups shows its offset.
+    let read = zc(&["consume", "-b", addr, "-t", "java", "--group", "zg"]).success();
+    assert_eq!(read.stdout.lines().count(), 50, "{}", read.stderr);
+    let described = zc(&["groups", "describe", "-b", addr, "zg", "--format", "json"]).success();
+    let zg: serde_json::Value = serde_json::from_str(&described.stdout).unwrap();
+    assert_eq!(
+        zg[0]["partitions"],
+        serde_json::json!([{"topic": "java", "partition": 0, "committed": 50,
+                            "log_end": 50, "lag": 0, "member_id": null}]),
+        "{}",
+        described.stdout
+    );
+    let unknown = zc(&["groups", "describe", "-b", addr, "nope"]).code(1);
+    assert!(
+        unknown.stderr.contains("no consumer group nope"),
+        "{}",
+        unknown.stderr
+    );
     let (perf, _) = kafka_tool(
         "kafka-producer-perf-test",
         &[
