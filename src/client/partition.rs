@@ -11,8 +11,6 @@
 //! docs/kafka-protocol.md §4.
 
 use std::net::ToSocketAddrs;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::{
@@ -22,6 +20,7 @@ use crate::kafka::{
 
 use super::connection::{ClientConfig, Connection};
 use super::error::ClientError;
+use super::retry::Retry;
 
 /// One end of a partition, for ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +31,13 @@ pub enum OffsetSpec {
     Latest,
 }
 
-/// The pause before asking Metadata again, doubling from the first to the last: Kafka's
-/// `retry.backoff.ms` (100 ms) and `retry.backoff.max.ms` (1 s).
-const RETRY_BACKOFF: Duration = Duration::from_millis(100);
-const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(1);
-
 /// Connects to `bootstrap`, finds the leader of `topic`-`partition` with Metadata, and
 /// returns a connection to the leader's advertised address (the bootstrap connection
 /// itself when that is where the leader is). `allow_auto_create` asks the broker to
 /// create a missing topic: producers do, consumers do not (librdkafka's defaults).
 ///
-/// A partition may not be ready yet, and then the client asks again, with a growing
-/// pause, for up to `config.metadata_wait`: while it has no leader (LEADER_NOT_AVAILABLE),
+/// A partition may not be ready yet, and then the client asks again ([`Retry`]), for up
+/// to `config.metadata_wait`: while it has no leader (LEADER_NOT_AVAILABLE),
 /// and, when asked to create the topic, while the topic is unknown. Apache Kafka (KRaft)
 /// creates a topic on first use *in the background*: the broker forwards a CreateTopics to
 /// the controller ("Sent auto-creation request for [t] to the active controller" in its
@@ -58,9 +52,7 @@ pub fn connect_to_leader(
     config: &ClientConfig,
 ) -> Result<Connection, ClientError> {
     let mut conn = Connection::open(bootstrap, config)?;
-    let started = Instant::now();
-    let mut backoff = RETRY_BACKOFF;
-    let mut requests = 0;
+    let mut retry = Retry::new(config.metadata_wait);
     let (node_id, address) = loop {
         let metadata = conn.call::<MetadataResponse>(&RequestBody::Metadata(MetadataRequest {
             topics: Some(vec![topic.to_owned()]),
@@ -68,7 +60,6 @@ pub fn connect_to_leader(
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
         }))?;
-        requests += 1;
         let e = match leader_address(&metadata, conn.broker(), topic, partition) {
             Ok(found) => break found,
             Err(e) => e,
@@ -81,18 +72,16 @@ pub fn connect_to_leader(
         if !not_ready || config.metadata_wait.is_zero() {
             return Err(e);
         }
-        if started.elapsed() + backoff > config.metadata_wait {
+        if !retry.again() {
             return Err(ClientError::NotReady {
                 broker: conn.broker().to_owned(),
                 topic: topic.to_owned(),
                 partition,
                 code: e.code().unwrap_or(ErrorCode::LeaderNotAvailable),
-                waited: started.elapsed(),
-                requests,
+                waited: retry.waited(),
+                requests: retry.requests,
             });
         }
-        thread::sleep(backoff);
-        backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
     };
     if resolves_to_peer(&address, &conn) {
         return Ok(conn);
