@@ -239,7 +239,7 @@ fn read(
         else {
             // No partition assigned (more members than partitions): keep the membership
             // until the group changes or the run ends.
-            std::thread::sleep(wait);
+            std::thread::sleep(wait.max(Duration::from_millis(10)));
             continue;
         };
         let mut write_error = None;
