@@ -236,3 +236,35 @@ fn confluent_kafka_produces_and_consumes_over_ssl() {
     assert!(status.success(), "{log}");
     assert!(!log.contains("closed: TLS"), "{log}");
 }
+
+/// zc's own client: `zc produce --tls` and `zc consume --tls` round-trip through the TLS
+/// listener; `--tls` to the plaintext port fails the handshake with a message that says
+/// what to check.
+#[test]
+fn zc_produce_and_consume_speak_tls_with_tls_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut broker, tls, ca) = start(dir.path());
+    let ca = ca.to_str().unwrap();
+    let sent = lines(3000);
+    let tls_args = ["--tls", "--tls-ca", ca];
+    let mut produce = common::zc_command(&["produce", "-b", &tls, "-t", "zc"]);
+    produce.args(tls_args);
+    run_ok(produce, sent.as_bytes());
+    let mut consume = common::zc_command(&["consume", "-b", &tls, "-t", "zc"]);
+    consume.args(tls_args);
+    let got = run_ok(consume, b"");
+    assert!(
+        String::from_utf8_lossy(&got.stdout) == sent,
+        "records differ"
+    );
+
+    let mut wrong_port = common::zc_command(&["consume", "-b", &broker.addr(), "-t", "zc"]);
+    wrong_port.args(tls_args);
+    let out = run_bounded(wrong_port, b"", harness::RUN_LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TLS handshake failed"), "{stderr}");
+    assert!(stderr.contains("a TLS listener"), "{stderr}");
+    let (status, log) = broker.stop();
+    assert!(status.success(), "{log}");
+}

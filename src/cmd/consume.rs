@@ -29,7 +29,10 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     if let Some(group) = &args.group {
         return run_group(&args, group, quiet);
     }
-    let config = ClientConfig::default();
+    let config = ClientConfig {
+        tls: super::client_tls(&args.tls)?,
+        ..ClientConfig::default()
+    };
     let conn = connect_to_leader(&args.bootstrap, &args.topic, args.partition, false, &config)?;
     let fetch_version = conn.version(ApiKey::Fetch)?;
     let broker = conn.broker().to_owned();
@@ -145,7 +148,10 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
 /// it, leave. A heartbeat goes out between fetches every 3 s, so a long read keeps the
 /// membership; a rebalance meanwhile ends the run with the coordinator's error.
 fn run_group(args: &ConsumeArgs, group: &str, quiet: bool) -> Result<()> {
-    let config = ClientConfig::default();
+    let config = ClientConfig {
+        tls: super::client_tls(&args.tls)?,
+        ..ClientConfig::default()
+    };
     let partitions = Connection::open(&args.bootstrap, &config)?
         .list_topics()?
         .into_iter()
