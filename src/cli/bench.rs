@@ -22,6 +22,7 @@ pub(super) const BENCH_EXAMPLES: &str = "Examples:
   zc bench --export results.json --export results.md
   zc bench --chunk 4K,64K,1M --export chart.svg    # throughput and CPU/GiB per mode and chunk
   zc bench --export report.html                    # one page to open anywhere, no root needed
+  sudo zc bench --sink read --export profile.svg   # flame graph: where sender and receiver copy
   zc bench --connect 10.0.0.2:9000                 # to a `zc sink --listen` elsewhere
   zc bench --consumers 10 --cache cold             # 10 consumers at once: storage read once?
   zc bench write                                   # the write path, four ways of appending
@@ -130,7 +131,9 @@ pub struct BenchArgs {
 
     /// Write the results to FILE; the format comes from the extension: .json, .csv, .md,
     /// .svg (a chart of throughput and CPU per GiB), .html (one self-contained page: chart,
-    /// tables, model, each mode's diagram, setup). Repeatable. Rewritten after every round of runs, so a crash loses nothing.
+    /// tables, model, each mode's diagram, setup); an .svg whose name ends in `profile` or
+    /// `flame` (profile.svg) is a flame graph of the sampled call chains, sender and receiver
+    /// of every mode. Repeatable. Rewritten after every round of runs, so a crash loses nothing.
     #[arg(long, value_name = "FILE")]
     pub export: Vec<PathBuf>,
 }

@@ -1,7 +1,7 @@
-//! The arguments of zc's Kafka client commands: `zc produce`, `zc consume` and
-//! `zc topics`. They talk to `zc serve` or to any Kafka broker.
+//! The arguments of zc's Kafka client commands: `zc produce`, `zc consume`, `zc topics`
+//! and `zc groups`. They talk to `zc serve` or to any Kafka broker.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::{bounded_size, parse_seconds};
 use crate::units::parse_size;
@@ -99,6 +99,68 @@ pub struct ProduceArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+}
+
+pub(super) const GROUPS_EXAMPLES: &str = "Examples:
+  zc groups list -b 127.0.0.1:9092
+  zc groups describe -b 127.0.0.1:9092 readers     # members, assignments, offsets, lag
+  zc groups describe -b 127.0.0.1:9092 --format json
+  zc groups delete -b 127.0.0.1:9092 readers       # only a group without members
+
+The requests are Kafka's own (ListGroups, FindCoordinator, DescribeGroups, OffsetFetch,
+ListOffsets, DeleteGroups), so a Kafka broker answers them too. LAG is the log-end offset
+minus the committed offset; `-` where the group has committed nothing.";
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Every group's name, one per line (sorted).
+    #[command(after_help = "Examples:
+  zc groups list -b 127.0.0.1:9092
+  zc groups list -b 127.0.0.1:9092 --format json   # with each group's protocol type")]
+    List {
+        /// Broker to ask (zc serve, or any Kafka broker).
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        /// `table`: names one per line; `json`: an array of objects.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// A group's state, its committed offset, log-end offset and lag per partition, and
+    /// its members with their assignments; all groups if none named. An unknown group
+    /// is an error (exit 1).
+    #[command(after_help = "Examples:
+  zc groups describe -b 127.0.0.1:9092             # every group
+  zc groups describe -b 127.0.0.1:9092 readers audit
+  zc groups describe -b 127.0.0.1:9092 readers --format json")]
+    Describe {
+        /// Broker to ask (zc serve, or any Kafka broker).
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        /// Groups to describe; all when none given.
+        groups: Vec<String>,
+        /// `table`: kafka-consumer-groups' columns; `json`: the same fields, for scripts.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Delete groups and their committed offsets (DeleteGroups); a group with members is
+    /// refused (NON_EMPTY_GROUP).
+    #[command(after_help = "Examples:
+  zc groups delete -b 127.0.0.1:9092 readers")]
+    Delete {
+        /// Broker to ask (zc serve, or any Kafka broker).
+        #[arg(short, long, value_name = "HOST:PORT")]
+        bootstrap: String,
+        /// Groups to delete.
+        #[arg(required = true)]
+        groups: Vec<String>,
+    },
+}
+
+/// How `zc groups` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,8 +263,9 @@ pub struct ConsumeArgs {
 
     /// Read as a member of consumer group G: join it, read the partitions of the topic
     /// the group assigns to this member, each from the group's committed offset (--from
-    /// where there is none) up to its end at start, commit, and leave the group.
-    #[arg(long, value_name = "G", conflicts_with_all = ["partition", "count", "follow"])]
+    /// where there is none) up to its end at start (or on, with --follow), committing every
+    /// 3 s and before rejoining when the group rebalances; commit and leave at the end.
+    #[arg(long, value_name = "G", conflicts_with_all = ["partition", "count"])]
     pub group: Option<String>,
 
     /// Keep waiting for new records at the end of the partition.

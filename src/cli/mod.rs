@@ -18,7 +18,8 @@ use crate::bench::send::config::MAX_CHUNK;
 use crate::units::{format_size, parse_size};
 use bench::{BENCH_EXAMPLES, BenchArgs, ModeChoice, SinkArgs};
 use client::{
-    CONSUME_EXAMPLES, ConsumeArgs, PRODUCE_EXAMPLES, ProduceArgs, TOPICS_EXAMPLES, TopicsCommand,
+    CONSUME_EXAMPLES, ConsumeArgs, GROUPS_EXAMPLES, GroupsCommand, PRODUCE_EXAMPLES, ProduceArgs,
+    TOPICS_EXAMPLES, TopicsCommand,
 };
 use fixture::FixtureCommand;
 use serve::ServeArgs;
@@ -101,6 +102,11 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
     /// (like kafka-topics).
     #[command(subcommand, after_help = TOPICS_EXAMPLES)]
     Topics(TopicsCommand),
+
+    /// List, describe and delete the consumer groups of `zc serve` or a Kafka broker:
+    /// state, members, assignments, committed offsets and lag (like kafka-consumer-groups).
+    #[command(subcommand, after_help = GROUPS_EXAMPLES)]
+    Groups(GroupsCommand),
 
     /// Draw where the bytes go in each transfer mode: DMA and CPU copies, user<->kernel
     /// mode switches, the textbook totals, the caveats; measured figures beside them.

@@ -29,7 +29,7 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
         check_export(path)?;
         if matches!(
             export::format_for(path),
-            Ok(export::Format::Svg | export::Format::Html)
+            Ok(export::Format::Svg | export::Format::FlameGraph | export::Format::Html)
         ) {
             return Err(
                 UsageError(format!("--export {}: {}", path.display(), write::NO_CHART)).into(),
