@@ -54,11 +54,31 @@ pub struct ServeConfig {
     pub max_creations_per_request: usize,
     pub inspect: bool,
     pub inspect_header: Option<String>,
+    /// `--tls`: the TLS listener's address, and the user's certificate and key files
+    /// (`None`: a throwaway certificate).
+    pub tls: Option<TlsListen>,
+}
+
+/// The TLS listener of `zc serve --tls`.
+#[derive(Clone, Debug)]
+pub struct TlsListen {
+    pub addr: SocketAddr,
+    pub cert_and_key: Option<(PathBuf, PathBuf)>,
 }
 
 impl ServeConfig {
     /// Checks what clap cannot: ranges, combinations, and the texts parsed later.
     pub fn validate(&self) -> Result<(), UsageError> {
+        if let Some(tls) = &self.tls
+            && tls.addr == self.addr
+            && tls.addr.port() != 0
+        {
+            return Err(UsageError(format!(
+                "--tls-addr {} is --addr too: the TLS listener needs a port of its own \
+                 (Kafka's SSL listener is usually 9093)",
+                tls.addr
+            )));
+        }
         if self.segment_bytes == 0 || self.segment_bytes > i32::MAX as u64 {
             return Err(UsageError(format!(
                 "--segment-bytes must be 1 byte to {} (index positions are 32-bit), found {}",
@@ -203,6 +223,7 @@ mod tests {
             max_creations_per_request: 100,
             inspect: false,
             inspect_header: None,
+            tls: None,
         }
     }
 

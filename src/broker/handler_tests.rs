@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use super::handlers::{Context, Reply, handle};
+use super::handlers::{Advertised, Context, Listener, Reply, handle};
 use super::topics::{TopicLimits, Topics};
 use crate::kafka::codes::KAFKA_API_NAMES;
 use crate::kafka::tests::sample;
@@ -27,7 +27,10 @@ fn context(dir: &std::path::Path) -> Context {
     let (topics, _) = Topics::open(dir, LogConfig::default(), limits).unwrap();
     Context::new(
         topics,
-        ("127.0.0.1".into(), 9092),
+        Advertised {
+            plain: ("127.0.0.1".into(), 9092),
+            tls: None,
+        },
         true,
         Arc::new(AtomicBool::new(false)),
         Arc::new(|_| {}),
@@ -55,7 +58,7 @@ fn every_advertised_api_and_version_is_answered_by_a_handler() {
             std::thread::spawn(move || {
                 let request = decode_request(&frame[4..]).expect("an advertised version decodes");
                 let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-                let answered = match handle(&ctx, request, peer) {
+                let answered = match handle(&ctx, request, peer, Listener::Plain) {
                     Reply::Frame(f) => f[4..8] == (40 + i32::from(v)).to_be_bytes(),
                     Reply::Fetch { .. } => true,
                     Reply::Nothing => false,

@@ -38,11 +38,27 @@ const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
 /// Where log lines go (stderr in `zc serve`, a buffer in tests).
 pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 
-/// What the handlers share: the log, the address clients should use, and counters.
+/// Which listener a connection came in on: each is advertised with its own address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    Plain,
+    Tls,
+}
+
+/// The host and port clients are told to use, per listener. A client that connected to
+/// the TLS listener must be sent back to it (as Kafka answers Metadata with the endpoint
+/// of the listener the request arrived on), or it would reconnect to the plaintext port
+/// and fail its handshake there.
+#[derive(Clone, Debug)]
+pub struct Advertised {
+    pub plain: (String, i32),
+    pub tls: Option<(String, i32)>,
+}
+
+/// What the handlers share: the log, the addresses clients should use, and counters.
 pub struct Context {
     pub topics: Topics,
-    pub advertised_host: String,
-    pub advertised_port: i32,
+    advertised: Advertised,
     pub auto_create: bool,
     pub stats: Stats,
     pub shutdown: Arc<AtomicBool>,
@@ -56,7 +72,7 @@ pub struct Context {
 impl Context {
     pub fn new(
         topics: Topics,
-        advertised: (String, i32),
+        advertised: Advertised,
         auto_create: bool,
         shutdown: Arc<AtomicBool>,
         log: Log,
@@ -69,8 +85,7 @@ impl Context {
         });
         Ok(Context {
             topics,
-            advertised_host: advertised.0,
-            advertised_port: advertised.1,
+            advertised,
             auto_create,
             stats: Stats::default(),
             shutdown,
@@ -78,6 +93,16 @@ impl Context {
             groups,
             next_producer_id: AtomicI64::new(first_producer_id),
         })
+    }
+}
+
+impl Context {
+    /// The host and port of the listener `via`, as clients are told to use it.
+    pub fn endpoint(&self, via: Listener) -> (String, i32) {
+        match (via, &self.advertised.tls) {
+            (Listener::Tls, Some(tls)) => tls.clone(),
+            _ => self.advertised.plain.clone(),
+        }
     }
 }
 
@@ -94,8 +119,8 @@ pub enum Reply {
     },
 }
 
-/// Answers one request from `peer`.
-pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
+/// Answers one request from `peer`, which connected to the listener `via`.
+pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr, via: Listener) -> Reply {
     let id = request.header.correlation_id;
     let v = request.header.api_version;
     let frame = |r: Response| Reply::Frame(encode_response(id, v, &r));
@@ -103,7 +128,7 @@ pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
         RequestBody::ApiVersions(_) => {
             frame(Response::ApiVersions(ApiVersionsResponse::supported()))
         }
-        RequestBody::Metadata(req) => frame(Response::Metadata(metadata(ctx, &req, v))),
+        RequestBody::Metadata(req) => frame(Response::Metadata(metadata(ctx, &req, v, via))),
         RequestBody::ListOffsets(req) => frame(Response::ListOffsets(list_offsets(ctx, &req))),
         RequestBody::InitProducerId(req) => {
             frame(Response::InitProducerId(match &req.transactional_id {
@@ -175,14 +200,14 @@ pub fn handle(ctx: &Context, request: Request<'_>, peer: SocketAddr) -> Reply {
         | RequestBody::DescribeGroups(_)
         | RequestBody::DeleteGroups(_)) => {
             let client_id = request.header.client_id.as_deref().unwrap_or("");
-            frame(coordinator::handle(ctx, body, v, client_id, peer))
+            frame(coordinator::handle(ctx, body, v, client_id, peer, via))
         }
     }
 }
 
 /// Metadata: one broker (us), the topics asked for (or all), auto-creating unknown ones
 /// when both the broker and the request allow it (below v4 the request always allows it).
-fn metadata(ctx: &Context, req: &MetadataRequest, version: i16) -> MetadataResponse {
+fn metadata(ctx: &Context, req: &MetadataRequest, version: i16, via: Listener) -> MetadataResponse {
     let topics = match &req.topics {
         None => ctx
             .topics
@@ -211,12 +236,13 @@ fn metadata(ctx: &Context, req: &MetadataRequest, version: i16) -> MetadataRespo
             topics
         }
     };
+    let (host, port) = ctx.endpoint(via);
     MetadataResponse {
         throttle_time_ms: 0,
         brokers: vec![MetadataBroker {
             node_id: NODE_ID,
-            host: ctx.advertised_host.clone(),
-            port: ctx.advertised_port,
+            host,
+            port,
             rack: None,
         }],
         cluster_id: Some("zc".into()),

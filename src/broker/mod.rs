@@ -24,7 +24,10 @@
 //! - [`handlers`]: one function per API, from request to reply.
 //! - [`coordinator`]: consumer groups (membership, rebalances) and their committed offsets,
 //!   stored in `__consumer_offsets`.
-//! - [`server`]: the listener, one thread per connection, limits, graceful shutdown.
+//! - [`server`]: the listeners (plaintext, and TLS with `--tls`), one thread per connection,
+//!   limits, graceful shutdown.
+//! - [`wire`]: a connection, plain or TLS, and how its Fetch records move (no sendfile
+//!   under TLS).
 //! - [`memory`]: the broker-wide budget for request bytes, and giving memory back.
 //! - [`stats`]: the live line printed once a second.
 //! - [`inspect`]: `--inspect`, the broker reading the batches it sends (mmap, read-write).
@@ -41,3 +44,4 @@ pub mod memory;
 pub mod server;
 pub mod stats;
 pub mod topics;
+pub mod wire;

@@ -14,7 +14,7 @@
 //! writing, then close the logs cleanly (indexes trimmed, a clean-shutdown marker).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -27,12 +27,15 @@ use anyhow::{Context as _, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::config::Limits;
-use super::handlers::{self, Context, Log, Reply};
+use rustls::ServerConfig;
+
+use super::handlers::{self, Context, Listener, Log, Reply};
 use super::inspect::{InspectSpec, Inspector};
 use super::memory::{self, RequestMemory, Wait};
+use super::wire::{self, FetchSender, SetupError, Wire};
 use crate::kafka::{self, DecodeError, Part};
 use crate::net::{self, PeerCongestion};
-use crate::transfer::{self, Mode, Transfer, TransferError, Watched};
+use crate::transfer::{Mode, TransferError};
 
 /// How often blocked threads look at the shutdown flag.
 const TICK: Duration = Duration::from_millis(100);
@@ -55,46 +58,26 @@ pub struct FetchPath {
     pub congestion: PeerCongestion,
 }
 
-/// The connection's transfer mode, and whether it watches the bytes it sends.
-enum FetchSender {
-    Plain(Box<dyn Transfer + Send>),
-    Inspecting(Box<dyn Watched + Send>, Arc<InspectSpec>),
-}
-
-impl FetchSender {
-    fn new(path: &FetchPath) -> Result<FetchSender, ConnError> {
-        let cannot = |e| ConnError::TransferSetup(path.mode, e);
-        match &path.inspect {
-            None => transfer::sender(path.mode, path.chunk)
-                .map(FetchSender::Plain)
-                .map_err(cannot),
-            Some(spec) => match transfer::watched_sender(path.mode, path.chunk).map_err(cannot)? {
-                Some(s) => Ok(FetchSender::Inspecting(s, spec.clone())),
-                None => Err(ConnError::CannotInspect(path.mode)),
-            },
-        }
-    }
-
-    fn transfer(&mut self) -> &mut dyn Transfer {
-        match self {
-            FetchSender::Plain(s) => s.as_mut(),
-            FetchSender::Inspecting(s, _) => s.as_mut(),
-        }
-    }
+/// The sockets the broker accepts on: the plaintext listener, and the TLS one with its
+/// configuration when `--tls` is on.
+pub struct Listeners {
+    pub plain: TcpListener,
+    pub tls: Option<(TcpListener, Arc<ServerConfig>)>,
 }
 
 /// Serves until the context's shutdown flag is set, then waits (up to a bound) for the
 /// connections to finish what they are writing and returns.
-pub fn run(
-    listener: TcpListener,
-    ctx: Arc<Context>,
-    path: FetchPath,
-    limits: Limits,
-) -> Result<()> {
+pub fn run(listeners: Listeners, ctx: Arc<Context>, path: FetchPath, limits: Limits) -> Result<()> {
     let log = &ctx.log;
-    listener
-        .set_nonblocking(true)
-        .context("cannot make the listener non-blocking")?;
+    let mut sockets = vec![(listeners.plain, Listener::Plain, None)];
+    if let Some((tls, config)) = listeners.tls {
+        sockets.push((tls, Listener::Tls, Some(config)));
+    }
+    for (listener, _, _) in &sockets {
+        listener
+            .set_nonblocking(true)
+            .context("cannot make the listener non-blocking")?;
+    }
     memory::tune_allocator();
     let memory = Arc::new(RequestMemory::new(limits.max_queued_request_bytes));
     // One descriptor kept in reserve: when the process runs out, closing it lets the accept
@@ -105,75 +88,88 @@ pub fn run(
     let mut connections: Vec<Running> = Vec::new();
     while !ctx.shutdown.load(SeqCst) {
         connections.retain(|c| !c.thread.is_finished());
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                match admit(&connections, &limits, peer) {
-                    Ok(None) => {}
-                    Ok(Some(note)) => reclaims.log(log, note),
-                    Err(why) => {
-                        refusals.log(log, format!("{peer}: refused: {why}"));
-                        continue;
+        let mut idle = true;
+        for (listener, via, tls) in &sockets {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    idle = false;
+                    match admit(&connections, &limits, peer) {
+                        Ok(None) => {}
+                        Ok(Some(note)) => reclaims.log(log, note),
+                        Err(why) => {
+                            refusals.log(log, format!("{peer}: refused: {why}"));
+                            continue;
+                        }
                     }
-                }
-                let slot = Arc::new(Slot::default());
-                let conn = Connection {
-                    ctx: ctx.clone(),
-                    path: path.clone(),
-                    limits: limits.clone(),
-                    memory: memory.clone(),
-                    slot: slot.clone(),
-                    peer,
-                };
-                // On failure the closure, and with it the socket, is dropped: that one
-                // client sees its connection closed and may retry; the others carry on.
-                match thread::Builder::new()
-                    .name(format!("conn {peer}"))
-                    .spawn(move || conn.serve(stream))
-                {
-                    Ok(thread) => connections.push(Running { thread, slot, peer }),
-                    Err(e) => refusals.log(
-                        log,
-                        format!(
-                            "{peer}: refused: cannot start a connection thread ({e}); the \
-                             process may be at its thread limit (ulimit -u, the pids cgroup, \
-                             systemd's TasksMax): lower --max-connections or raise the limit"
-                        ),
-                    ),
-                }
-            }
-            // Nothing to accept: wait for the next connection, or a tick to look at the
-            // shutdown flag again, whichever comes first.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
-                let _ = poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16));
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let out_of_fds = matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-                );
-                if out_of_fds && spare_fd.take().is_some() {
-                    if let Ok((stream, peer)) = listener.accept() {
-                        drop(stream);
-                        refusals.log(
+                    let slot = Arc::new(Slot::default());
+                    let conn = Connection {
+                        ctx: ctx.clone(),
+                        path: path.clone(),
+                        limits: limits.clone(),
+                        memory: memory.clone(),
+                        slot: slot.clone(),
+                        peer,
+                        via: *via,
+                        tls: tls.clone(),
+                    };
+                    // On failure the closure, and with it the socket, is dropped: that one
+                    // client sees its connection closed and may retry; the others carry on.
+                    match thread::Builder::new()
+                        .name(format!("conn {peer}"))
+                        .spawn(move || conn.serve(stream))
+                    {
+                        Ok(thread) => connections.push(Running { thread, slot, peer }),
+                        Err(e) => refusals.log(
                             log,
                             format!(
-                                "{peer}: refused: {e}; raise the descriptor limit (ulimit -n, \
-                                 LimitNOFILE) or lower --max-connections / --max-partitions"
+                                "{peer}: refused: cannot start a connection thread ({e}); the \
+                                 process may be at its thread limit (ulimit -u, the pids \
+                                 cgroup, systemd's TasksMax): lower --max-connections or \
+                                 raise the limit"
                             ),
-                        );
+                        ),
                     }
-                    spare_fd = File::open("/dev/null").ok();
-                } else {
-                    refusals.log(log, format!("accept failed: {e}"));
                 }
-                // A short pause: whatever ran out needs others to give some back first.
-                thread::sleep(ACCEPT_BACKOFF);
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => idle = false,
+                Err(e) => {
+                    idle = false;
+                    let out_of_fds = matches!(
+                        e.raw_os_error(),
+                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                    );
+                    if out_of_fds && spare_fd.take().is_some() {
+                        if let Ok((stream, peer)) = listener.accept() {
+                            drop(stream);
+                            refusals.log(
+                                log,
+                                format!(
+                                    "{peer}: refused: {e}; raise the descriptor limit (ulimit \
+                                     -n, LimitNOFILE) or lower --max-connections / \
+                                     --max-partitions"
+                                ),
+                            );
+                        }
+                        spare_fd = File::open("/dev/null").ok();
+                    } else {
+                        refusals.log(log, format!("accept failed: {e}"));
+                    }
+                    // A short pause: whatever ran out needs others to give some back first.
+                    thread::sleep(ACCEPT_BACKOFF);
+                }
             }
         }
+        if idle {
+            // Nothing to accept: wait for the next connection on any listener, or a tick
+            // to look at the shutdown flag again, whichever comes first.
+            let mut fds: Vec<PollFd> = sockets
+                .iter()
+                .map(|(l, _, _)| PollFd::new(l.as_fd(), PollFlags::POLLIN))
+                .collect();
+            let _ = poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16));
+        }
     }
-    drop(listener);
+    drop(sockets);
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     while connections.iter().any(|c| !c.thread.is_finished()) && Instant::now() < deadline {
         thread::sleep(TICK / 2);
@@ -308,6 +304,9 @@ struct Connection {
     memory: Arc<RequestMemory>,
     slot: Arc<Slot>,
     peer: SocketAddr,
+    /// The listener it came in on, and that listener's TLS configuration.
+    via: Listener,
+    tls: Option<Arc<ServerConfig>>,
 }
 
 /// Why a connection ends.
@@ -333,6 +332,9 @@ enum ConnError {
     ClosedMidRequest,
     StalledMidRequest(Duration),
     Read(io::Error),
+    /// The TLS handshake (or a later record) failed: why, in words pointing at the fix,
+    /// and rustls's own words.
+    Tls(&'static str, String),
     /// A frame we cannot parse and have no error reply for.
     Undecodable(DecodeError),
     Send(io::Error),
@@ -391,6 +393,7 @@ impl std::fmt::Display for ConnError {
                 )
             }
             ConnError::Read(e) => write!(f, "read failed: {e}"),
+            ConnError::Tls(why, detail) => write!(f, "TLS: {why} (rustls: {detail})"),
             ConnError::Undecodable(e) => write!(f, "{e}"),
             ConnError::Send(e) => write!(f, "cannot send the response: {e}"),
             ConnError::SendRecords(e) => write!(f, "cannot send the response: {e}"),
@@ -405,17 +408,26 @@ impl std::fmt::Display for ConnError {
     }
 }
 
+impl From<SetupError> for ConnError {
+    fn from(e: SetupError) -> Self {
+        match e {
+            SetupError::Transfer(mode, e) => ConnError::TransferSetup(mode, e),
+            SetupError::CannotInspect(mode) => ConnError::CannotInspect(mode),
+        }
+    }
+}
+
 impl Connection {
-    fn serve(self, mut stream: TcpStream) {
+    fn serve(self, stream: TcpStream) {
         self.ctx.stats.connections.fetch_add(1, Relaxed);
-        let end = self.serve_requests(&mut stream);
+        let end = self.serve_requests(stream);
         self.ctx.stats.connections.fetch_sub(1, Relaxed);
         if let End::Because(why) = end {
             (self.ctx.log)(format!("{}: closed: {why}", self.peer));
         }
     }
 
-    fn serve_requests(&self, stream: &mut TcpStream) -> End {
+    fn serve_requests(&self, stream: TcpStream) -> End {
         let setup = stream
             .set_nonblocking(false)
             // Like Kafka: a response's last small segment must not wait for the ACK of the
@@ -431,10 +443,11 @@ impl Connection {
         if let Err(e) = setup {
             return End::Because(ConnError::SocketSetup(e));
         }
-        let mut sender = match FetchSender::new(&self.path) {
-            Ok(s) => s,
-            Err(why) => return End::Because(why),
+        let mut wire = match Wire::new(stream, self.via, &self.path, self.tls.as_ref()) {
+            Ok(w) => w,
+            Err(why) => return End::Because(why.into()),
         };
+        let stream = &mut wire;
         loop {
             let frame = match self.read_frame(stream) {
                 Ok(Some(frame)) => frame,
@@ -442,7 +455,7 @@ impl Connection {
                 Err(why) => return End::Because(why),
             };
             let reply = match kafka::decode_request(&frame.bytes) {
-                Ok(request) => handlers::handle(&self.ctx, request, self.peer),
+                Ok(request) => handlers::handle(&self.ctx, request, self.peer, self.via),
                 // ApiVersions at a version we do not know gets the v0 error reply that
                 // makes clients retry lower; anything else we cannot parse closes.
                 Err(e) => match e.reply() {
@@ -450,7 +463,7 @@ impl Connection {
                     None => return End::Because(ConnError::Undecodable(e)),
                 },
             };
-            if let Err(e) = self.send(stream, reply, &mut sender) {
+            if let Err(e) = self.send(stream, reply) {
                 return End::Because(e);
             }
         }
@@ -458,7 +471,7 @@ impl Connection {
 
     /// The next request frame; `None` when the client closed between requests, stayed
     /// idle past the timeout, was asked to make room, or the server is shutting down.
-    fn read_frame(&self, stream: &mut TcpStream) -> Result<Option<Frame<'_>>, ConnError> {
+    fn read_frame(&self, stream: &mut Wire) -> Result<Option<Frame<'_>>, ConnError> {
         let mut size = [0u8; 4];
         self.slot.idle_since_ms.store(now_ms(), Relaxed);
         let more = self.read_exact_or_quit(stream, &mut size, true);
@@ -505,15 +518,10 @@ impl Connection {
     /// free allowance, waiting while the budget is spent. The whole rest at once, as Kafka
     /// does: requests that each held part of the budget while waiting for more could wait
     /// for each other forever. Memory is still allocated only as the bytes arrive.
-    fn reserve(
-        &self,
-        stream: &TcpStream,
-        frame: &mut Frame<'_>,
-        len: usize,
-    ) -> Result<(), ConnError> {
+    fn reserve(&self, stream: &Wire, frame: &mut Frame<'_>, len: usize) -> Result<(), ConnError> {
         let due = len.saturating_sub(memory::FREE_ALLOWANCE) as u64;
         // A client that gives up while waiting is noticed, not waited for.
-        let stop = || self.ctx.shutdown.load(SeqCst) || hung_up(stream);
+        let stop = || self.ctx.shutdown.load(SeqCst) || hung_up(stream.tcp());
         match self.memory.take(due, self.limits.idle_timeout, TICK, &stop) {
             Ok(()) => {
                 frame.charged = due;
@@ -534,7 +542,7 @@ impl Connection {
     /// idle timeout, or when asked to make room; an error for anything else.
     fn read_exact_or_quit(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut Wire,
         buf: &mut [u8],
         between_requests: bool,
     ) -> Result<bool, ConnError> {
@@ -567,67 +575,87 @@ impl Connection {
                         };
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(false),
-                Err(e) => return Err(ConnError::Read(e)),
+                // A TLS client may close without close_notify, as it may close plain TCP.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) => {
+                    return Err(match wire::tls_failure(&e) {
+                        Some((why, detail)) => ConnError::Tls(why, detail),
+                        None => ConnError::Read(e),
+                    });
+                }
             }
         }
         Ok(true)
     }
 
-    fn send(
-        &self,
-        stream: &mut TcpStream,
-        reply: Reply,
-        sender: &mut FetchSender,
-    ) -> Result<(), ConnError> {
+    fn send(&self, wire: &mut Wire, reply: Reply) -> Result<(), ConnError> {
         match reply {
             Reply::Nothing => Ok(()),
-            Reply::Frame(bytes) => stream.write_all(&bytes).map_err(ConnError::Send),
+            Reply::Frame(bytes) => wire.write_all(&bytes).map_err(ConnError::Send),
             Reply::Fetch { parts, files } => {
-                sender.transfer().reset_tally();
+                wire.transfer().reset_tally();
                 let (mut writes, mut header_bytes) = (0, 0);
                 for part in parts {
                     match part {
                         Part::Bytes(bytes) => {
-                            stream.write_all(&bytes).map_err(ConnError::Send)?;
+                            wire.write_all(&bytes).map_err(ConnError::Send)?;
                             writes += 1;
                             header_bytes += bytes.len() as u64;
                         }
                         Part::File(region) => {
                             let file = &files[region.segment];
                             let (at, len) = (region.position, region.len);
-                            let sent = match sender {
-                                FetchSender::Plain(s) => s.send(file, at, len, stream.as_fd()),
-                                FetchSender::Inspecting(s, spec) => {
-                                    let mut inspector = Inspector::new(spec);
-                                    let sent = s.send_watched(
-                                        file,
-                                        at,
-                                        len,
-                                        stream.as_fd(),
-                                        &mut |bytes| inspector.feed(bytes),
-                                    );
-                                    let (found, problems) = inspector.finish(sent.is_ok());
-                                    self.ctx.stats.add_inspection(&found);
-                                    for p in problems {
-                                        (self.ctx.log)(format!(
-                                            "{}: inspect: {p} (sent as it is: the consumer \
-                                             checks the CRC too)",
-                                            self.peer
-                                        ));
-                                    }
-                                    sent
+                            let sent = match wire {
+                                Wire::Tls(tls) => tls.send_file(file, at, len),
+                                Wire::Plain(stream, FetchSender::Plain(s)) => {
+                                    s.send(file, at, len, stream.as_fd())
+                                }
+                                Wire::Plain(stream, FetchSender::Inspecting(s, spec)) => {
+                                    self.send_inspected(s.as_mut(), spec, stream, file, at, len)
                                 }
                             };
                             sent.map_err(ConnError::SendRecords)?;
                         }
                     }
                 }
+                let tls = wire.is_tls();
                 self.ctx
                     .stats
-                    .add_fetch(sender.transfer().tally(), writes, header_bytes);
+                    .add_fetch(wire.transfer().tally(), writes, header_bytes, tls);
                 Ok(())
             }
         }
+    }
+
+    /// `--inspect`: sends a file range and reads every batch in it on the way.
+    fn send_inspected(
+        &self,
+        sender: &mut (dyn crate::transfer::Watched + Send),
+        spec: &InspectSpec,
+        stream: &TcpStream,
+        file: &File,
+        at: u64,
+        len: u64,
+    ) -> Result<(), TransferError> {
+        let mut inspector = Inspector::new(spec);
+        let sent = sender.send_watched(file, at, len, stream.as_fd(), &mut |bytes| {
+            inspector.feed(bytes)
+        });
+        let (found, problems) = inspector.finish(sent.is_ok());
+        self.ctx.stats.add_inspection(&found);
+        for p in problems {
+            (self.ctx.log)(format!(
+                "{}: inspect: {p} (sent as it is: the consumer checks the CRC too)",
+                self.peer
+            ));
+        }
+        sent
     }
 }

@@ -6,6 +6,9 @@
 //! With `--inspect` the line also gives the running totals of what the broker read in the
 //! batches it sent: batches, records, corrupt batches, records matching the header filter.
 //!
+//! With `--tls` the TLS listener's fetches get a figure of their own: their records go
+//! read → encrypt → write (never sendfile), and the line says so.
+//!
 //! The syscall figure is zc's own count on the fetch path (the transfer mode's calls plus
 //! the writes of response headers): the kernel's tracepoints count per thread, and the
 //! broker has one thread per connection.
@@ -21,6 +24,10 @@ pub struct Stats {
     pub fetch_record_bytes: AtomicU64,
     pub fetch_syscalls: AtomicU64,
     pub fetch_user_copied: AtomicU64,
+    /// The same three for the TLS listener's fetches.
+    pub tls_record_bytes: AtomicU64,
+    pub tls_syscalls: AtomicU64,
+    pub tls_user_copied: AtomicU64,
     pub produce_records: AtomicU64,
     pub inspected_batches: AtomicU64,
     pub inspected_records: AtomicU64,
@@ -42,14 +49,25 @@ impl Stats {
     }
 
     /// Adds what one fetch response cost: `tally` from the transfer mode, plus the header
-    /// writes made around it.
-    pub fn add_fetch(&self, tally: &Tally, header_writes: u64, header_bytes: u64) {
-        self.fetch_record_bytes.fetch_add(tally.bytes_sent, Relaxed);
-        self.fetch_syscalls
-            .fetch_add(tally.syscalls.total() + header_writes, Relaxed);
+    /// writes made around it; `tls` when it went out on the TLS listener.
+    pub fn add_fetch(&self, tally: &Tally, header_writes: u64, header_bytes: u64, tls: bool) {
+        let (bytes, syscalls, copied) = if tls {
+            (
+                &self.tls_record_bytes,
+                &self.tls_syscalls,
+                &self.tls_user_copied,
+            )
+        } else {
+            (
+                &self.fetch_record_bytes,
+                &self.fetch_syscalls,
+                &self.fetch_user_copied,
+            )
+        };
+        bytes.fetch_add(tally.bytes_sent, Relaxed);
+        syscalls.fetch_add(tally.syscalls.total() + header_writes, Relaxed);
         // Header bytes are built in user memory and copied into the socket by write().
-        self.fetch_user_copied
-            .fetch_add(tally.user_copied_bytes + header_bytes, Relaxed);
+        copied.fetch_add(tally.user_copied_bytes + header_bytes, Relaxed);
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -58,6 +76,9 @@ impl Stats {
             fetch_record_bytes: self.fetch_record_bytes.load(Relaxed),
             fetch_syscalls: self.fetch_syscalls.load(Relaxed),
             fetch_user_copied: self.fetch_user_copied.load(Relaxed),
+            tls_record_bytes: self.tls_record_bytes.load(Relaxed),
+            tls_syscalls: self.tls_syscalls.load(Relaxed),
+            tls_user_copied: self.tls_user_copied.load(Relaxed),
             produce_records: self.produce_records.load(Relaxed),
             inspected_batches: self.inspected_batches.load(Relaxed),
             inspected_records: self.inspected_records.load(Relaxed),
@@ -74,6 +95,10 @@ pub struct Snapshot {
     pub fetch_record_bytes: u64,
     pub fetch_syscalls: u64,
     pub fetch_user_copied: u64,
+    /// The same three for the TLS listener's fetches.
+    pub tls_record_bytes: u64,
+    pub tls_syscalls: u64,
+    pub tls_user_copied: u64,
     pub produce_records: u64,
     pub inspected_batches: u64,
     pub inspected_records: u64,
@@ -118,27 +143,31 @@ impl Snapshot {
         inspect: Option<Option<&str>>,
     ) -> Option<String> {
         let bytes = self.fetch_record_bytes - earlier.fetch_record_bytes;
+        let tls = self.tls_record_bytes - earlier.tls_record_bytes;
         let records = self.produce_records - earlier.produce_records;
-        if bytes == 0 && records == 0 && self.connections == earlier.connections {
+        if bytes + tls == 0 && records == 0 && self.connections == earlier.connections {
             return None;
         }
-        let mib = bytes as f64 / (1 << 20) as f64;
-        let mut line = format!(
-            "{} connections | fetch {:.1} MiB/s ({mode}",
-            self.connections,
-            mib / secs
-        );
-        if bytes > 0 {
-            let syscalls = self.fetch_syscalls - earlier.fetch_syscalls;
-            let copied = self.fetch_user_copied - earlier.fetch_user_copied;
-            line.push_str(&format!(
-                ": {:.0} syscalls/MiB (zc's own count), {:.2} MiB copied through user space per MiB",
-                syscalls as f64 / mib,
-                copied as f64 / bytes as f64
+        let mut line = format!("{} connections | fetch ", self.connections);
+        line.push_str(&fetch_rate(
+            bytes,
+            self.fetch_syscalls - earlier.fetch_syscalls,
+            self.fetch_user_copied - earlier.fetch_user_copied,
+            secs,
+            mode,
+        ));
+        if tls > 0 {
+            line.push_str(" | TLS fetch ");
+            line.push_str(&fetch_rate(
+                tls,
+                self.tls_syscalls - earlier.tls_syscalls,
+                self.tls_user_copied - earlier.tls_user_copied,
+                secs,
+                "read → encrypt → write, no sendfile under TLS",
             ));
         }
         line.push_str(&format!(
-            ") | produce {:.0} records/s",
+            " | produce {:.0} records/s",
             records as f64 / secs
         ));
         if let Some(header) = inspect {
@@ -146,6 +175,21 @@ impl Snapshot {
         }
         Some(line)
     }
+}
+
+/// `2.0 MiB/s (sendfile: 16 syscalls/MiB (zc's own count), 0.00 MiB copied ...)`.
+fn fetch_rate(bytes: u64, syscalls: u64, copied: u64, secs: f64, path: &str) -> String {
+    let mib = bytes as f64 / (1 << 20) as f64;
+    let mut text = format!("{:.1} MiB/s ({path}", mib / secs);
+    if bytes > 0 {
+        text.push_str(&format!(
+            ": {:.0} syscalls/MiB (zc's own count), {:.2} MiB copied through user space per MiB",
+            syscalls as f64 / mib,
+            copied as f64 / bytes as f64
+        ));
+    }
+    text.push(')');
+    text
 }
 
 #[cfg(test)]
@@ -171,6 +215,21 @@ mod tests {
         assert!(line.contains("2.00 MiB copied"), "{line}");
         assert!(line.contains("produce 250 records/s"), "{line}");
         assert!(!line.contains("inspected"), "{line}");
+        assert!(!line.contains("TLS"), "{line}");
+        let tls = Snapshot {
+            tls_record_bytes: 2 << 20,
+            tls_syscalls: 20,
+            tls_user_copied: 4 << 20,
+            ..b
+        };
+        let line = tls.line(&a, 2.0, "sendfile", None).unwrap();
+        assert!(
+            line.contains(
+                "| TLS fetch 1.0 MiB/s (read → encrypt → write, no sendfile under TLS: 10 \
+                 syscalls/MiB"
+            ),
+            "{line}"
+        );
         let c = Snapshot {
             inspected_batches: 3,
             inspected_records: 60,

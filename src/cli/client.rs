@@ -43,6 +43,9 @@ every batch's CRC-32C valid, or zc stops with an error. A summary goes to stderr
 
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
     /// A broker to start from; zc then asks it for the partition leader's advertised
     /// address and produces there.
     #[arg(short, long, value_name = "HOST:PORT")]
@@ -238,6 +241,9 @@ pub enum TopicsCommand {
 
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
     /// A broker to start from; zc then asks it for the partition leader's advertised
     /// address and fetches there.
     #[arg(short, long, value_name = "HOST:PORT")]
@@ -336,4 +342,19 @@ fn parse_batch_size(text: &str) -> Result<usize, String> {
 /// A fetch budget: 1 KiB to 64 MiB (below the client's 100 MiB response limit).
 fn parse_fetch_size(text: &str) -> Result<usize, String> {
     bounded_size(text, "fetch size", 1 << 10, 64 << 20)
+}
+
+/// TLS to the broker, as a Kafka client's `security.protocol=SSL` and `ssl.ca.location`.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Speak TLS 1.3 to the broker (zc serve --tls's TLS listener, or a Kafka SSL listener);
+    /// needs --tls-ca.
+    #[arg(long, requires = "tls_ca")]
+    pub tls: bool,
+
+    /// PEM file of the CA(s) to trust: for zc serve --tls, the certificate it writes to
+    /// <log dir>/zc-serve-ca.pem (its start-up line gives the path). The system's roots are
+    /// not consulted.
+    #[arg(long, value_name = "PEM", requires = "tls")]
+    pub tls_ca: Option<std::path::PathBuf>,
 }

@@ -34,6 +34,34 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub advertise: Option<String>,
 
+    /// Also listen for TLS 1.3 on --tls-addr, next to the plaintext listener (as a Kafka
+    /// broker with a PLAINTEXT and an SSL listener). Each listener advertises itself in
+    /// Metadata, so a client with security.protocol=SSL stays on the TLS port. Fetches on
+    /// it are read, encrypted and written (rustls), never sendfile. Without --tls-cert, a
+    /// throwaway self-signed certificate for localhost and 127.0.0.1 is made at start and
+    /// written to <log dir>/zc-serve-ca.pem (the start-up line gives the path; removed at
+    /// exit): point the client's ssl.ca.location (zc: --tls-ca) at it.
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Address of the TLS listener.
+    #[arg(
+        long,
+        default_value = "127.0.0.1:9093",
+        value_name = "ADDR",
+        requires = "tls"
+    )]
+    pub tls_addr: SocketAddr,
+
+    /// The TLS listener's certificate chain (PEM) instead of the throwaway one; needs
+    /// --tls-key.
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
+
     /// Log directory (one <topic>-<partition>/ per partition); default: a temporary copy of
     /// the embedded default log, served as topic `demo`.
     #[arg(long, value_name = "DIR")]

@@ -11,6 +11,11 @@
 //!   │ ◄────────────────────────────── [size][corr 3]... ─ │   answers come in request order
 //! ```
 //!
+//! With [`ClientConfig::tls`] the connection speaks TLS 1.3 (rustls) from its first byte,
+//! as a Kafka client with `security.protocol=SSL` does; the handshake completes in
+//! [`Connection::open`], so a broker that is not a TLS listener, or whose certificate is
+//! not trusted, fails there with the reason.
+//!
 //! A response frame does not say which API it answers, only the correlation id of the
 //! request. The broker answers in order, so the client keeps the requests it sent in order
 //! too ([`Pending`]) and checks each answer's id against the oldest: a mismatch means the
@@ -18,7 +23,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
 
 use crate::kafka::{
     ApiKey, ApiVersion, ApiVersionsRequest, ApiVersionsResponse, DecodeResponse, ErrorCode,
@@ -44,6 +53,8 @@ pub struct ClientConfig {
     /// a topic the broker is still creating on first use (the Java producer's
     /// `max.block.ms`, 60 s). Zero: fail at the first answer.
     pub metadata_wait: Duration,
+    /// Speak TLS, trusting what this configuration trusts (`--tls --tls-ca`).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -54,6 +65,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 100 << 20,
             metadata_wait: Duration::from_secs(60),
+            tls: None,
         }
     }
 }
@@ -71,7 +83,7 @@ pub struct Pending {
 /// A connection to one broker, after a successful ApiVersions handshake.
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Wire,
     /// The address as the caller gave it, for messages.
     broker: String,
     config: ClientConfig,
@@ -102,6 +114,10 @@ impl Connection {
         stream
             .set_write_timeout(Some(nonzero(config.request_timeout)))
             .map_err(connect_error)?;
+        let stream = match &config.tls {
+            None => Wire::Plain(stream),
+            Some(tls) => Wire::Tls(Box::new(tls_handshake(broker, tls, stream, config)?)),
+        };
         let mut conn = Connection {
             stream,
             broker: broker.to_owned(),
@@ -127,7 +143,7 @@ impl Connection {
 
     /// The address the socket is connected to.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.stream.peer_addr().ok()
+        self.stream.tcp().peer_addr().ok()
     }
 
     /// The version of ApiVersions the handshake used.
@@ -213,7 +229,12 @@ impl Connection {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
         let frame = encode_request(correlation_id, Some(&self.config.client_id), version, body);
-        if let Err(e) = self.stream.write_all(&frame) {
+        // flush: under TLS, write_all may leave the last records in rustls's buffer.
+        if let Err(e) = self
+            .stream
+            .write_all(&frame)
+            .and_then(|()| self.stream.flush())
+        {
             return Err(self.io_error(api, self.config.request_timeout, e));
         }
         Ok(Pending {
@@ -337,7 +358,7 @@ impl Connection {
     ) -> Result<(), ClientError> {
         let wait = nonzero(wait);
         if self.read_timeout != Some(wait) {
-            if let Err(e) = self.stream.set_read_timeout(Some(wait)) {
+            if let Err(e) = self.stream.tcp().set_read_timeout(Some(wait)) {
                 return Err(self.io_error(api, wait, e));
             }
             self.read_timeout = Some(wait);
@@ -398,6 +419,82 @@ fn range_of(list: &[ApiVersion], api: ApiKey) -> Option<(i16, i16)> {
     list.iter()
         .find(|k| k.api_key == api.code())
         .map(|k| (k.min_version, k.max_version))
+}
+
+/// The stream, plain or TLS.
+#[derive(Debug)]
+enum Wire {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Wire {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Wire::Plain(s) => s,
+            Wire::Tls(t) => &t.sock,
+        }
+    }
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.read(buf),
+            Wire::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.write(buf),
+            Wire::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Plain(s) => s.flush(),
+            Wire::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// Runs the TLS handshake with `broker` (its host name, or address, must be in the
+/// certificate), bounded by the request timeout.
+fn tls_handshake(
+    broker: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    mut stream: TcpStream,
+    config: &ClientConfig,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, ClientError> {
+    let failed = |why: String| ClientError::Connect {
+        broker: broker.to_owned(),
+        source: io::Error::other(why),
+    };
+    let host = broker
+        .rsplit_once(':')
+        .map_or(broker, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| failed(format!("{host} cannot be a TLS server name: {e}")))?;
+    let mut conn = ClientConnection::new(tls.clone(), name)
+        .map_err(|e| failed(format!("cannot start TLS: {e}")))?;
+    stream
+        .set_read_timeout(Some(nonzero(config.request_timeout)))
+        .map_err(|e| failed(e.to_string()))?;
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut stream) {
+            return Err(failed(format!(
+                "TLS handshake failed: {e} (is {broker} a TLS listener, e.g. zc serve --tls's \
+                 --tls-addr, and does --tls-ca hold the CA of its certificate?)"
+            )));
+        }
+    }
+    Ok(StreamOwned::new(conn, stream))
 }
 
 /// Socket timeouts of zero are refused by the OS (zero means "no timeout" to it).

@@ -45,3 +45,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => reference::man(args, cli.quiet),
     }
 }
+
+/// The TLS client configuration `--tls --tls-ca` ask for (zc produce, zc consume).
+fn client_tls(
+    args: &crate::cli::client::TlsArgs,
+) -> anyhow::Result<Option<std::sync::Arc<rustls::ClientConfig>>> {
+    match (&args.tls_ca, args.tls) {
+        (Some(ca), true) => Ok(Some(crate::tls::client_trusting(ca)?)),
+        _ => Ok(None),
+    }
+}

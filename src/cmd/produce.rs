@@ -18,6 +18,7 @@ pub fn run(args: ProduceArgs, quiet: bool) -> Result<()> {
     let config = ClientConfig {
         request_timeout: Duration::from_secs(args.request_timeout),
         metadata_wait: Duration::from_secs(args.max_block),
+        tls: super::client_tls(&args.tls)?,
         ..ClientConfig::default()
     };
     let mut source = match args.records {

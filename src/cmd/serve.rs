@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::broker::config::{Limits, ServeConfig};
+use crate::broker::config::{Limits, ServeConfig, TlsListen};
 use crate::broker::fds;
-use crate::broker::handlers::{Context, Log};
-use crate::broker::server::{self, FetchPath};
+use crate::broker::handlers::{Advertised, Context, Log};
+use crate::broker::server::{self, FetchPath, Listeners};
 use crate::broker::topics::Topics;
 use crate::cli::serve::ServeArgs;
 use crate::log::lock::DirLock;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
 use crate::net::{self, PeerCongestion};
+use crate::tls;
 
 /// Set by SIGINT/SIGTERM; read by every server thread.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -51,6 +52,10 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         max_creations_per_request: args.max_creations_per_request,
         inspect: args.inspect,
         inspect_header: args.inspect_header,
+        tls: args.tls.then(|| TlsListen {
+            addr: args.tls_addr,
+            cert_and_key: args.tls_cert.zip(args.tls_key),
+        }),
     };
     cfg.validate()?;
     serve(&cfg, quiet)
@@ -74,6 +79,18 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         })?;
     let bound = listener.local_addr()?;
     let advertised = cfg.advertised(bound)?;
+    let tls_listener = cfg
+        .tls
+        .as_ref()
+        .map(|tls| {
+            net::listen_with_congestion(tls.addr, &congestion.loopback.name).with_context(|| {
+                format!(
+                    "cannot listen for TLS on {}: is another broker running there? (--tls-addr)",
+                    tls.addr
+                )
+            })
+        })
+        .transpose()?;
 
     // Without --log-dir, a private copy of the default log: producing must not change
     // the cached original.
@@ -115,12 +132,19 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         }
     }
 
+    let tls = match (&cfg.tls, tls_listener) {
+        (Some(opts), Some(listener)) => Some(TlsSide::start(opts, listener, &log_dir)?),
+        _ => None,
+    };
     install_signal_handlers()?;
     let shutdown = Arc::new(AtomicBool::new(false));
     let log: Log = Arc::new(|line| eprintln!("zc serve: {line}"));
     let ctx = Arc::new(Context::new(
         topics,
-        advertised.clone(),
+        Advertised {
+            plain: advertised.clone(),
+            tls: tls.as_ref().map(|t| (advertised.0.clone(), t.port)),
+        },
         cfg.auto_create,
         shutdown.clone(),
         log,
@@ -141,6 +165,9 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
             },
             describe(&congestion, bound),
         );
+        if let Some(tls) = &tls {
+            eprintln!("zc serve: {}", tls.describe(&advertised.0));
+        }
     }
     for warning in [&congestion.loopback.warning, &congestion.remote.warning]
         .into_iter()
@@ -168,7 +195,16 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         inspect: inspect.clone().map(Arc::new),
         congestion,
     };
-    let served = server::run(listener, ctx.clone(), path, cfg.limits.clone());
+    let ca_file = tls.as_ref().and_then(|t| t.ca_file.clone());
+    let listeners = Listeners {
+        plain: listener,
+        tls: tls.map(|t| (t.listener, t.config)),
+    };
+    let served = server::run(listeners, ctx.clone(), path, cfg.limits.clone());
+    if let Some(ca) = ca_file {
+        // Its key dies with this process: a file left behind would be trusted for nothing.
+        let _ = std::fs::remove_file(ca);
+    }
     shutdown.store(true, SeqCst);
     let _ = forward.join();
     if let Some(s) = stats {
@@ -193,6 +229,68 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
         eprintln!("zc serve: stopped; logs flushed and closed cleanly");
     }
     Ok(())
+}
+
+/// Where the certificate of the throwaway identity is written for clients to trust, in
+/// the broker's own log directory: one broker per directory (it is locked), so two
+/// brokers never overwrite each other's.
+const CA_FILE: &str = "zc-serve-ca.pem";
+
+/// The TLS listener, its configuration, and the certificate file written for clients.
+struct TlsSide {
+    listener: std::net::TcpListener,
+    port: i32,
+    config: Arc<rustls::ServerConfig>,
+    /// The throwaway certificate's PEM file; `None` with `--tls-cert`.
+    ca_file: Option<PathBuf>,
+    bound: std::net::SocketAddr,
+}
+
+impl TlsSide {
+    /// Loads `--tls-cert/--tls-key`, or makes the throwaway identity and writes its
+    /// certificate into the log directory.
+    fn start(opts: &TlsListen, listener: std::net::TcpListener, log_dir: &Path) -> Result<Self> {
+        let bound = listener.local_addr()?;
+        let (config, ca_file) = match &opts.cert_and_key {
+            Some((cert, key)) => (
+                tls::Identity::from_pem_files(cert, key)?.server_config(),
+                None,
+            ),
+            None => {
+                let id = tls::throwaway().map_err(anyhow::Error::msg)?;
+                let path = log_dir.join(CA_FILE);
+                std::fs::write(&path, &id.cert_pem).with_context(|| {
+                    format!("cannot write the TLS certificate to {}", path.display())
+                })?;
+                (id.server_config(), Some(path))
+            }
+        };
+        Ok(TlsSide {
+            listener,
+            port: i32::from(bound.port()),
+            config,
+            ca_file,
+            bound,
+        })
+    }
+
+    /// The start-up line of the TLS listener.
+    fn describe(&self, host: &str) -> String {
+        let trust = match &self.ca_file {
+            Some(ca) => format!(
+                "a throwaway self-signed certificate for localhost and 127.0.0.1, written to \
+                 {} (clients: -X security.protocol=SSL -X ssl.ca.location={0}; zc: --tls \
+                 --tls-ca {0})",
+                ca.display()
+            ),
+            None => "the certificate of --tls-cert".to_owned(),
+        };
+        format!(
+            "TLS listening on {} (advertised as {host}:{}), TLS 1.3 with {trust}; fetches on \
+             it go read → encrypt → write (rustls), never sendfile",
+            self.bound, self.port
+        )
+    }
 }
 
 /// "cubic", or "cubic for loopback clients, bbr for the others" when they differ and

@@ -62,7 +62,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 
-use super::handlers::{Context, Log, NODE_ID};
+use super::handlers::{Context, Listener, Log, NODE_ID};
 use super::topics::Topics;
 use crate::kafka::find_coordinator::{KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION};
 use crate::kafka::{
@@ -237,6 +237,7 @@ pub fn handle(
     version: i16,
     client_id: &str,
     peer: SocketAddr,
+    via: Listener,
 ) -> Response {
     let topics = &ctx.topics;
     let groups = &ctx.groups;
@@ -248,7 +249,9 @@ pub fn handle(
         host: &host,
     };
     match body {
-        RequestBody::FindCoordinator(req) => Response::FindCoordinator(find_coordinator(ctx, &req)),
+        RequestBody::FindCoordinator(req) => {
+            Response::FindCoordinator(find_coordinator(ctx, &req, via))
+        }
         RequestBody::JoinGroup(req) => {
             Response::JoinGroup(groups.join(topics, &req, version, &caller, &shutdown))
         }
@@ -274,7 +277,12 @@ pub fn handle(
 /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which it treats as fatal; that is also Kafka's
 /// answer to a transactional id the client may not use. An unknown key type is Kafka's
 /// INVALID_REQUEST.
-fn find_coordinator(ctx: &Context, req: &FindCoordinatorRequest) -> FindCoordinatorResponse {
+fn find_coordinator(
+    ctx: &Context,
+    req: &FindCoordinatorRequest,
+    via: Listener,
+) -> FindCoordinatorResponse {
+    let (host, port) = ctx.endpoint(via);
     let coordinators = req
         .keys
         .iter()
@@ -283,8 +291,8 @@ fn find_coordinator(ctx: &Context, req: &FindCoordinatorRequest) -> FindCoordina
                 CoordinatorEntry {
                     key: key.clone(),
                     node_id: NODE_ID,
-                    host: ctx.advertised_host.clone(),
-                    port: ctx.advertised_port,
+                    host: host.clone(),
+                    port,
                     error_code: ErrorCode::None,
                     error_message: None,
                 }

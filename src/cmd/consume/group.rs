@@ -52,7 +52,10 @@ enum Ended {
 type Out<'a> = BufWriter<StdoutLock<'a>>;
 
 pub(super) fn run(args: &ConsumeArgs, group: &str, quiet: bool) -> Result<()> {
-    let config = ClientConfig::default();
+    let config = ClientConfig {
+        tls: crate::cmd::client_tls(&args.tls)?,
+        ..ClientConfig::default()
+    };
     let partitions = Connection::open(&args.bootstrap, &config)?
         .list_topics()?
         .into_iter()

@@ -29,7 +29,10 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     if let Some(group) = &args.group {
         return group::run(&args, group, quiet);
     }
-    let config = ClientConfig::default();
+    let config = ClientConfig {
+        tls: super::client_tls(&args.tls)?,
+        ..ClientConfig::default()
+    };
     let conn = connect_to_leader(&args.bootstrap, &args.topic, args.partition, false, &config)?;
     let fetch_version = conn.version(ApiKey::Fetch)?;
     let broker = conn.broker().to_owned();
