@@ -21,6 +21,8 @@
 //! - [`explain`]: `zc explain`, the classroom diagrams of each mode beside measured figures.
 //! - [`report`]: the results as terminal tables, JSON, CSV, Markdown and an SVG chart.
 //! - [`text`]: wrapping, plurals and numbers as people read them, for every printed word.
+//! - [`tls`]: TLS certificates and configurations, shared by the `tls` mode, `zc serve --tls`
+//!   and the client.
 //! - [`units`]: byte sizes as people type and read them (`64K`, `1.5 MiB`).
 //! - [`progress`]: progress bars on stderr, kept out of the timed regions.
 //! - [`error`]: [`error::UsageError`], the error that makes zc exit 2.
@@ -39,5 +41,6 @@ pub mod net;
 pub mod progress;
 pub mod report;
 pub mod text;
+pub mod tls;
 pub mod transfer;
 pub mod units;

@@ -370,6 +370,49 @@ fn consume_from_past_the_end_says_so_or_waits_with_follow() {
     assert!(broker.stop().0.success());
 }
 
+/// `--max-partitions` caps CreateTopics and CreatePartitions as it caps auto-creation:
+/// POLICY_VIOLATION with the numbers, nothing created, the topics within the cap intact.
+#[test]
+fn create_topics_and_create_partitions_respect_max_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), &["--max-partitions", "5"]);
+    let out = zc_topics(&broker, &["create", "four", "--partitions", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = partition_dirs(dir.path());
+
+    let out = zc_topics(&broker, &["create", "two", "--partitions", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("POLICY_VIOLATION"), "{err}");
+    assert!(
+        err.contains("2 more partition(s) would make 6 on this broker, over its limit of 5"),
+        "{err}"
+    );
+    let out = zc_topics(
+        &broker,
+        &["create", "two", "--partitions", "2", "--validate-only"],
+    );
+    assert!(
+        stderr(&out).contains("POLICY_VIOLATION"),
+        "{}",
+        stderr(&out)
+    );
+    let out = zc_topics(&broker, &["alter", "four", "--partitions", "6"]);
+    assert!(
+        stderr(&out).contains("POLICY_VIOLATION"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(partition_dirs(dir.path()), before, "nothing created");
+
+    // Up to the cap is fine, and the server kept serving.
+    let out = zc_topics(&broker, &["create", "one", "--partitions", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = zc_topics(&broker, &["list"]);
+    assert_eq!(stdout(&out), "four\none\n");
+    assert!(broker.stop().0.success());
+}
+
 /// A transactional producer: argv = client, broker. Prints what the client reported.
 const PY_TRANSACTIONAL: &str = r#"
 import sys
@@ -431,6 +474,49 @@ fn transactions_are_refused_and_the_log_says_transactions() {
         log.contains("InitProducerId with transactional.id \"tx1\""),
         "{log}"
     );
+}
+
+/// A librdkafka (confluent-kafka) transactional producer: argv = broker. Prints the error
+/// init_transactions() raised: its code name, whether fatal, its text.
+const PY_RDKAFKA_TRANSACTIONAL: &str = r#"
+import sys
+try:
+    from confluent_kafka import Producer, KafkaException
+except ImportError as e:
+    print(f"confluent-kafka is not installed: {e}", file=sys.stderr); sys.exit(3)
+p = Producer({"bootstrap.servers": sys.argv[1], "transactional.id": "tx1"})
+try:
+    p.init_transactions(60)
+    print("initialised")
+except KafkaException as e:
+    err = e.args[0]
+    print(err.name(), "fatal" if err.fatal() else "not-fatal", err.str())
+"#;
+
+/// librdkafka looks the transaction coordinator up first (FindCoordinator key type 1) and
+/// retries every error but TRANSACTIONAL_ID_AUTHORIZATION_FAILED until init_transactions
+/// times out; zc answers that code, so the producer fails at once, saying why.
+#[test]
+fn a_librdkafka_transactional_producer_fails_fast_saying_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), &[]);
+    let Some(out) = python(
+        "confluent-kafka",
+        PY_RDKAFKA_TRANSACTIONAL,
+        &[&broker.addr()],
+    ) else {
+        return;
+    };
+    // Not _TIMED_OUT after 60 s: the fatal error from the first answer.
+    assert!(
+        out.starts_with("TRANSACTIONAL_ID_AUTHORIZATION_FAILED fatal "),
+        "{out}"
+    );
+    assert!(
+        out.contains("Failed to find transaction coordinator"),
+        "{out}"
+    );
+    assert!(out.contains("transactions are not supported"), "{out}");
 }
 
 /// Apache Kafka's `kafka-topics` (Java AdminClient) against `zc serve`.

@@ -8,6 +8,8 @@ mod broker;
 mod common;
 #[path = "common/kafka.rs"]
 mod kafka;
+#[path = "apache_kafka/offsets.rs"]
+mod offsets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,20 +67,27 @@ struct DumpedBatch {
 /// The codec names Kafka's dumper prints, by codec id (attributes bits 0-2).
 const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
-/// What `kafka-dump-log --deep-iteration` says of the `.log` files of one partition, by
-/// file name. Fails on anything it reports as wrong: an invalid batch, trailing bytes,
-/// offsets that do not follow each other.
-fn kafka_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
+/// What `kafka-dump-log --deep-iteration` says of `.log` files (of any partitions), by
+/// path. Fails on anything it reports as wrong: an invalid batch, trailing bytes, offsets
+/// that do not follow each other.
+fn kafka_dump(files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<DumpedBatch>> {
+    kafka_dump_with(files, &[]).0
+}
+
+/// [`kafka_dump`] with more of the dumper's options (`--offsets-decoder`); also returns
+/// its whole output.
+fn kafka_dump_with(
+    files: &[PathBuf],
+    options: &[&str],
+) -> (BTreeMap<PathBuf, Vec<DumpedBatch>>, String) {
     let list = files
         .iter()
         .map(|f| f.to_str().unwrap())
         .collect::<Vec<_>>()
         .join(",");
-    let (stdout, stderr) = kafka_tool(
-        "kafka-dump-log",
-        &["--deep-iteration", "--files", &list],
-        b"",
-    );
+    let mut args = vec!["--deep-iteration", "--files", &list];
+    args.extend_from_slice(options);
+    let (stdout, stderr) = kafka_tool("kafka-dump-log", &args, b"");
     // The dumper starts every file's offset check at -1, so a segment whose base offset
     // is B reports "-1 is followed by B": that, and only that, is expected.
     let mut rest = stderr.lines().peekable();
@@ -104,16 +113,11 @@ fn kafka_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
             "{stderr}"
         );
     }
-    let mut out: BTreeMap<String, Vec<DumpedBatch>> = BTreeMap::new();
-    let mut current = String::new();
+    let mut out: BTreeMap<PathBuf, Vec<DumpedBatch>> = BTreeMap::new();
+    let mut current = PathBuf::new();
     for line in stdout.lines() {
         if let Some(file) = line.strip_prefix("Dumping ") {
-            current = Path::new(file)
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .into();
+            current = file.into();
             out.entry(current.clone()).or_default();
         } else if line.starts_with("baseOffset:") {
             let f = fields(line);
@@ -150,12 +154,12 @@ fn kafka_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
             panic!("kafka-dump-log: {line}");
         }
     }
-    out
+    (out, stdout)
 }
 
 /// The same view from zc's own reader (`zc fixture info --batches`'s engine) and record
 /// decoder.
-fn zc_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
+fn zc_dump(files: &[PathBuf]) -> BTreeMap<PathBuf, Vec<DumpedBatch>> {
     let mut out = BTreeMap::new();
     for file in files {
         let bytes = std::fs::read(file).unwrap();
@@ -203,10 +207,7 @@ fn zc_dump(files: &[PathBuf]) -> BTreeMap<String, Vec<DumpedBatch>> {
             });
             position += h.size();
         }
-        out.insert(
-            file.file_name().unwrap().to_str().unwrap().to_owned(),
-            batches,
-        );
+        out.insert(file.clone(), batches);
     }
     out
 }
@@ -241,49 +242,48 @@ fn kafka_verify_indexes(indexes: &[PathBuf]) {
 }
 
 /// Kafka's dumper and zc's reader agree on every batch and record of every partition in
-/// `log_dir`, and Kafka accepts every index. Returns (batches, records) in all.
+/// `log_dir`, and Kafka accepts every index. Returns (batches, records) in all. One dumper
+/// run reads every partition (a JVM start costs seconds).
 fn kafka_reads_like_zc(log_dir: &Path) -> (usize, usize) {
     zc(&["fixture", "verify", "-q", log_dir.to_str().unwrap()]).success();
     let report = check::check_log(log_dir, true).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let mut by_partition: BTreeMap<PathBuf, Vec<&check::SegmentReport>> = BTreeMap::new();
+    let logs: Vec<PathBuf> = report
+        .segments
+        .iter()
+        .map(|s| s.files.log.clone())
+        .collect();
+    let kafka = kafka_dump(&logs);
+    assert_eq!(kafka, zc_dump(&logs), "Kafka's dump and zc's differ");
     for s in &report.segments {
-        by_partition
-            .entry(s.files.log.parent().unwrap().to_owned())
-            .or_default()
-            .push(s);
-    }
-    let (mut batches, mut records) = (0, 0);
-    for segments in by_partition.values() {
-        let logs: Vec<PathBuf> = segments.iter().map(|s| s.files.log.clone()).collect();
-        let kafka = kafka_dump(&logs);
-        let ours = zc_dump(&logs);
-        assert_eq!(kafka, ours, "Kafka's dump and zc's differ");
-        for s in segments {
-            let name = s.files.log.file_name().unwrap().to_str().unwrap();
-            let listed: Vec<(u64, i64, i64, u32)> = s
-                .batch_list
-                .iter()
-                .map(|b| (b.position, b.base_offset, b.last_offset, b.crc))
-                .collect();
-            let dumped: Vec<(u64, i64, i64, u32)> = kafka[name]
-                .iter()
-                .map(|b| (b.position, b.base_offset, b.last_offset, b.crc))
-                .collect();
-            assert_eq!(listed, dumped, "zc fixture info --batches vs Kafka, {name}");
-        }
-        batches += kafka.values().map(Vec::len).sum::<usize>();
-        records += kafka
-            .values()
-            .flatten()
-            .map(|b| b.records.len())
-            .sum::<usize>();
-        let indexes: Vec<PathBuf> = segments
+        let listed: Vec<(u64, i64, i64, u32)> = s
+            .batch_list
             .iter()
-            .flat_map(|s| [s.files.index.clone(), s.files.time_index.clone()])
+            .map(|b| (b.position, b.base_offset, b.last_offset, b.crc))
             .collect();
-        kafka_verify_indexes(&indexes);
+        let dumped: Vec<(u64, i64, i64, u32)> = kafka[&s.files.log]
+            .iter()
+            .map(|b| (b.position, b.base_offset, b.last_offset, b.crc))
+            .collect();
+        assert_eq!(
+            listed,
+            dumped,
+            "zc fixture info --batches vs Kafka, {}",
+            s.files.log.display()
+        );
     }
+    let batches = kafka.values().map(Vec::len).sum::<usize>();
+    let records = kafka
+        .values()
+        .flatten()
+        .map(|b| b.records.len())
+        .sum::<usize>();
+    let indexes: Vec<PathBuf> = report
+        .segments
+        .iter()
+        .flat_map(|s| [s.files.index.clone(), s.files.time_index.clone()])
+        .collect();
+    kafka_verify_indexes(&indexes);
     assert_eq!(records as u64, report.records());
     (batches, records)
 }
@@ -855,6 +855,42 @@ fn java_clients_work(addr: &str) {
         .split_whitespace()
         .collect();
     assert_eq!(&row[1..6], ["java", "0", "50", "50", "0"], "{group}");
+    // zc groups sees what kafka-consumer-groups sees, through the same Kafka requests.
+    let listed = zc(&["groups", "list", "-b", addr]).success().stdout;
+    assert!(listed.lines().any(|l| l == "g"), "{listed}");
+    let table = zc(&["groups", "describe", "-b", addr, "g"])
+        .success()
+        .stdout;
+    let zc_row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("g "))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        zc_row[..6],
+        row[..6],
+        "zc:\n{table}\nkafka-consumer-groups:\n{group}"
+    );
+    assert!(table.contains("state Empty"), "{table}");
+    // zc consume --group joins, reads, commits there too; zc groups shows its offset.
+    let read = zc(&["consume", "-b", addr, "-t", "java", "--group", "zg"]).success();
+    assert_eq!(read.stdout.lines().count(), 50, "{}", read.stderr);
+    let described = zc(&["groups", "describe", "-b", addr, "zg", "--format", "json"]).success();
+    let zg: serde_json::Value = serde_json::from_str(&described.stdout).unwrap();
+    assert_eq!(
+        zg[0]["partitions"],
+        serde_json::json!([{"topic": "java", "partition": 0, "committed": 50,
+                            "log_end": 50, "lag": 0, "member_id": null}]),
+        "{}",
+        described.stdout
+    );
+    let unknown = zc(&["groups", "describe", "-b", addr, "nope"]).code(1);
+    assert!(
+        unknown.stderr.contains("no consumer group nope"),
+        "{}",
+        unknown.stderr
+    );
     let (perf, _) = kafka_tool(
         "kafka-producer-perf-test",
         &[

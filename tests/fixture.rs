@@ -21,7 +21,7 @@ fn committed_demo_fixture_is_byte_identical_to_a_fresh_generation() {
 fn gen_without_options_matches_the_embedded_default_spec() {
     use clap::Parser;
     let cli = zc::cli::Cli::parse_from(["zc", "fixture", "gen", "--out", "x"]);
-    let zc::cli::Command::Fixture(zc::cli::FixtureCommand::Gen(args)) = cli.command else {
+    let zc::cli::Command::Fixture(zc::cli::fixture::FixtureCommand::Gen(args)) = cli.command else {
         panic!("parsed something else");
     };
     let d = zc::log::fixture::default_spec();

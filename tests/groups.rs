@@ -627,7 +627,10 @@ fn bad_group_requests_get_kafkas_error_codes_and_nothing_else_breaks() {
             keys: vec!["tx".into()],
         }),
     );
-    assert_eq!(r.coordinators[0].error_code, ErrorCode::InvalidRequest);
+    assert_eq!(
+        r.coordinators[0].error_code,
+        ErrorCode::TransactionalIdAuthorizationFailed
+    );
     assert!(
         r.coordinators[0]
             .error_message

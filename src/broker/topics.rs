@@ -111,9 +111,11 @@ impl Topic {
 pub enum CreateError {
     /// The name breaks Kafka's rules: INVALID_TOPIC_EXCEPTION, and nothing touches the disk.
     InvalidName(String),
-    /// The broker holds `--max-partitions` already.
+    /// `asked` more partitions would take the broker past `--max-partitions`.
     TooManyPartitions {
         max: usize,
+        held: usize,
+        asked: u32,
     },
     /// Opening the partition would eat into the descriptors connections need.
     OutOfDescriptors {
@@ -128,9 +130,11 @@ impl std::fmt::Display for CreateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CreateError::InvalidName(why) => f.write_str(why),
-            CreateError::TooManyPartitions { max } => write!(
+            CreateError::TooManyPartitions { max, held, asked } => write!(
                 f,
-                "the broker already holds {max} partitions (--max-partitions {max})"
+                "{asked} more partition(s) would make {} on this broker, over its limit of \
+                 {max} (zc serve --max-partitions {max}; {held} are held now)",
+                held + *asked as usize
             ),
             CreateError::OutOfDescriptors {
                 open,
@@ -373,6 +377,8 @@ impl Topics {
         if held + more as usize > self.limits.max_partitions {
             return Err(CreateError::TooManyPartitions {
                 max: self.limits.max_partitions,
+                held,
+                asked: more,
             });
         }
         self.check_headroom(u64::from(more) * fds::PER_NEW_PARTITION)

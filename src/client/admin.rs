@@ -175,16 +175,9 @@ impl Connection {
         code: ErrorCode,
         message: Option<String>,
     ) -> Result<(), ClientError> {
-        if code == ErrorCode::None {
-            return Ok(());
+        match code {
+            ErrorCode::None => Ok(()),
+            code => Err(self.broker_error(api, code, Some(topic), message)),
         }
-        Err(ClientError::Broker {
-            broker: self.broker().to_owned(),
-            api,
-            code,
-            topic: Some(topic.to_owned()),
-            partition: None,
-            message,
-        })
     }
 }

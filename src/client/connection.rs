@@ -294,6 +294,24 @@ impl Connection {
         }
     }
 
+    /// An error code from the broker, named with this connection's address.
+    pub(super) fn broker_error(
+        &self,
+        api: ApiKey,
+        code: ErrorCode,
+        topic: Option<&str>,
+        message: Option<String>,
+    ) -> ClientError {
+        ClientError::Broker {
+            broker: self.broker.clone(),
+            api,
+            code,
+            topic: topic.map(str::to_owned),
+            partition: None,
+            message,
+        }
+    }
+
     /// Sends `body` at the negotiated version and waits for its (owned) response.
     pub fn call<T>(&mut self, body: &RequestBody<'_>) -> Result<T, ClientError>
     where

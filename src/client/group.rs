@@ -1,5 +1,6 @@
 //! A consumer group member from the client side, what `zc consume --group` is built on:
-//! find the coordinator, join, (as the leader) assign, sync, heartbeat, commit, leave.
+//! find the coordinator, join, (as the leader) assign, sync, heartbeat, commit, rejoin when
+//! the group rebalances, leave.
 //!
 //! The assignment is computed *by a member*, never by the broker: the leader's JoinGroup
 //! answer lists every member, and its SyncGroup hands each one its partitions. zc's
@@ -8,98 +9,84 @@
 //! a group with librdkafka, kafka-python or Java consumers of the same topic; as leader it
 //! deals the topic's partitions out in ranges over the members sorted by id, as Kafka's
 //! RangeAssignor does for a single topic. One topic per member.
+//!
+//! **Rebalances.** When a member joins or leaves, the coordinator answers the others'
+//! heartbeats REBALANCE_IN_PROGRESS and waits (up to the rebalance timeout) for each to
+//! send JoinGroup again. Until they do, their generation is still current, so a member
+//! that hears of a rebalance first commits how far it read, then rejoins: whoever gets its
+//! partitions next starts exactly there (Kafka's eager protocol, as the Java consumer's
+//! `onPartitionsRevoked`). A member that heard too late (ILLEGAL_GENERATION,
+//! UNKNOWN_MEMBER_ID: its session expired) can no longer commit; it rejoins, and the
+//! records it read since its last commit will be read again by the partitions' next owner.
 
 use std::time::{Duration, Instant};
 
 use super::connection::{ClientConfig, Connection};
 use super::error::ClientError;
-use crate::kafka::primitives::{Reader, Writer};
+use super::group_admin::connect_to_coordinator;
+use crate::kafka::consumer_protocol::{decode_assignment, encode_assignment, encode_subscription};
 use crate::kafka::{
-    ApiKey, ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
-    HeartbeatResponse, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
-    LeaveGroupResponse, OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse,
-    OffsetCommitTopic, OffsetFetchRequest, OffsetFetchResponse, RequestBody, SyncGroupAssignment,
-    SyncGroupRequest, SyncGroupResponse,
+    ApiKey, ErrorCode, HeartbeatRequest, HeartbeatResponse, JoinGroupProtocol, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, OffsetCommitPartition,
+    OffsetCommitRequest, OffsetCommitResponse, OffsetCommitTopic, OffsetFetchRequest,
+    OffsetFetchResponse, RequestBody, SyncGroupAssignment, SyncGroupRequest, SyncGroupResponse,
 };
 
 /// librdkafka's and the Java client's defaults.
 const SESSION_TIMEOUT_MS: i32 = 45_000;
 const REBALANCE_TIMEOUT_MS: i32 = 300_000;
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
+/// Rejoins in a row before giving up: each answer that sends a member back to JoinGroup
+/// means the group changed again meanwhile.
+const MAX_REJOINS: usize = 20;
 
 /// A joined member of one group, reading one topic.
 pub struct GroupMember {
     conn: Connection,
     group: String,
     topic: String,
+    partition_count: i32,
     member_id: String,
     generation: i32,
     last_heartbeat: Instant,
     /// The partitions of the topic this member was given.
     pub partitions: Vec<i32>,
-    /// How long finding the coordinator, joining and syncing took.
+    /// How long the last (re)join took: JoinGroup until SyncGroup's answer.
     pub join_time: Duration,
 }
 
-fn broker_error(
-    conn: &Connection,
-    api: ApiKey,
-    code: ErrorCode,
-    topic: Option<&str>,
-) -> ClientError {
-    ClientError::Broker {
-        broker: conn.broker().to_owned(),
-        api,
-        code,
-        topic: topic.map(str::to_owned),
-        partition: None,
-        message: None,
+/// Whether this member still holds its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// The generation is current: keep reading.
+    Current,
+    /// The group is rebalancing and our generation is still valid: commit, then rejoin.
+    Rebalancing,
+    /// Our generation or membership is gone: rejoin without committing.
+    Lost,
+}
+
+impl Membership {
+    /// How the coordinator's `code` for a heartbeat or commit leaves this member; other
+    /// codes are errors.
+    fn of(code: ErrorCode) -> Option<Membership> {
+        match code {
+            ErrorCode::None => Some(Membership::Current),
+            ErrorCode::RebalanceInProgress => Some(Membership::Rebalancing),
+            ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId => Some(Membership::Lost),
+            _ => None,
+        }
     }
 }
 
-/// Consumer protocol subscription v0: version, topics, user data (null).
-fn subscription(topic: &str) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.i16(0);
-    w.array_of(&[topic], |w, t| w.string(t));
-    w.nullable_bytes(None);
-    w.into_inner()
-}
-
-/// Consumer protocol assignment v0: version, [topic, partitions], user data (null).
-fn assignment(topic: &str, partitions: &[i32]) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.i16(0);
-    w.array_len(1);
-    w.string(topic);
-    w.array_of(partitions, |w, p| w.i32(*p));
-    w.nullable_bytes(None);
-    w.into_inner()
-}
-
-/// The partitions of `topic` in an assignment of any version (later versions only append
-/// fields, which are ignored here).
+/// The partitions of `topic` in an assignment (an unreadable one assigns nothing).
 fn assigned_partitions(bytes: &[u8], topic: &str) -> Vec<i32> {
-    let mut r = Reader::new(bytes);
-    let parse = |r: &mut Reader<'_>| -> Result<Vec<i32>, crate::kafka::FieldError> {
-        r.i16("assignment.version")?;
-        let topics = r.array_of("assignment.topics", 6, |r| {
-            let name = r.string("assignment.topic")?;
-            let parts = r.array_of("assignment.partitions", 4, |r| {
-                r.i32("assignment.partition")
-            })?;
-            Ok((name, parts))
-        })?;
-        Ok(topics
-            .into_iter()
-            .filter(|(name, _)| name == topic)
-            .flat_map(|(_, parts)| parts)
-            .collect())
-    };
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    parse(&mut r).unwrap_or_default()
+    decode_assignment(bytes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| name == topic)
+        .flat_map(|(_, parts)| parts)
+        .collect()
 }
 
 /// Kafka's RangeAssignor for one topic: member `i` of `n` (sorted by id) gets a contiguous
@@ -132,70 +119,76 @@ impl GroupMember {
         topic: &str,
         partition_count: i32,
     ) -> Result<GroupMember, ClientError> {
-        let started = Instant::now();
-        let mut conn = Connection::open(bootstrap, config)?;
-        let found: FindCoordinatorResponse =
-            conn.call(&RequestBody::FindCoordinator(FindCoordinatorRequest {
-                key_type: 0,
-                keys: vec![group.to_owned()],
-            }))?;
-        let coordinator = found.coordinators.first().cloned();
-        let Some(c) = coordinator.filter(|c| c.error_code == ErrorCode::None) else {
-            let code = found
-                .coordinators
-                .first()
-                .map_or(ErrorCode::UnknownServerError, |c| c.error_code);
-            return Err(broker_error(&conn, ApiKey::FindCoordinator, code, None));
-        };
-        let address = format!("{}:{}", c.host, c.port);
-        if conn.peer_addr().map(|a| a.to_string()) != Some(address.clone()) {
-            conn = Connection::open(&address, config)?;
-        }
         let mut member = GroupMember {
-            conn,
+            conn: connect_to_coordinator(bootstrap, config, group)?,
             group: group.to_owned(),
             topic: topic.to_owned(),
+            partition_count,
             member_id: String::new(),
             generation: -1,
             last_heartbeat: Instant::now(),
             partitions: Vec::new(),
             join_time: Duration::ZERO,
         };
-        member.rejoin(partition_count)?;
-        member.join_time = started.elapsed();
+        member.rejoin()?;
         Ok(member)
     }
 
-    /// JoinGroup (again after MEMBER_ID_REQUIRED), then SyncGroup.
-    fn rejoin(&mut self, partition_count: i32) -> Result<(), ClientError> {
-        let joined = loop {
-            let r: JoinGroupResponse =
-                self.conn.call(&RequestBody::JoinGroup(JoinGroupRequest {
-                    group_id: self.group.clone(),
-                    session_timeout_ms: SESSION_TIMEOUT_MS,
-                    rebalance_timeout_ms: REBALANCE_TIMEOUT_MS,
-                    member_id: self.member_id.clone(),
-                    protocol_type: "consumer".into(),
-                    protocols: vec![JoinGroupProtocol {
-                        name: "range".into(),
-                        metadata: subscription(&self.topic),
-                    }],
-                }))?;
-            match r.error_code {
-                ErrorCode::None => break r,
-                ErrorCode::MemberIdRequired => self.member_id = r.member_id,
-                code => return Err(broker_error(&self.conn, ApiKey::JoinGroup, code, None)),
+    /// JoinGroup then SyncGroup, again while the coordinator sends us back (a new member id
+    /// to use, a membership it no longer knows, a rebalance that started meanwhile).
+    pub fn rejoin(&mut self) -> Result<(), ClientError> {
+        let started = Instant::now();
+        for _ in 0..MAX_REJOINS {
+            if self.try_join()? {
+                self.join_time = started.elapsed();
+                self.last_heartbeat = Instant::now();
+                return Ok(());
             }
-        };
+        }
+        Err(self.conn.protocol(
+            ApiKey::JoinGroup,
+            format!(
+                "group {} kept rebalancing: {MAX_REJOINS} rejoins in a row",
+                self.group
+            ),
+        ))
+    }
+
+    /// One JoinGroup + SyncGroup; `false`: the coordinator asks to join again.
+    fn try_join(&mut self) -> Result<bool, ClientError> {
+        let joined: JoinGroupResponse =
+            self.conn.call(&RequestBody::JoinGroup(JoinGroupRequest {
+                group_id: self.group.clone(),
+                session_timeout_ms: SESSION_TIMEOUT_MS,
+                rebalance_timeout_ms: REBALANCE_TIMEOUT_MS,
+                member_id: self.member_id.clone(),
+                protocol_type: "consumer".into(),
+                protocols: vec![JoinGroupProtocol {
+                    name: "range".into(),
+                    metadata: encode_subscription(&[&self.topic]),
+                }],
+            }))?;
+        match joined.error_code {
+            ErrorCode::None => {}
+            ErrorCode::MemberIdRequired => {
+                self.member_id = joined.member_id;
+                return Ok(false);
+            }
+            ErrorCode::UnknownMemberId => {
+                self.member_id.clear();
+                return Ok(false);
+            }
+            code => return Err(self.conn.broker_error(ApiKey::JoinGroup, code, None, None)),
+        }
         self.member_id = joined.member_id.clone();
         self.generation = joined.generation_id;
         let assignments = if joined.leader == joined.member_id {
             let ids: Vec<String> = joined.members.iter().map(|m| m.member_id.clone()).collect();
-            range_assign(&ids, partition_count)
+            range_assign(&ids, self.partition_count)
                 .into_iter()
                 .map(|(member_id, parts)| SyncGroupAssignment {
                     member_id,
-                    assignment: assignment(&self.topic, &parts),
+                    assignment: encode_assignment(&[(&self.topic, &parts)]),
                 })
                 .collect()
         } else {
@@ -208,17 +201,20 @@ impl GroupMember {
                 member_id: self.member_id.clone(),
                 assignments,
             }))?;
-        if synced.error_code != ErrorCode::None {
-            return Err(broker_error(
-                &self.conn,
-                ApiKey::SyncGroup,
-                synced.error_code,
-                None,
-            ));
+        match Membership::of(synced.error_code) {
+            Some(Membership::Current) => {}
+            Some(Membership::Lost) if synced.error_code == ErrorCode::UnknownMemberId => {
+                self.member_id.clear();
+                return Ok(false);
+            }
+            Some(_) => return Ok(false),
+            None => {
+                let code = synced.error_code;
+                return Err(self.conn.broker_error(ApiKey::SyncGroup, code, None, None));
+            }
         }
         self.partitions = assigned_partitions(&synced.assignment, &self.topic);
-        self.last_heartbeat = Instant::now();
-        Ok(())
+        Ok(true)
     }
 
     pub fn member_id(&self) -> &str {
@@ -238,12 +234,9 @@ impl GroupMember {
                     topics: Some(vec![(self.topic.clone(), partitions.to_vec())]),
                 }))?;
         if r.error_code != ErrorCode::None {
-            return Err(broker_error(
-                &self.conn,
-                ApiKey::OffsetFetch,
-                r.error_code,
-                None,
-            ));
+            return Err(self
+                .conn
+                .broker_error(ApiKey::OffsetFetch, r.error_code, None, None));
         }
         Ok(r.topics
             .into_iter()
@@ -252,27 +245,30 @@ impl GroupMember {
             .collect())
     }
 
-    /// Sends a heartbeat if the last was [`HEARTBEAT_INTERVAL`] ago. A rebalance (another
-    /// member joined or left) is an error here: `zc consume --group` reads its assignment
-    /// once and does not take part in later rebalances.
-    pub fn heartbeat_if_due(&mut self) -> Result<(), ClientError> {
-        if self.last_heartbeat.elapsed() < HEARTBEAT_INTERVAL {
-            return Ok(());
-        }
+    /// Whether the last heartbeat (or commit) was [`HEARTBEAT_INTERVAL`] ago.
+    pub fn heartbeat_due(&self) -> bool {
+        self.last_heartbeat.elapsed() >= HEARTBEAT_INTERVAL
+    }
+
+    /// Heartbeat: keeps the membership alive, and is how a member hears of a rebalance.
+    pub fn heartbeat(&mut self) -> Result<Membership, ClientError> {
         let r: HeartbeatResponse = self.conn.call(&RequestBody::Heartbeat(HeartbeatRequest {
             group_id: self.group.clone(),
             generation_id: self.generation,
             member_id: self.member_id.clone(),
         }))?;
         self.last_heartbeat = Instant::now();
-        match r.0.error_code {
-            ErrorCode::None => Ok(()),
-            code => Err(broker_error(&self.conn, ApiKey::Heartbeat, code, None)),
-        }
+        let code = r.0.error_code;
+        Membership::of(code)
+            .ok_or_else(|| self.conn.broker_error(ApiKey::Heartbeat, code, None, None))
     }
 
-    /// Commits `offset` (the next record to read) for `partition`.
-    pub fn commit(&mut self, partition: i32, offset: i64) -> Result<(), ClientError> {
+    /// Commits, for each `(partition, offset)`, `offset` (the next record to read), in one
+    /// OffsetCommit. `Current`: stored; otherwise the group moved on and nothing was stored.
+    pub fn commit(&mut self, offsets: &[(i32, i64)]) -> Result<Membership, ClientError> {
+        if offsets.is_empty() {
+            return Ok(Membership::Current);
+        }
         let r: OffsetCommitResponse =
             self.conn
                 .call(&RequestBody::OffsetCommit(OffsetCommitRequest {
@@ -282,29 +278,30 @@ impl GroupMember {
                     retention_time_ms: -1,
                     topics: vec![OffsetCommitTopic {
                         name: self.topic.clone(),
-                        partitions: vec![OffsetCommitPartition {
-                            partition_index: partition,
-                            committed_offset: offset,
-                            committed_leader_epoch: -1,
-                            committed_metadata: None,
-                        }],
+                        partitions: offsets
+                            .iter()
+                            .map(
+                                |&(partition_index, committed_offset)| OffsetCommitPartition {
+                                    partition_index,
+                                    committed_offset,
+                                    committed_leader_epoch: -1,
+                                    committed_metadata: None,
+                                },
+                            )
+                            .collect(),
                     }],
                 }))?;
-        self.last_heartbeat = Instant::now();
-        match r
+        let code = r
             .topics
             .iter()
             .flat_map(|t| &t.partitions)
-            .find(|(_, e)| *e != ErrorCode::None)
-        {
-            None => Ok(()),
-            Some((_, code)) => Err(broker_error(
-                &self.conn,
-                ApiKey::OffsetCommit,
-                *code,
-                Some(&self.topic),
-            )),
-        }
+            .map(|(_, e)| *e)
+            .find(|e| *e != ErrorCode::None)
+            .unwrap_or(ErrorCode::None);
+        Membership::of(code).ok_or_else(|| {
+            self.conn
+                .broker_error(ApiKey::OffsetCommit, code, Some(&self.topic), None)
+        })
     }
 
     /// LeaveGroup: the others rebalance at once instead of waiting for our session.
@@ -316,7 +313,7 @@ impl GroupMember {
             }))?;
         match r.0.error_code {
             ErrorCode::None => Ok(()),
-            code => Err(broker_error(&self.conn, ApiKey::LeaveGroup, code, None)),
+            code => Err(self.conn.broker_error(ApiKey::LeaveGroup, code, None, None)),
         }
     }
 }
@@ -340,7 +337,7 @@ mod tests {
 
     #[test]
     fn assignment_round_trips_and_other_topics_are_ignored() {
-        let bytes = assignment("t", &[1, 3]);
+        let bytes = encode_assignment(&[("t", &[1, 3])]);
         assert_eq!(assigned_partitions(&bytes, "t"), [1, 3]);
         assert!(assigned_partitions(&bytes, "other").is_empty());
         assert!(assigned_partitions(&[], "t").is_empty());

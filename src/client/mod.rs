@@ -13,7 +13,7 @@
 //!  5. ListOffsets: where does the partition       partition.rs
 //!     start / end?
 //!  6. Fetch in a loop, or Produce batches         consumer.rs, producer.rs
-//!     (or administer topics                       admin.rs)
+//!     (or administer topics, groups               admin.rs, group_admin.rs)
 //! ```
 //!
 //! **The handshake.** A Kafka frame carries no field names, only bytes whose meaning
@@ -47,6 +47,7 @@ mod connection;
 pub mod consumer;
 mod error;
 pub mod group;
+pub mod group_admin;
 mod partition;
 pub mod producer;
 pub mod source;
@@ -58,6 +59,7 @@ pub use admin::PartitionInfo;
 pub use connection::{ClientConfig, Connection, Pending};
 pub use consumer::{ConsumedRecord, Consumer, Polled, StartOffset};
 pub use error::{ClientError, DataProblem};
-pub use group::GroupMember;
+pub use group::{GroupMember, Membership};
+pub use group_admin::{GroupDescription, GroupListing, connect_to_coordinator};
 pub use partition::{OffsetSpec, connect_to_leader};
 pub use producer::{Acks, ProduceSummary, Producer};

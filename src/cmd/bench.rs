@@ -7,9 +7,11 @@ use anyhow::Result;
 use super::measuring::{Progress, check_export};
 use crate::bench::send::config::BenchConfig;
 use crate::bench::send::runner::{self, Fixture};
-use crate::cli::{BenchArgs, BenchCommand};
+use crate::cli::bench::{BenchArgs, BenchCommand};
+use crate::error::UsageError;
 use crate::log::fixture;
 use crate::progress;
+use crate::report::export;
 use crate::report::send::terminal;
 
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
@@ -35,6 +37,14 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     // Refuse a bad export now, not after minutes of measuring.
     for path in &args.export {
         check_export(path)?;
+        if args.no_profile && export::format_for(path) == Ok(export::Format::FlameGraph) {
+            return Err(UsageError(format!(
+                "--export {}: a flame graph is drawn from the sampled call chains, and \
+                 --no-profile turns sampling off; drop one of the two",
+                path.display()
+            ))
+            .into());
+        }
     }
 
     let fixture = open_fixture(args.fixture.as_deref(), quiet)?;

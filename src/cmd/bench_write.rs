@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::measuring::{Progress, check_export};
 use crate::bench::write::config::WriteConfig;
 use crate::bench::write::runner;
-use crate::cli::BenchWriteArgs;
+use crate::cli::bench::BenchWriteArgs;
 use crate::error::UsageError;
 use crate::report::{export, write};
 
@@ -29,7 +29,7 @@ pub fn run(args: BenchWriteArgs, quiet: bool) -> Result<()> {
         check_export(path)?;
         if matches!(
             export::format_for(path),
-            Ok(export::Format::Svg | export::Format::Html)
+            Ok(export::Format::Svg | export::Format::FlameGraph | export::Format::Html)
         ) {
             return Err(
                 UsageError(format!("--export {}: {}", path.display(), write::NO_CHART)).into(),

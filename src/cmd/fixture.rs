@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{FixtureCommand, GenArgs, InfoArgs};
+use crate::cli::fixture::{FixtureCommand, GenArgs, InfoArgs};
 use crate::log::check::{self, LogReport};
 use crate::log::fixture::{self, Amount, GenSpec};
 use crate::progress;

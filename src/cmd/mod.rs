@@ -6,6 +6,7 @@ mod bench_write;
 mod consume;
 mod explain;
 mod fixture;
+mod groups;
 mod measuring;
 mod produce;
 mod reference;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Produce(args) => produce::run(args, cli.quiet),
         Command::Consume(args) => consume::run(args, cli.quiet),
         Command::Topics(cmd) => topics::run(cmd),
+        Command::Groups(cmd) => groups::run(cmd),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => reference::completions(args),
         Command::Man(args) => reference::man(args, cli.quiet),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::ProduceArgs;
+use crate::cli::client::ProduceArgs;
 use crate::client::batcher;
 use crate::client::source::Source;
 use crate::client::{Acks, ClientConfig, ProduceSummary, Producer, connect_to_leader};

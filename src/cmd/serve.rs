@@ -13,7 +13,7 @@ use crate::broker::fds;
 use crate::broker::handlers::{Context, Log};
 use crate::broker::server::{self, FetchPath};
 use crate::broker::topics::Topics;
-use crate::cli::ServeArgs;
+use crate::cli::serve::ServeArgs;
 use crate::log::lock::DirLock;
 use crate::log::partition::{self, LogConfig};
 use crate::log::{fixture, index};
@@ -65,8 +65,8 @@ fn serve(cfg: &ServeConfig, quiet: bool) -> Result<()> {
     // set up leaves bbr's pacing on (docs/how-zc-measures.md, "Congestion control is
     // chosen before the connection exists"); a remote client's socket is switched after accept, which is
     // harmless when it switches *to* bbr or keeps the listener's choice.
-    let listener = net::listen_with_congestion(cfg.addr, &congestion.loopback.name)
-        .with_context(|| {
+    let listener =
+        net::listen_with_congestion(cfg.addr, &congestion.loopback.name).with_context(|| {
             format!(
                 "cannot listen on {}: is another broker running there?",
                 cfg.addr

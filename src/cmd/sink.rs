@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use crate::bench::send::sink;
-use crate::cli::SinkArgs;
+use crate::cli::bench::SinkArgs;
 use crate::net;
 
 pub fn run(args: SinkArgs, quiet: bool) -> Result<()> {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 
 use super::print;
-use crate::cli::TopicsCommand;
+use crate::cli::client::TopicsCommand;
 use crate::client::{ClientConfig, Connection, PartitionInfo};
 use crate::kafka::ConfigEntry;
 

@@ -55,6 +55,7 @@
 
 pub mod api_versions;
 pub mod codes;
+pub mod consumer_protocol;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;

@@ -64,7 +64,7 @@ use serde::{Serialize, Serializer};
 pub use block::{BlockDevice, DeviceWrites, filesystem_type, writeback_settings};
 pub use environment::{Environment, environment};
 pub use procfs::{IoDelta, SystemCpu, cpu_model, cpus_online, kernel_release, perf_event_paranoid};
-pub use profile::{COPY_ROUTINES, PERIOD_NS, ThreadProfile, ThreadSampler};
+pub use profile::{COPY_ROUTINES, PERIOD_NS, ThreadProfile, ThreadSampler, sum as sum_profiles};
 pub use residency::{Residency, drop_from_cache, residency};
 pub use rusage::{RusageDelta, ThreadCpu, ThreadCpuDelta, thread_cpu_time};
 pub use syscalls::{TRACED_SYSCALLS, Tracefs, tracefs};

@@ -20,7 +20,7 @@
 //! - sampling needs `perf_event_paranoid` <= 1 (kernel call chains) or root, and readable
 //!   kernel addresses (`kptr_restrict`); otherwise every figure is `n/a` with the reason.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::sync::OnceLock;
@@ -88,6 +88,11 @@ pub struct ThreadProfile {
     pub period_ns: u64,
     /// The functions the samples landed in (`[user]` for user mode), most frequent first.
     pub top: Vec<(String, u64)>,
+    /// Every sampled call chain, folded root first (`entry_SYSCALL_64;...;_copy_to_iter`,
+    /// `[user]` for user mode), with its sample count: what a flame graph is drawn from.
+    /// Kept in memory only: the JSON export would grow by thousands of lines per run.
+    #[serde(skip)]
+    pub stacks: BTreeMap<String, u64>,
 }
 
 impl ThreadProfile {
@@ -117,7 +122,28 @@ impl ThreadProfile {
             *top.entry(f.clone()).or_default() += n;
         }
         self.top = most_frequent(top);
+        for (stack, n) in &other.stacks {
+            *self.stacks.entry(stack.clone()).or_default() += n;
+        }
     }
+}
+
+/// The sum of several threads' or runs' profiles; unavailable if any of them is (a sum
+/// with a hole in it is no sum), and `none` when there is nothing to add.
+pub fn sum<'a>(
+    profiles: impl IntoIterator<Item = &'a Reading<ThreadProfile>>,
+    none: &str,
+) -> Reading<ThreadProfile> {
+    profiles
+        .into_iter()
+        .fold(Reading::unavailable(none), |sum, p| match (sum, p) {
+            (_, Reading::Unavailable(why)) => Reading::Unavailable(why.clone()),
+            (Reading::Value(mut a), Reading::Value(b)) => {
+                a.merge(b);
+                Reading::Value(a)
+            }
+            (Reading::Unavailable(_), Reading::Value(b)) => Reading::Value(b.clone()),
+        })
 }
 
 fn most_frequent(counts: HashMap<String, u64>) -> Vec<(String, u64)> {
@@ -274,6 +300,12 @@ fn count(
     }
     let leaf = frames.first().copied().unwrap_or("[user]");
     *leaves.entry(leaf.to_owned()).or_default() += 1;
+    let folded = if frames.is_empty() {
+        "[user]".to_owned()
+    } else {
+        frames.iter().rev().copied().collect::<Vec<_>>().join(";")
+    };
+    *profile.stacks.entry(folded).or_default() += 1;
 }
 
 /// `PERF_RECORD_SAMPLE` and `PERF_RECORD_LOST` (`perf_event_open(2)`, "MMAP layout").
@@ -308,12 +340,17 @@ mod tests {
             copy_samples: 4,
             period_ns: PERIOD_NS,
             top: vec![("_copy_to_iter".into(), 4), ("[user]".into(), 6)],
+            stacks: BTreeMap::from([
+                ("entry_SYSCALL_64;_copy_to_iter".into(), 4),
+                ("[user]".into(), 6),
+            ]),
             ..ThreadProfile::default()
         };
         let mut b = a.clone();
         b.merge(&a);
         assert_eq!((b.samples, b.copy_samples), (20, 8));
         assert_eq!(b.top[0], ("[user]".to_string(), 12));
+        assert_eq!(b.stacks["entry_SYSCALL_64;_copy_to_iter"], 8);
         assert_eq!(b.copy_share(), Some(0.4));
         assert!((b.copy_s() - 8.0 * 250e-6).abs() < 1e-12);
     }
@@ -334,5 +371,6 @@ mod tests {
         let p = sampler.drain();
         assert!(p.samples > 0, "{p:?}");
         assert!(p.top.iter().any(|(f, _)| f == "[user]"), "{p:?}");
+        assert_eq!(p.stacks.values().sum::<u64>(), p.samples, "{p:?}");
     }
 }

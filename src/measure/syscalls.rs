@@ -36,7 +36,7 @@ use super::procfs::is_root;
 
 /// The syscalls the transfer modes and `zc bench write` use, each with its own tracepoint.
 /// (`sendfile64` is the name of sendfile's tracepoint on 64-bit kernels.)
-pub const TRACED_SYSCALLS: [(&str, &str); 14] = [
+pub const TRACED_SYSCALLS: [(&str, &str); 21] = [
     ("read", "sys_enter_read"),
     ("pread64", "sys_enter_pread64"),
     ("write", "sys_enter_write"),
@@ -47,6 +47,18 @@ pub const TRACED_SYSCALLS: [(&str, &str); 14] = [
     ("madvise", "sys_enter_madvise"),
     ("poll", "sys_enter_poll"),
     ("ppoll", "sys_enter_ppoll"),
+    // tls writes its records with writev and finds its socket's session with fstat
+    // (`newfstat` on 64-bit kernels); msg-zerocopy sends with send (the kernel's sendto)
+    // and reaps completions with recvmsg; io-uring submits and waits with io_uring_enter
+    // and probes its socket with getsockopt. Without these the per-name counts would
+    // miss those modes' data calls (the total, raw_syscalls:sys_enter, sees every call).
+    ("writev", "sys_enter_writev"),
+    ("newfstat", "sys_enter_newfstat"),
+    ("sendto", "sys_enter_sendto"),
+    ("recvmsg", "sys_enter_recvmsg"),
+    ("setsockopt", "sys_enter_setsockopt"),
+    ("io_uring_enter", "sys_enter_io_uring_enter"),
+    ("getsockopt", "sys_enter_getsockopt"),
     // The write path: appends are positional writes, made durable with fdatasync (or
     // fsync), into files that `--way random` preallocates with fallocate.
     ("pwrite64", "sys_enter_pwrite64"),

@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -316,4 +317,41 @@ fn samples_of_several_threads_sum_per_thread_counts_only() {
     let alone = Sample::sum_of_threads(a.clone(), Vec::new(), wall, Reading::unavailable("x"));
     assert_eq!(alone.wall, a.wall);
     assert_eq!(alone.system_cpu, a.system_cpu);
+}
+
+/// The calls of tls (writev), msg-zerocopy (send, which the kernel sees as sendto, and
+/// recvmsg) are counted by name, not only in the total.
+#[test]
+fn the_data_calls_of_the_newer_modes_are_counted_by_name() {
+    use nix::sys::socket::{
+        AddressFamily, MsgFlags, SockFlag, SockType, recvmsg, send, socketpair,
+    };
+    use std::io::IoSliceMut;
+    let null = OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("open /dev/null");
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::empty(),
+    )
+    .expect("socketpair");
+    let mut probe = Probe::open(&ProbeOptions::default());
+    probe.start().expect("start");
+    let mut buf = [0u8; 1];
+    for _ in 0..100 {
+        nix::sys::uio::writev(&null, &[std::io::IoSlice::new(b"x")]).expect("writev");
+        send(a.as_raw_fd(), b"x", MsgFlags::empty()).expect("send");
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        recvmsg::<()>(b.as_raw_fd(), &mut iov, None, MsgFlags::empty()).expect("recvmsg");
+    }
+    let s = probe.stop().expect("stop");
+    for name in ["writev", "sendto", "recvmsg"] {
+        match by_name(&s, name) {
+            Reading::Value(n) => assert!(n >= 100, "{name} counted {n}"),
+            other => assert_has_reason(&other),
+        }
+    }
 }

@@ -35,6 +35,9 @@ pub enum Format {
     Markdown,
     /// `.svg`: a bar chart of throughput and CPU per GiB (see [`super::send::chart`]).
     Svg,
+    /// `.svg` whose name ends in `profile` or `flame` (`profile.svg`, `run-flame.svg`): a
+    /// flame graph of the sampled call chains (see [`super::send::flame`]).
+    FlameGraph,
     /// `.html` or `.htm`: one self-contained page, chart and diagrams included (see
     /// [`super::send::html`]).
     Html,
@@ -47,6 +50,7 @@ impl fmt::Display for Format {
             Format::Csv => "CSV",
             Format::Markdown => "Markdown",
             Format::Svg => "SVG chart",
+            Format::FlameGraph => "flame graph",
             Format::Html => "HTML page",
         })
     }
@@ -67,6 +71,7 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
         "json" => Ok(Format::Json),
         "csv" => Ok(Format::Csv),
         "md" | "markdown" => Ok(Format::Markdown),
+        "svg" if names_a_profile(path) => Ok(Format::FlameGraph),
         "svg" => Ok(Format::Svg),
         "html" | "htm" => Ok(Format::Html),
         _ => Err(format!(
@@ -75,6 +80,18 @@ pub fn format_for(path: &Path) -> Result<Format, String> {
             ext.to_string_lossy()
         )),
     }
+}
+
+/// `profile.svg`, `run1-profile.svg`, `flame.svg`, `FlameGraph.svg`: the name asks for
+/// the call chains rather than the bar chart.
+fn names_a_profile(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    ["profile", "flame", "flamegraph"]
+        .iter()
+        .any(|end| stem.ends_with(end))
 }
 
 /// A result that can be exported: `zc bench`'s and `zc bench write`'s.
@@ -132,6 +149,12 @@ mod tests {
         assert_eq!(format_for(Path::new("r.md")), Ok(Format::Markdown));
         assert_eq!(format_for(Path::new("r.markdown")), Ok(Format::Markdown));
         assert_eq!(format_for(Path::new("chart.SVG")), Ok(Format::Svg));
+        assert_eq!(format_for(Path::new("profile.svg")), Ok(Format::FlameGraph));
+        assert_eq!(
+            format_for(Path::new("out/sendfile-flamegraph.SVG")),
+            Ok(Format::FlameGraph)
+        );
+        assert_eq!(format_for(Path::new("profiles/chart.svg")), Ok(Format::Svg));
         let err = format_for(Path::new("r.txt")).unwrap_err();
         assert!(err.contains(".txt") && err.contains(ACCEPTED), "{err}");
         let err = format_for(Path::new("results")).unwrap_err();

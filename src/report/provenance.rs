@@ -7,10 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bench::send::results::{BenchReport, CacheState, SinkPlace};
+use crate::bench::send::sink::SinkKind;
 use crate::bench::send::warnings::Warning;
 use crate::bench::write::results::WriteReport;
 use crate::measure::{Environment, Reading};
 use crate::text::{count, wrap};
+use crate::transfer::Mode;
 use crate::units::format_size;
 
 /// The closing "setup:" section of a terminal report: one named fact per line, wrapped
@@ -65,8 +67,8 @@ pub(crate) fn setup_facts(report: &BenchReport) -> Vec<(&'static str, String)> {
             }
         ),
         SinkPlace::InProcess => format!(
-            "{} sink, {}{}",
-            setup.sink,
+            "{}, {}{}",
+            sink_kinds(setup.sink, report.rows.iter().map(|r| r.mode)),
             setup.sink_location,
             if setup.verify {
                 ", verifying CRC-32C (an extra copy in the sink)"
@@ -244,6 +246,21 @@ pub(crate) fn environment_facts(
     facts
 }
 
+/// The in-process sink's kind, from the modes measured: `--sink` serves the plaintext
+/// modes, and a mode that encrypts is always received by a rustls client that reads and
+/// decrypts (a splice sink cannot decrypt).
+fn sink_kinds(sink: SinkKind, modes: impl Iterator<Item = Mode>) -> String {
+    const TLS: &str = "a rustls client that reads and decrypts";
+    let (encrypting, plain): (Vec<Mode>, Vec<Mode>) = modes.partition(|m| m.encrypts());
+    let names: BTreeSet<&str> = encrypting.iter().map(|m| m.name()).collect();
+    let names = names.into_iter().collect::<Vec<_>>().join(", ");
+    match (plain.is_empty(), encrypting.is_empty()) {
+        (_, true) => format!("{sink} sink"),
+        (true, false) => format!("{TLS} ({names})"),
+        (false, false) => format!("{sink} sink ({names} rows: {TLS})"),
+    }
+}
+
 /// Where the threads ran, as observed at the end of each run (`RunRecord::sender_cpu`,
 /// `sink_cpu_id`), every distinct CPU once; `pin` is the `--pin` asked for. A remote
 /// sink is neither pinned by `--pin` nor observed from here.
@@ -369,6 +386,23 @@ mod tests {
             );
         let text = render(&sample_report(), None);
         assert!(text.contains("splice sink, in-process thread"), "{text}");
+    }
+
+    #[test]
+    fn the_sink_line_names_the_tls_client_for_the_modes_that_encrypt() {
+        let modes = [Mode::Sendfile, Mode::Tls];
+        assert_eq!(
+            sink_kinds(SinkKind::Splice, modes.into_iter()),
+            "splice sink (tls rows: a rustls client that reads and decrypts)"
+        );
+        assert_eq!(
+            sink_kinds(SinkKind::Read, [Mode::Tls].into_iter()),
+            "a rustls client that reads and decrypts (tls)"
+        );
+        assert_eq!(
+            sink_kinds(SinkKind::Read, [Mode::Mmap].into_iter()),
+            "read sink"
+        );
     }
 
     #[test]

@@ -11,10 +11,10 @@
 //!   kernel            └─ copy ───┘         │           └─ copy ───┘
 //! ```
 //!
-//! The key: a throwaway self-signed certificate for `localhost` and `127.0.0.1`, made once
-//! per process at first use ([`identity`]) and never written anywhere unless a caller asks
-//! (`zc serve --tls` writes it out for clients to trust). A receiver trusts exactly that
-//! certificate ([`client_config`]), so nothing here is valid beyond this process's peers.
+//! The key: this process's throwaway self-signed certificate ([`crate::tls::throwaway`]),
+//! which a receiver trusts exactly ([`crate::tls::client_trusting_throwaway`]), so nothing
+//! here is valid beyond this process's peers. `zc serve --tls` sends its Fetch records
+//! with the same loop over its own connections ([`TlsSender::send_on`]).
 //!
 //! The handshake happens on a connection's first `send`, and its calls are counted like the
 //! rest; later sends on the same socket (the next segment) reuse the session. The sender
@@ -32,92 +32,20 @@
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::BorrowedFd;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{ClientConfig, RootCertStore, ServerConfig, ServerConnection};
+use rustls::{ServerConfig, ServerConnection};
 
 use super::{Cause, Job, Mode, Syscall, Tally, Transfer, TransferError};
-
-/// The name the throwaway certificate is for, and clients connect to.
-pub const SERVER_NAME: &str = "localhost";
-
-/// The throwaway certificate and key of this process.
-pub struct Identity {
-    pub cert: CertificateDer<'static>,
-    /// The certificate in PEM, for clients (kcat, librdkafka) to trust.
-    pub cert_pem: String,
-    server: Arc<ServerConfig>,
-}
-
-/// This process's throwaway identity, made on first use (an ECDSA P-256 key: a few
-/// milliseconds). An error only if the crypto provider fails, which it should not.
-pub fn identity() -> Result<&'static Identity, String> {
-    static IDENTITY: OnceLock<Result<Identity, String>> = OnceLock::new();
-    IDENTITY
-        .get_or_init(|| {
-            let made = rcgen::generate_simple_self_signed(vec![
-                SERVER_NAME.to_string(),
-                "127.0.0.1".to_string(),
-            ])
-            .map_err(|e| format!("cannot make the throwaway TLS certificate: {e}"))?;
-            let key =
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-            let cert = made.cert.der().clone();
-            let mut server = ServerConfig::builder_with_provider(provider())
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .and_then(|b| {
-                    b.with_no_client_auth()
-                        .with_single_cert(vec![cert.clone()], key)
-                })
-                .map_err(|e| format!("cannot build the TLS server configuration: {e}"))?;
-            // Nothing here resumes sessions: no tickets, no extra records after the handshake.
-            server.send_tls13_tickets = 0;
-            Ok(Identity {
-                cert,
-                cert_pem: made.cert.pem(),
-                server: Arc::new(server),
-            })
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-impl Identity {
-    /// The server side of a TLS 1.3 connection with this identity.
-    pub fn server_config(&self) -> Arc<ServerConfig> {
-        self.server.clone()
-    }
-}
-
-/// rustls's *ring* provider: AES-GCM and ChaCha20 with ring's assembly, no C toolchain.
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A TLS 1.3 client that trusts exactly this process's throwaway certificate: the
-/// receiving end of the `tls` mode (`zc bench`'s sink, the tests).
-pub fn client_config() -> Result<Arc<ClientConfig>, String> {
-    let id = identity()?;
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(id.cert.clone())
-        .map_err(|e| format!("cannot trust the throwaway certificate: {e}"))?;
-    let config = ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("cannot build the TLS client configuration: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
+use crate::tls::{SERVER_NAME, client_trusting_throwaway, handshake_failure, throwaway};
 
 /// Reads a TLS stream to its end and returns the plaintext. The end of the TCP stream
 /// without `close_notify` counts as the end (see the module comment).
 pub fn read_decrypted(stream: std::net::TcpStream) -> io::Result<Vec<u8>> {
     let name = SERVER_NAME.try_into().expect("a valid DNS name");
-    let config = client_config().map_err(io::Error::other)?;
+    let config = client_trusting_throwaway().map_err(io::Error::other)?;
     let conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     let mut plain = Vec::new();
@@ -142,7 +70,7 @@ pub struct TlsSender {
 impl TlsSender {
     /// Makes (or reuses) the throwaway identity and allocates the plaintext buffer.
     pub fn new(chunk: usize) -> io::Result<Self> {
-        let config = identity().map_err(io::Error::other)?.server_config();
+        let config = throwaway().map_err(io::Error::other)?.server_config();
         let mut buf = Vec::new();
         buf.try_reserve_exact(chunk)
             .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))?;
@@ -155,6 +83,67 @@ impl TlsSender {
             tally: Tally::default(),
         })
     }
+}
+
+impl TlsSender {
+    /// Sends a file range over a connection whose handshake is done (`zc serve`'s TLS
+    /// listener): the same read, encrypt, write loop, counted in this sender's tally.
+    pub fn send_on(
+        &mut self,
+        conn: &mut ServerConnection,
+        file: &File,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+    ) -> Result<(), TransferError> {
+        let mut job = Job::start(Mode::Tls, offset, len, &mut self.tally)?;
+        if len == 0 {
+            return Ok(());
+        }
+        encrypt_range(&mut job, conn, &mut self.buf, file, sock)
+    }
+}
+
+/// The job's file range through `conn`: `pread` a buffer's worth, encrypt it, write the
+/// records, until the range is sent.
+fn encrypt_range(
+    job: &mut Job<'_>,
+    conn: &mut ServerConnection,
+    buffer: &mut [u8],
+    file: &File,
+    sock: BorrowedFd<'_>,
+) -> Result<(), TransferError> {
+    while job.remaining() > 0 {
+        let want = job.next_len(buffer.len());
+        let buf = &mut buffer[..want];
+        let pos = job.file_pos();
+        // Copy 1: page cache -> user buffer.
+        let got = job.call(Syscall::Pread, None, || {
+            nix::sys::uio::pread(file, buf, pos)
+        })?;
+        if got == 0 {
+            return Err(job.fail(Cause::FileTooShort {
+                syscall: Syscall::Pread,
+                file_len: None,
+            }));
+        }
+        job.copied(got);
+        let mut plain = &buffer[..got];
+        while !plain.is_empty() {
+            // The encryption pass: plaintext in, ciphertext records out (rustls's buffer,
+            // bounded at 64 KiB: it takes what fits, we flush and go on).
+            let n = conn.writer().write(plain).map_err(|_| {
+                job.fail(Cause::Tls {
+                    reason: "rustls refused the plaintext",
+                })
+            })?;
+            job.sent(n);
+            plain = &plain[n..];
+            // Copy 2: records -> socket buffer.
+            flush(job, conn, sock)?;
+        }
+    }
+    Ok(())
 }
 
 impl Transfer for TlsSender {
@@ -174,37 +163,7 @@ impl Transfer for TlsSender {
             return Ok(());
         }
         let conn = session(&mut job, &mut self.session, &self.config, sock)?;
-        while job.remaining() > 0 {
-            let want = job.next_len(self.chunk);
-            let buf = &mut self.buf[..want];
-            let pos = job.file_pos();
-            // Copy 1: page cache -> user buffer.
-            let got = job.call(Syscall::Pread, None, || {
-                nix::sys::uio::pread(file, buf, pos)
-            })?;
-            if got == 0 {
-                return Err(job.fail(Cause::FileTooShort {
-                    syscall: Syscall::Pread,
-                    file_len: None,
-                }));
-            }
-            job.copied(got);
-            let mut plain = &self.buf[..got];
-            while !plain.is_empty() {
-                // The encryption pass: plaintext in, ciphertext records out (rustls's
-                // buffer, bounded at 64 KiB: it takes what fits, we flush and go on).
-                let n = conn.writer().write(plain).map_err(|_| {
-                    job.fail(Cause::Tls {
-                        reason: "rustls refused the plaintext",
-                    })
-                })?;
-                job.sent(n);
-                plain = &plain[n..];
-                // Copy 2: records -> socket buffer.
-                flush(&mut job, conn, sock)?;
-            }
-        }
-        Ok(())
+        encrypt_range(&mut job, conn, &mut self.buf, file, sock)
     }
 
     fn tally(&self) -> &Tally {
@@ -275,25 +234,6 @@ fn handshake(
         }
     }
     flush(job, conn, sock)
-}
-
-/// Why a handshake failed, in words that point at the fix.
-fn handshake_failure(e: &rustls::Error) -> &'static str {
-    match e {
-        rustls::Error::InvalidMessage(_) => {
-            "the peer does not speak TLS (its first bytes are not a TLS record): is it a \
-             plaintext client?"
-        }
-        rustls::Error::AlertReceived(_) => {
-            "the client refused the handshake with an alert: does it trust zc's throwaway \
-             certificate, and does it allow TLS 1.3?"
-        }
-        rustls::Error::PeerIncompatible(_) => {
-            "the client offers nothing in common with TLS 1.3 (version, cipher suite or \
-             key exchange)"
-        }
-        _ => "the TLS handshake failed",
-    }
 }
 
 /// Writes every record rustls has ready to the socket.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::sink::SinkKind;
 use super::warnings::Warning;
 use crate::bench::results::{Metric, distinct, find};
-use crate::measure::{Environment, Reading, Sample, ThreadProfile};
+use crate::measure::{Environment, Reading, Sample, ThreadProfile, sum_profiles};
 use crate::net::Pin;
 use crate::transfer::{Mode, Model, Tally};
 
@@ -101,6 +101,10 @@ pub struct Row {
     #[serde(deserialize_with = "known_model")]
     pub model: Model,
     pub metrics: Vec<Metric>,
+    /// The sampled profiles of the runs added up: where this mode's sender and receiver
+    /// spent their CPU (samples, copy samples, the top kernel functions). Not read back.
+    #[serde(skip_deserializing)]
+    pub profile: RowProfile,
     /// The raw runs, for scripts; not read back (an empty list in a file read back).
     #[serde(skip_deserializing)]
     pub runs: Vec<RunRecord>,
@@ -124,6 +128,30 @@ impl Row {
     /// The median of a metric, when it was measured.
     pub fn median(&self, key: &str) -> Option<f64> {
         self.metric(key)?.value.value().map(|s| s.median)
+    }
+}
+
+/// A row's runs' profiles added up, sender and in-process sink apart.
+#[derive(Clone, Debug, Serialize)]
+pub struct RowProfile {
+    pub sender: Reading<ThreadProfile>,
+    pub sink: Reading<ThreadProfile>,
+}
+
+impl RowProfile {
+    pub fn of(runs: &[RunRecord]) -> RowProfile {
+        const NO_RUNS: &str = "no run was measured";
+        RowProfile {
+            sender: sum_profiles(runs.iter().map(|r| &r.sample.kernel_profile), NO_RUNS),
+            sink: sum_profiles(runs.iter().map(|r| &r.sink_profile), NO_RUNS),
+        }
+    }
+}
+
+impl Default for RowProfile {
+    /// What a report read back from JSON has: the runs are not read back.
+    fn default() -> RowProfile {
+        RowProfile::of(&[])
     }
 }
 

@@ -42,7 +42,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::config::BenchConfig;
 use super::metrics;
 use super::results::{
-    BenchReport, CacheState, FixtureInfo, Row, RunRecord, SCHEMA, Setup, SinkPlace, keys,
+    BenchReport, CacheState, FixtureInfo, Row, RowProfile, RunRecord, SCHEMA, Setup, SinkPlace,
+    keys,
 };
 use super::sink::{self, SinkReport};
 use super::warnings::Warning;
@@ -274,6 +275,7 @@ fn unavailable_rows(unavailable: &[(Mode, String)], chunks: &[usize]) -> Vec<Row
                 chunk,
                 model: mode.model(),
                 metrics,
+                profile: RowProfile::of(&[]),
                 runs: Vec::new(),
             });
         }
@@ -299,6 +301,7 @@ fn report(
             chunk,
             model: mode.model(),
             metrics: metrics::metrics(runs),
+            profile: RowProfile::of(runs),
             runs: runs.clone(),
         })
         .collect();
@@ -551,16 +554,9 @@ impl Run<'_> {
             .skip(1)
             .fold(lanes[0].tally, |sum, l| sum.plus(&l.tally));
         let sink_cpu_ns = (!sinks.is_empty()).then(|| sinks.iter().map(|s| s.cpu_ns).sum());
-        let sink_profile = sinks.iter().fold(
-            Reading::unavailable("a remote sink is not sampled"),
-            |sum: Reading<ThreadProfile>, s| match (sum, &s.profile) {
-                (_, Reading::Unavailable(why)) => Reading::Unavailable(why.clone()),
-                (Reading::Value(mut a), Reading::Value(b)) => {
-                    a.merge(b);
-                    Reading::Value(a)
-                }
-                (Reading::Unavailable(_), Reading::Value(b)) => Reading::Value(b.clone()),
-            },
+        let sink_profile = measure::sum_profiles(
+            sinks.iter().map(|s| &s.profile),
+            "a remote sink is not sampled",
         );
         RunRecord {
             run: 0,

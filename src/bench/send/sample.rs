@@ -4,7 +4,7 @@
 
 use crate::bench::results::{Fallback, Metric, Stat};
 use crate::bench::send::results::{
-    BenchReport, CacheState, FixtureInfo, Row, SCHEMA, Setup, SinkPlace,
+    BenchReport, CacheState, FixtureInfo, Row, RowProfile, SCHEMA, Setup, SinkPlace,
 };
 use crate::bench::send::sink::SinkKind;
 use crate::bench::send::warnings::Warning;
@@ -89,6 +89,7 @@ pub(crate) fn row(mode: Mode, syscalls: f64, cpu: f64, copies: f64, switches: f6
             metric("cache_misses_per_gib", "1/GiB", unavailable(NO_PMU)),
             metric("residency_before", "fraction", stat(1.0, 0.000201, 1.0)),
         ],
+        profile: RowProfile::default(),
         runs: Vec::new(),
     }
 }

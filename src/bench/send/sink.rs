@@ -117,8 +117,8 @@ fn drain_counting(
 /// the `read` sink. The sender ends with a TCP half-close, not a TLS `close_notify` (see
 /// src/transfer/tls.rs), so that end counts as the end.
 pub fn drain_tls(stream: &mut TcpStream, verify: bool, chunk: usize) -> io::Result<SinkReport> {
-    let config = crate::transfer::tls::client_config().map_err(io::Error::other)?;
-    let name = crate::transfer::tls::SERVER_NAME
+    let config = crate::tls::client_trusting_throwaway().map_err(io::Error::other)?;
+    let name = crate::tls::SERVER_NAME
         .try_into()
         .map_err(io::Error::other)?;
     let mut conn = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;

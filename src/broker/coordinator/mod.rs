@@ -1099,7 +1099,11 @@ pub fn handle(
 }
 
 /// FindCoordinator: every group's coordinator is this broker. zc has no transaction
-/// coordinator, and says so rather than letting a transactional producer retry forever.
+/// coordinator, and says so rather than letting a transactional producer retry until it
+/// times out: librdkafka retries every error of this lookup but
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which it treats as fatal; that is also Kafka's
+/// answer to a transactional id the client may not use. An unknown key type is Kafka's
+/// INVALID_REQUEST.
 fn find_coordinator(ctx: &Context, req: &FindCoordinatorRequest) -> FindCoordinatorResponse {
     let coordinators = req
         .keys
@@ -1115,11 +1119,16 @@ fn find_coordinator(ctx: &Context, req: &FindCoordinatorRequest) -> FindCoordina
                     error_message: None,
                 }
             } else {
-                let what = if req.key_type == KEY_TYPE_TRANSACTION {
-                    "zc serve has no transaction coordinator: transactions are not supported"
-                        .to_owned()
+                let (code, what) = if req.key_type == KEY_TYPE_TRANSACTION {
+                    let why = "zc serve has no transaction coordinator: transactions are not \
+                               supported; drop transactional.id (idempotent producers work)";
+                    (
+                        ErrorCode::TransactionalIdAuthorizationFailed,
+                        why.to_owned(),
+                    )
                 } else {
-                    format!("unknown coordinator key type {}", req.key_type)
+                    let why = format!("unknown coordinator key type {}", req.key_type);
+                    (ErrorCode::InvalidRequest, why)
                 };
                 (ctx.log)(format!("FindCoordinator for {key:?}: {what}"));
                 CoordinatorEntry {
@@ -1127,7 +1136,7 @@ fn find_coordinator(ctx: &Context, req: &FindCoordinatorRequest) -> FindCoordina
                     node_id: -1,
                     host: String::new(),
                     port: -1,
-                    error_code: ErrorCode::InvalidRequest,
+                    error_code: code,
                     error_message: Some(what),
                 }
             }

@@ -71,7 +71,7 @@ fn draw(report: &BenchReport, svg: &mut String) -> Result<(), Failure> {
 }
 
 /// Two lines naming the machine and how it was measured.
-fn provenance(report: &BenchReport) -> [String; 2] {
+pub(super) fn provenance(report: &BenchReport) -> [String; 2] {
     let s = &report.setup;
     let env = &s.environment;
     let text = |r: &Reading<String>| match r {

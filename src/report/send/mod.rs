@@ -1,9 +1,10 @@
 //! The report of `zc bench`, one file per output format: the terminal tables, the Markdown
-//! and CSV exports, the SVG chart and the self-contained HTML page; JSON is
+//! and CSV exports, the SVG chart, the flame graph and the self-contained HTML page; JSON is
 //! [`crate::report::json`]'s.
 
 pub mod chart;
 pub mod csv;
+pub mod flame;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
@@ -18,6 +19,7 @@ impl Exportable for BenchReport {
             Format::Csv => csv::render(self),
             Format::Markdown => markdown::render(self),
             Format::Svg => chart::render(self)?,
+            Format::FlameGraph => flame::render(self)?,
             Format::Html => html::render(self)?,
         })
     }

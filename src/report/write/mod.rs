@@ -15,11 +15,11 @@ impl Exportable for WriteReport {
             Format::Json => super::json::render_any(self),
             Format::Csv => csv::render(self),
             Format::Markdown => markdown::render(self),
-            Format::Svg | Format::Html => anyhow::bail!("{}", NO_CHART),
+            Format::Svg | Format::FlameGraph | Format::Html => anyhow::bail!("{}", NO_CHART),
         })
     }
 }
 
 /// Why `zc bench write --export x.svg` is refused (before any run, and here as a backstop).
-pub const NO_CHART: &str = "zc bench write draws no chart and no HTML page (those are for zc \
-     bench); export .json, .csv or .md";
+pub const NO_CHART: &str = "zc bench write draws no chart, flame graph or HTML page (those are for \
+     zc bench); export .json, .csv or .md";

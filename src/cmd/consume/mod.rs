@@ -7,7 +7,7 @@
 //! at the broker for new records (long polling), so an idle follower costs a request
 //! every half second, not a busy loop.
 //!
-//! With `--group`, zc is a member of a consumer group ([`GroupMember`]): the group decides
+//! With `--group`, zc is a member of a consumer group ([`group`]): the group decides
 //! which partitions it reads and remembers (commits) how far it got, so the next run of
 //! the same group starts there.
 
@@ -17,17 +17,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::cli::ConsumeArgs;
-use crate::client::{
-    ClientConfig, Connection, Consumer, GroupMember, OffsetSpec, StartOffset, connect_to_leader,
-};
+mod group;
+
+use crate::cli::client::ConsumeArgs;
+use crate::client::{ClientConfig, Consumer, OffsetSpec, connect_to_leader};
 use crate::kafka::ApiKey;
 use crate::text::count;
 use crate::units::format_size;
 
 pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     if let Some(group) = &args.group {
-        return run_group(&args, group, quiet);
+        return group::run(&args, group, quiet);
     }
     let config = ClientConfig::default();
     let conn = connect_to_leader(&args.bootstrap, &args.topic, args.partition, false, &config)?;
@@ -141,101 +141,6 @@ pub fn run(args: ConsumeArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// `zc consume --group`: join, read each assigned partition to its end at start, commit
-/// it, leave. A heartbeat goes out between fetches every 3 s, so a long read keeps the
-/// membership; a rebalance meanwhile ends the run with the coordinator's error.
-fn run_group(args: &ConsumeArgs, group: &str, quiet: bool) -> Result<()> {
-    let config = ClientConfig::default();
-    let partitions = Connection::open(&args.bootstrap, &config)?
-        .list_topics()?
-        .into_iter()
-        .find(|(name, _)| *name == args.topic)
-        .map(|(_, n)| n as i32);
-    let Some(partitions) = partitions else {
-        bail!(
-            "topic {} does not exist at {}; produce to it first, or check the name",
-            args.topic,
-            args.bootstrap
-        );
-    };
-    let mut member = GroupMember::join(&args.bootstrap, &config, group, &args.topic, partitions)?;
-    let assigned = member.partitions.clone();
-    let committed = member.committed(&assigned)?;
-    if !quiet {
-        let starts: Vec<String> = committed
-            .iter()
-            .map(|(p, o)| match o {
-                -1 => format!("{}-{p} from --from (nothing committed)", args.topic),
-                o => format!("{}-{p} from committed offset {o}", args.topic),
-            })
-            .collect();
-        eprintln!(
-            "zc consume: joined group {group} as {} (generation {}) in {:.2} s; reading {}",
-            member.member_id(),
-            member.generation(),
-            member.join_time.as_secs_f64(),
-            if starts.is_empty() {
-                "nothing (no partition assigned)".to_owned()
-            } else {
-                starts.join(", ")
-            }
-        );
-    }
-    let max_wait = Duration::from_millis(args.max_wait_ms);
-    let mut out = BufWriter::with_capacity(64 << 10, io::stdout().lock());
-    let mut tally = Tally::default();
-    let started = Instant::now();
-    for (partition, offset) in committed {
-        let conn = connect_to_leader(&args.bootstrap, &args.topic, partition, false, &config)?;
-        let from = if offset >= 0 {
-            StartOffset::At(offset)
-        } else {
-            args.from
-        };
-        let mut consumer = Consumer::new(conn, &args.topic, partition, from, args.fetch_max_bytes)?;
-        consumer.set_fetch_min_bytes(args.fetch_min_bytes);
-        let end = consumer
-            .connection()?
-            .list_offset(&args.topic, partition, OffsetSpec::Latest)?;
-        consumer.set_ahead_limit(Some(end));
-        while consumer.position() < end {
-            member.heartbeat_if_due()?;
-            let mut write_error = None;
-            let polled = consumer.poll(max_wait, |record| {
-                if !args.bench {
-                    let value = record.value.unwrap_or_default();
-                    if let Err(e) = out.write_all(value).and_then(|()| out.write_all(b"\n")) {
-                        write_error = Some(e);
-                        return ControlFlow::Break(());
-                    }
-                }
-                tally.add(record.offset, record.value.map_or(0, <[u8]>::len));
-                ControlFlow::Continue(())
-            })?;
-            tally.batch_bytes += polled.batch_bytes;
-            match write_error {
-                None => {}
-                Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                Some(e) => return Err(e.into()),
-            }
-        }
-        member.commit(partition, consumer.position())?;
-    }
-    match out.flush() {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-        other => other?,
-    }
-    let elapsed = started.elapsed();
-    member.leave()?;
-    let line = tally.summary(elapsed, args.bench);
-    if args.bench {
-        crate::cmd::print(&format!("{line} (group {group})\n"))?;
-    } else if !quiet {
-        eprintln!("{line}; committed and left group {group}");
-    }
-    Ok(())
-}
-
 /// An offset past the partition's end is an error that says so (Kafka would answer its
 /// Fetch OFFSET_OUT_OF_RANGE), unless `--follow` asks to wait until the partition gets
 /// there, as a consumer started ahead of its producer would.
@@ -281,23 +186,23 @@ fn wait_for_start(consumer: &mut Consumer, args: &ConsumeArgs, quiet: bool) -> R
 
 /// What was consumed.
 #[derive(Debug, Default)]
-struct Tally {
+pub(super) struct Tally {
     records: u64,
     value_bytes: u64,
-    batch_bytes: u64,
+    pub(super) batch_bytes: u64,
     first_offset: Option<i64>,
     last_offset: Option<i64>,
 }
 
 impl Tally {
-    fn add(&mut self, offset: i64, value_len: usize) {
+    pub(super) fn add(&mut self, offset: i64, value_len: usize) {
         self.records += 1;
         self.value_bytes += value_len as u64;
         self.first_offset.get_or_insert(offset);
         self.last_offset = Some(offset);
     }
 
-    fn summary(&self, elapsed: Duration, bench: bool) -> String {
+    pub(super) fn summary(&self, elapsed: Duration, bench: bool) -> String {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let offsets = match (self.first_offset, self.last_offset) {
             (Some(first), Some(last)) => format!(" (offsets {first}..={last})"),
