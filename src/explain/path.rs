@@ -83,9 +83,13 @@ pub struct Step {
 
 impl Step {
     /// Whether the step copies across the user/kernel boundary. Page references handed
-    /// from user space to the kernel (MSG_ZEROCOPY pinning our mapping) cross without a copy.
+    /// from user space to the kernel cross without a copy: MSG_ZEROCOPY pinning our mapping
+    /// is a copy only without scatter-gather, and Linux TCP has it (the counts assume it, as
+    /// zc's own tally of bytes through user space does).
     pub fn crosses(&self) -> bool {
-        self.mover != Mover::PageRefs && self.from.user_space() != self.to.user_space()
+        self.mover != Mover::PageRefs
+            && !self.sg_removes
+            && self.from.user_space() != self.to.user_space()
     }
 }
 
