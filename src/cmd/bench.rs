@@ -6,7 +6,8 @@ use anyhow::Result;
 
 use super::measuring::{Progress, check_export};
 use crate::bench::send::config::BenchConfig;
-use crate::bench::send::runner::{self, Fixture};
+use crate::bench::send::payload::Fixture;
+use crate::bench::send::runner;
 use crate::cli::bench::{BenchArgs, BenchCommand};
 use crate::error::UsageError;
 use crate::log::fixture;

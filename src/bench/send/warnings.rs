@@ -6,8 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::config::BenchConfig;
+use super::results::{CacheState, Row, keys};
+use crate::measure::{Probe, Reading};
+use crate::net::{self, Congestion};
 use crate::transfer::Mode;
 use crate::units::format_size;
+
+/// Runs whose throughput varies more than this share of the median are flagged as noisy.
+const NOISY_SPREAD: f64 = 0.25;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -127,4 +134,99 @@ impl Warning {
             }
         }
     }
+}
+
+/// The warnings the set-up calls for before any run: counters that could not open, the
+/// congestion control in force, the cache state, and what `--verify` costs.
+pub(super) fn static_warnings(
+    cfg: &BenchConfig,
+    congestion: &Congestion,
+    probe: &Probe,
+    loopback: bool,
+) -> Vec<Warning> {
+    let mut w = Vec::new();
+    if cfg.counters {
+        // One warning per distinct reason, naming every counter it affects.
+        let mut by_reason: Vec<(String, Vec<&str>)> = Vec::new();
+        for (name, reading) in probe.availability() {
+            if let Reading::Unavailable(why) = reading {
+                match by_reason.iter_mut().find(|(r, _)| *r == why) {
+                    Some((_, names)) => names.push(name),
+                    None => by_reason.push((why, vec![name])),
+                }
+            }
+        }
+        w.extend(
+            by_reason
+                .into_iter()
+                .map(|(reason, names)| Warning::CounterUnavailable {
+                    counter: names.join(", "),
+                    reason,
+                }),
+        );
+    }
+    if loopback && net::is_pacing(&congestion.name) {
+        w.push(Warning::PacingCongestion {
+            algorithm: congestion.name.clone(),
+            why_not_cubic: congestion.warning.clone(),
+        });
+    } else if let Some(reason) = &congestion.warning {
+        w.push(Warning::CongestionFallback {
+            reason: reason.clone(),
+        });
+    }
+    if cfg.cache == CacheState::Cold {
+        w.push(Warning::ColdCache);
+    }
+    if cfg.warmup == 0 {
+        w.push(Warning::NoWarmup);
+    }
+    if cfg.verify {
+        w.push(Warning::VerifyCopies);
+    }
+    w
+}
+
+/// The warnings one row's figures call for: a log not in the page cache (or read from
+/// storage) when the cache should be warm, and runs too noisy to compare.
+pub(super) fn row_warnings(row: &Row, cfg: &BenchConfig) -> Vec<Warning> {
+    let mut w = Vec::new();
+    let stat = |key| row.metric(key).and_then(|m| m.value.value());
+    if cfg.cache == CacheState::Warm {
+        if let Some(min) = stat(keys::RESIDENCY_BEFORE).map(|s| s.min)
+            && min < 0.99
+        {
+            w.push(Warning::NotInPageCache {
+                mode: row.mode,
+                chunk: row.chunk,
+                residency: min,
+            });
+        }
+        // One log's size: with several consumers a run delivers it several times.
+        let bytes = row
+            .runs
+            .first()
+            .map_or(0, |r| r.bytes / u64::from(r.consumers.max(1))) as f64;
+        if let Some(max) = stat(keys::STORAGE_READ_BYTES).map(|s| s.max)
+            && max > 0.01 * bytes
+        {
+            w.push(Warning::StorageReads {
+                mode: row.mode,
+                chunk: row.chunk,
+                bytes: max as u64,
+            });
+        }
+    }
+    if let Some(s) = stat(keys::THROUGHPUT)
+        && s.runs > 1
+        && s.spread() > NOISY_SPREAD
+    {
+        w.push(Warning::NoisyRuns {
+            mode: row.mode,
+            chunk: row.chunk,
+            metric: keys::THROUGHPUT.into(),
+            spread: s.spread(),
+        });
+    }
+    w
 }
