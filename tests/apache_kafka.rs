@@ -5,6 +5,8 @@
 
 #[path = "common/broker.rs"]
 mod broker;
+#[path = "apache_kafka/clients.rs"]
+mod clients;
 mod common;
 #[path = "common/kafka.rs"]
 mod kafka;

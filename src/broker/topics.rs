@@ -501,7 +501,7 @@ fn check_descriptors(log_dir: &Path, dirs: &[partition::PartitionDir]) -> Result
     let reserve = fds::BASE_RESERVE;
     let mut segments = 0u64;
     for dir in dirs {
-        segments += partition::list_segments(&dir.path)
+        segments += segment::list_segments(&dir.path)
             .with_context(|| format!("cannot list {}", dir.path.display()))?
             .len()
             .max(1) as u64;

@@ -96,6 +96,14 @@ pub struct ProduceArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+
+    /// Seconds to keep asking for the partition while it is not ready: a topic Apache
+    /// Kafka is still creating on first use (it answers UNKNOWN_TOPIC_OR_PARTITION
+    /// meanwhile), or a partition with no leader yet (the Java producer's max.block.ms);
+    /// 0 fails at the first answer
+    #[arg(long, default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub max_block: u64,
 }
 
 pub(super) const GROUPS_EXAMPLES: &str = "Examples:

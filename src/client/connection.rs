@@ -40,6 +40,10 @@ pub struct ClientConfig {
     /// Largest response frame accepted. A broker (or anything else listening on the port)
     /// announcing more is refused before any memory is allocated for it.
     pub max_response_bytes: usize,
+    /// How long to keep asking Metadata while a partition is not ready: no leader yet, or
+    /// a topic the broker is still creating on first use (the Java producer's
+    /// `max.block.ms`, 60 s). Zero: fail at the first answer.
+    pub metadata_wait: Duration,
 }
 
 impl Default for ClientConfig {
@@ -49,6 +53,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 100 << 20,
+            metadata_wait: Duration::from_secs(60),
         }
     }
 }

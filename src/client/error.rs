@@ -63,6 +63,18 @@ pub enum ClientError {
         /// The broker's own words (Produce v8+), if any.
         message: Option<String>,
     },
+    /// Metadata kept saying the partition is not ready (no leader, or a topic the broker
+    /// was asked to create still unknown) until the client's wait for it ran out.
+    NotReady {
+        broker: String,
+        topic: String,
+        partition: i32,
+        /// What the last Metadata said: UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE.
+        code: ErrorCode,
+        waited: Duration,
+        /// Metadata requests sent.
+        requests: u32,
+    },
     /// The topic exists but has no such partition.
     NoSuchPartition {
         broker: String,
@@ -103,6 +115,7 @@ impl ClientError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             ClientError::Broker { code, .. } => Some(*code),
+            ClientError::NotReady { code, .. } => Some(*code),
             ClientError::Advertised { source, .. } => source.code(),
             _ => None,
         }
@@ -208,6 +221,36 @@ impl fmt::Display for ClientError {
                 }
                 Ok(())
             }
+            ClientError::NotReady {
+                broker,
+                topic,
+                partition,
+                code,
+                waited,
+                requests,
+            } => {
+                let waited = format!(
+                    "after {:.1} s and {requests} Metadata requests",
+                    waited.as_secs_f64()
+                );
+                if *code == ErrorCode::UnknownTopicOrPartition {
+                    write!(
+                        f,
+                        "topic {topic} is still unknown to {broker} ({code}) {waited} asking it \
+                         to create the topic: this broker does not create topics on first use \
+                         (Kafka with auto.create.topics.enable=false, zc serve with \
+                         --no-auto-create); create it first (zc topics create {topic}), or wait \
+                         longer (zc produce --max-block)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{topic}-{partition} still has no leader at {broker} ({code}) {waited}: \
+                         the cluster is electing one, or the partition's replicas are offline; \
+                         check the brokers' logs, or retry later"
+                    )
+                }
+            }
             ClientError::NoSuchPartition {
                 broker,
                 topic,
@@ -278,8 +321,9 @@ fn hint(code: ErrorCode, topic: Option<&str>) -> Option<String> {
     let topic = topic.unwrap_or("the topic");
     Some(match code {
         ErrorCode::UnknownTopicOrPartition => format!(
-            "topic {topic} does not exist; produce to it first (zc produce creates it) or start \
-             zc serve without --no-auto-create"
+            "topic {topic} does not exist; create it (zc topics create), or produce to it \
+             first: zc produce asks the broker to create it, which zc serve does unless started \
+             with --no-auto-create, and Kafka when auto.create.topics.enable=true"
         ),
         ErrorCode::LeaderNotAvailable | ErrorCode::NotLeaderOrFollower => {
             "the partition has no leader on this broker right now; retry in a moment".into()

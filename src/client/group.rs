@@ -39,6 +39,9 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
 /// Rejoins in a row before giving up: each answer that sends a member back to JoinGroup
 /// means the group changed again meanwhile.
 const MAX_REJOINS: usize = 20;
+/// The pause before joining again while the coordinator loads the group; with
+/// [`MAX_REJOINS`] it bounds that wait at 6 s.
+const LOAD_PAUSE: Duration = Duration::from_millis(300);
 
 /// A joined member of one group, reading one topic.
 pub struct GroupMember {
@@ -172,6 +175,21 @@ impl GroupMember {
             ErrorCode::None => {}
             ErrorCode::MemberIdRequired => {
                 self.member_id = joined.member_id;
+                return Ok(false);
+            }
+            // Apache Kafka is still loading the group's partition of __consumer_offsets
+            // (just after creating it, or after a restart): ask again in a moment.
+            ErrorCode::CoordinatorLoadInProgress => {
+                std::thread::sleep(LOAD_PAUSE);
+                return Ok(false);
+            }
+            // This broker does not coordinate the group (yet, or any more): find the
+            // coordinator again and join there, as Kafka's clients do.
+            ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => {
+                std::thread::sleep(LOAD_PAUSE);
+                let broker = self.conn.broker().to_owned();
+                let config = self.conn.config().clone();
+                self.conn = connect_to_coordinator(&broker, &config, &self.group)?;
                 return Ok(false);
             }
             ErrorCode::UnknownMemberId => {

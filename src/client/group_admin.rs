@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::connection::{ClientConfig, Connection};
 use super::error::ClientError;
 use super::partition::OffsetSpec;
+use super::retry::Retry;
 use crate::kafka::consumer_protocol::decode_assignment;
 use crate::kafka::find_coordinator::KEY_TYPE_GROUP;
 use crate::kafka::{
@@ -115,16 +116,25 @@ fn conn_to_coordinator(
     config: &ClientConfig,
     group: &str,
 ) -> Result<Connection, ClientError> {
-    let found: FindCoordinatorResponse =
-        conn.call(&RequestBody::FindCoordinator(FindCoordinatorRequest {
-            key_type: KEY_TYPE_GROUP,
-            keys: vec![group.to_owned()],
-        }))?;
-    let Some(c) = found.coordinators.into_iter().next() else {
-        return Err(conn.protocol(
-            ApiKey::FindCoordinator,
-            "no coordinator in the answer".into(),
-        ));
+    // Apache Kafka answers COORDINATOR_NOT_AVAILABLE while the group's partition of
+    // `__consumer_offsets` is not ready, first of all while the first FindCoordinator
+    // has it create the topic; its clients ask again, and so does zc.
+    let mut retry = Retry::new(config.metadata_wait);
+    let c = loop {
+        let found: FindCoordinatorResponse =
+            conn.call(&RequestBody::FindCoordinator(FindCoordinatorRequest {
+                key_type: KEY_TYPE_GROUP,
+                keys: vec![group.to_owned()],
+            }))?;
+        let Some(c) = found.coordinators.into_iter().next() else {
+            return Err(conn.protocol(
+                ApiKey::FindCoordinator,
+                "no coordinator in the answer".into(),
+            ));
+        };
+        if c.error_code != ErrorCode::CoordinatorNotAvailable || !retry.again() {
+            break c;
+        }
     };
     if c.error_code != ErrorCode::None {
         return Err(conn.broker_error(

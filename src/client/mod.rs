@@ -50,6 +50,7 @@ pub mod group;
 pub mod group_admin;
 mod partition;
 pub mod producer;
+mod retry;
 pub mod source;
 
 #[cfg(test)]

@@ -11,8 +11,6 @@
 //! docs/kafka-protocol.md §4.
 
 use std::net::ToSocketAddrs;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use crate::kafka::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use crate::kafka::{
@@ -22,6 +20,7 @@ use crate::kafka::{
 
 use super::connection::{ClientConfig, Connection};
 use super::error::ClientError;
+use super::retry::Retry;
 
 /// One end of a partition, for ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +31,19 @@ pub enum OffsetSpec {
     Latest,
 }
 
-/// How long to keep asking while the partition has no leader yet. Real Kafka answers
-/// LEADER_NOT_AVAILABLE for a moment after auto-creating a topic; clients wait it out.
-const LEADER_WAIT: Duration = Duration::from_secs(5);
-const LEADER_RETRY: Duration = Duration::from_millis(100);
-
 /// Connects to `bootstrap`, finds the leader of `topic`-`partition` with Metadata, and
 /// returns a connection to the leader's advertised address (the bootstrap connection
 /// itself when that is where the leader is). `allow_auto_create` asks the broker to
 /// create a missing topic: producers do, consumers do not (librdkafka's defaults).
+///
+/// A partition may not be ready yet, and then the client asks again ([`Retry`]), for up
+/// to `config.metadata_wait`: while it has no leader (LEADER_NOT_AVAILABLE),
+/// and, when asked to create the topic, while the topic is unknown. Apache Kafka (KRaft)
+/// creates a topic on first use *in the background*: the broker forwards a CreateTopics to
+/// the controller ("Sent auto-creation request for [t] to the active controller" in its
+/// log) and answers this Metadata, and the next ones until the topic is in its metadata,
+/// UNKNOWN_TOPIC_OR_PARTITION. (`zc serve` creates it before answering.) A broker that
+/// never creates it leaves the topic unknown until the wait runs out.
 pub fn connect_to_leader(
     bootstrap: &str,
     topic: &str,
@@ -49,7 +52,7 @@ pub fn connect_to_leader(
     config: &ClientConfig,
 ) -> Result<Connection, ClientError> {
     let mut conn = Connection::open(bootstrap, config)?;
-    let started = Instant::now();
+    let mut retry = Retry::new(config.metadata_wait);
     let (node_id, address) = loop {
         let metadata = conn.call::<MetadataResponse>(&RequestBody::Metadata(MetadataRequest {
             topics: Some(vec![topic.to_owned()]),
@@ -57,14 +60,27 @@ pub fn connect_to_leader(
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
         }))?;
-        match leader_address(&metadata, conn.broker(), topic, partition) {
-            Err(e)
-                if e.code() == Some(ErrorCode::LeaderNotAvailable)
-                    && started.elapsed() < LEADER_WAIT =>
-            {
-                thread::sleep(LEADER_RETRY);
-            }
-            other => break other?,
+        let e = match leader_address(&metadata, conn.broker(), topic, partition) {
+            Ok(found) => break found,
+            Err(e) => e,
+        };
+        let not_ready = match e.code() {
+            Some(ErrorCode::LeaderNotAvailable) => true,
+            Some(ErrorCode::UnknownTopicOrPartition) => allow_auto_create,
+            _ => false,
+        };
+        if !not_ready || config.metadata_wait.is_zero() {
+            return Err(e);
+        }
+        if !retry.again() {
+            return Err(ClientError::NotReady {
+                broker: conn.broker().to_owned(),
+                topic: topic.to_owned(),
+                partition,
+                code: e.code().unwrap_or(ErrorCode::LeaderNotAvailable),
+                waited: retry.waited(),
+                requests: retry.requests,
+            });
         }
     };
     if resolves_to_peer(&address, &conn) {

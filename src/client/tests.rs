@@ -47,6 +47,10 @@ struct Behaviour {
     corrupt_fetch: bool,
     /// Read requests, never answer.
     silent: bool,
+    /// Like Apache Kafka creating a topic on first use: answer this many Metadata requests
+    /// that ask to create an unknown topic UNKNOWN_TOPIC_OR_PARTITION before it exists
+    /// (`usize::MAX`: never create it, like a broker with auto-creation off).
+    create_after: usize,
 }
 
 #[derive(Default)]
@@ -57,6 +61,8 @@ struct State {
     requests: Vec<(ApiKey, i16)>,
     /// The acks of every Produce seen.
     acks: Vec<i16>,
+    /// Metadata requests that asked to create an unknown topic.
+    create_asks: usize,
 }
 
 struct FakeBroker {
@@ -183,8 +189,11 @@ fn answer(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|name| {
-                    if m.allow_auto_topic_creation {
-                        st.logs.entry(name.clone()).or_default();
+                    if m.allow_auto_topic_creation && !st.logs.contains_key(&name) {
+                        st.create_asks += 1;
+                        if st.create_asks > behaviour.create_after {
+                            st.logs.entry(name.clone()).or_default();
+                        }
                     }
                     let known = st.logs.contains_key(&name);
                     MetadataTopic {
@@ -593,6 +602,74 @@ fn unknown_topic_is_surfaced_with_its_name_and_a_hint() {
         "{text}"
     );
     assert!(text.contains("topic nope does not exist"), "{text}");
+}
+
+/// The Metadata requests the fake broker saw.
+fn metadata_requests(broker: &FakeBroker) -> usize {
+    let st = broker.state();
+    st.requests
+        .iter()
+        .filter(|(api, _)| *api == ApiKey::Metadata)
+        .count()
+}
+
+#[test]
+fn a_producer_waits_while_the_broker_creates_the_topic() {
+    let broker = FakeBroker::start(Behaviour {
+        create_after: 3,
+        ..Behaviour::default()
+    });
+    let summary = produce(&broker.address(), "fresh", &values(10), 10, Acks::All).unwrap();
+    assert_eq!(summary.last_offset, Some(9));
+    assert_eq!(
+        metadata_requests(&broker),
+        4,
+        "three unknown answers, then found"
+    );
+}
+
+#[test]
+fn a_topic_that_is_never_created_ends_the_wait_with_the_reason() {
+    let broker = FakeBroker::start(Behaviour {
+        create_after: usize::MAX,
+        ..Behaviour::default()
+    });
+    let config = ClientConfig {
+        metadata_wait: Duration::from_millis(400),
+        ..config()
+    };
+    let e = connect_to_leader(&broker.address(), "never", 0, true, &config).unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::UnknownTopicOrPartition));
+    // A pause of 100 ms fits in 400 ms, then 200 ms (unless the machine is slow), never
+    // the next 400 ms.
+    let asked = metadata_requests(&broker);
+    assert!((2..=3).contains(&asked), "{asked}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "topic never is still unknown to {} (UNKNOWN_TOPIC_OR_PARTITION (3)) after",
+            broker.address()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("and {asked} Metadata requests")),
+        "{text}"
+    );
+    assert!(text.contains("zc topics create never"), "{text}");
+    assert!(text.contains("--max-block"), "{text}");
+
+    // Without a wait, the first answer is the error; a consumer never asks to create, so
+    // an unknown topic stays unknown and it does not wait either.
+    let no_wait = ClientConfig {
+        metadata_wait: Duration::ZERO,
+        ..config.clone()
+    };
+    let e = connect_to_leader(&broker.address(), "never", 0, true, &no_wait).unwrap_err();
+    assert!(matches!(e, ClientError::Broker { .. }), "{e}");
+    let e = connect_to_leader(&broker.address(), "never", 0, false, &config).unwrap_err();
+    assert!(matches!(e, ClientError::Broker { .. }), "{e}");
+    assert_eq!(metadata_requests(&broker), asked + 2);
 }
 
 #[test]

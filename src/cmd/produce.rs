@@ -17,6 +17,7 @@ use crate::units::format_size;
 pub fn run(args: ProduceArgs, quiet: bool) -> Result<()> {
     let config = ClientConfig {
         request_timeout: Duration::from_secs(args.request_timeout),
+        metadata_wait: Duration::from_secs(args.max_block),
         ..ClientConfig::default()
     };
     let mut source = match args.records {

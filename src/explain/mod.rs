@@ -5,6 +5,7 @@
 //! what was measured next to what the model predicts.
 //!
 //! - [`path`]: the path of a chunk per mode, as data (checked against [`Mode::model`]);
+//! - [`consumer`]: the receiving end, where the copy the sender saved shows up;
 //! - [`diagram`]: that data drawn for a terminal;
 //! - [`results`]: reading a results file back, refusing bad ones;
 //! - [`paint`]: colour only on a terminal, never with `NO_COLOR`.
@@ -12,6 +13,7 @@
 //! [`render`] builds the whole text in memory: the command prints it in one go, so a bad
 //! results file can never leave half an explanation on the screen.
 
+pub mod consumer;
 pub mod diagram;
 pub mod paint;
 pub mod path;
@@ -64,6 +66,8 @@ pub fn render(req: &Request) -> String {
         out.push('\n');
         out.push_str(&totals_table(&req.modes, req.width, p));
     }
+    out.push('\n');
+    out.push_str(&consumer::section(req.width, p));
     out.push('\n');
     out.push_str(&wrap(BEYOND_ONE_TRANSFER, w, "", ""));
     out.push('\n');
@@ -340,9 +344,11 @@ fn measured(mode: Mode, results: &Results, width: usize, p: &Paint) -> String {
         return out;
     }
     // (metric key, the model's figure for it)
-    let shown: [(&str, Option<u32>); 8] = [
+    let shown: [(&str, Option<u32>); 10] = [
         (keys::THROUGHPUT, None),
         (keys::SENDER_CPU_PER_GIB, None),
+        (keys::SENDER_COPY_CPU_PER_GIB, None),
+        (keys::SINK_COPY_CPU_PER_GIB, None),
         (keys::SYSTEM_CPU_PER_GIB, None),
         (keys::SYSCALLS_PER_GIB, None),
         (keys::MODE_SWITCHES_PER_CHUNK, Some(m.mode_switches)),

@@ -178,22 +178,25 @@ const SOCKET_TO_NIC: Step = Step {
     sg_removes: false,
 };
 
+/// The copy into our buffer that read-write and TLS both start with.
+const PREAD: Event = Event::Call {
+    call: "pread(file, buf, chunk)",
+    every: Every::Chunk,
+    steps: &[
+        DISK_TO_CACHE,
+        Step {
+            mover: Mover::Cpu,
+            from: Place::PageCache,
+            to: Place::UserBuffer,
+            what: "the kernel copies the chunk from the page cache into our buffer",
+            sg_removes: false,
+        },
+    ],
+    note: None,
+};
+
 const READ_WRITE: [Event; 2] = [
-    Event::Call {
-        call: "pread(file, buf, chunk)",
-        every: Every::Chunk,
-        steps: &[
-            DISK_TO_CACHE,
-            Step {
-                mover: Mover::Cpu,
-                from: Place::PageCache,
-                to: Place::UserBuffer,
-                what: "the kernel copies the chunk from the page cache into our buffer",
-                sg_removes: false,
-            },
-        ],
-        note: None,
-    },
+    PREAD,
     Event::Call {
         call: "write(sock, buf, chunk)",
         every: Every::Chunk,
@@ -355,21 +358,7 @@ const IO_URING: [Event; 1] = [Event::Call {
 }];
 
 const TLS: [Event; 3] = [
-    Event::Call {
-        call: "pread(file, buf, chunk)",
-        every: Every::Chunk,
-        steps: &[
-            DISK_TO_CACHE,
-            Step {
-                mover: Mover::Cpu,
-                from: Place::PageCache,
-                to: Place::UserBuffer,
-                what: "the kernel copies the chunk from the page cache into our buffer",
-                sg_removes: false,
-            },
-        ],
-        note: None,
-    },
+    PREAD,
     Event::Work {
         what: "rustls encrypts (no syscall)",
         steps: &[Step {

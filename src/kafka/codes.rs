@@ -325,6 +325,7 @@ pub enum ErrorCode {
     UnsupportedCompressionType,
     InvalidRecord,
     OffsetMetadataTooLarge,
+    CoordinatorLoadInProgress,
     CoordinatorNotAvailable,
     IllegalGeneration,
     InconsistentGroupProtocol,
@@ -343,7 +344,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub(crate) const ALL: [ErrorCode; 43] = [
+    pub(crate) const ALL: [ErrorCode; 44] = [
         ErrorCode::UnknownServerError,
         ErrorCode::None,
         ErrorCode::OffsetOutOfRange,
@@ -372,6 +373,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedCompressionType,
         ErrorCode::InvalidRecord,
         ErrorCode::OffsetMetadataTooLarge,
+        ErrorCode::CoordinatorLoadInProgress,
         ErrorCode::CoordinatorNotAvailable,
         ErrorCode::IllegalGeneration,
         ErrorCode::InconsistentGroupProtocol,
@@ -420,6 +422,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
             ErrorCode::OffsetMetadataTooLarge => 12,
+            ErrorCode::CoordinatorLoadInProgress => 14,
             ErrorCode::CoordinatorNotAvailable => 15,
             ErrorCode::IllegalGeneration => 22,
             ErrorCode::InconsistentGroupProtocol => 23,
@@ -476,6 +479,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedCompressionType => "UNSUPPORTED_COMPRESSION_TYPE",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
             ErrorCode::OffsetMetadataTooLarge => "OFFSET_METADATA_TOO_LARGE",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
             ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
             ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",

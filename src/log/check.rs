@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::batch;
 use super::index::{self, OFFSET_ENTRY_LEN, TIME_ENTRY_LEN};
 use super::partition::{self, PartitionDir};
-use super::segment::{BatchScanner, SegmentFiles};
+use super::segment::{self, BatchScanner, SegmentFiles};
 
 /// One batch as a dump tool shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, CheckError> {
     }
     let io_err = |e| CheckError::Io(dir.to_owned(), e);
     let mut found = partition::list_partitions(dir).map_err(io_err)?;
-    if found.is_empty() && !partition::list_segments(dir).map_err(io_err)?.is_empty() {
+    if found.is_empty() && !segment::list_segments(dir).map_err(io_err)?.is_empty() {
         let name = dir
             .canonicalize()
             .ok()
@@ -145,8 +145,8 @@ pub fn partitions(dir: &Path) -> Result<Vec<PartitionDir>, CheckError> {
 pub fn check_log(dir: &Path, list_batches: bool) -> Result<LogReport, CheckError> {
     let mut report = LogReport::default();
     for part in partitions(dir)? {
-        let segments = partition::list_segments(&part.path)
-            .map_err(|e| CheckError::Io(part.path.clone(), e))?;
+        let segments =
+            segment::list_segments(&part.path).map_err(|e| CheckError::Io(part.path.clone(), e))?;
         let name = part
             .path
             .file_name()

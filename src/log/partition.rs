@@ -115,10 +115,6 @@ pub fn list_partitions(log_dir: &Path) -> io::Result<Vec<PartitionDir>> {
     Ok(found)
 }
 
-// Lives in `segment` (which recovery uses too, so recovery need not import this module);
-// named here as well, where the broker and the benchmark look for it.
-pub use super::segment::list_segments;
-
 /// How a partition log writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogConfig {

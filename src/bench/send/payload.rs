@@ -31,7 +31,7 @@ impl Fixture {
     pub fn open(path: &Path, known_hash: Option<String>) -> Result<Fixture> {
         let mut segments = Vec::new();
         for part in crate::log::check::partitions(path)? {
-            for seg in crate::log::partition::list_segments(&part.path)? {
+            for seg in crate::log::segment::list_segments(&part.path)? {
                 let file = File::open(&seg.log)
                     .with_context(|| format!("cannot open {}", seg.log.display()))?;
                 let len = file.metadata()?.len();
