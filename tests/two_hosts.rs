@@ -9,10 +9,14 @@
 //! message, except under `CI=true` where `ip netns` works, which makes it required there.
 //! The namespaces have unique names per run and are deleted by a Drop guard, whatever
 //! happens; every process runs under a deadline.
+//!
+//! With `ZC_TWO_HOSTS_EXPORT=DIR` the figures are also written there as JSON, for
+//! docs/results/ and scripts/docs-figures: each `zc bench --export` file as
+//! `two-hosts-PATH-CC.json`, and the consume reads as `two-hosts-consume.json`.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -246,6 +250,40 @@ fn bench_figures(json: &Path) -> (Vec<(String, f64, f64, f64)>, String) {
     (rows, cc)
 }
 
+/// Where `ZC_TWO_HOSTS_EXPORT` asks the figures to be written, if anywhere.
+fn export_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("ZC_TWO_HOSTS_EXPORT")?);
+    assert!(
+        dir.is_dir(),
+        "ZC_TWO_HOSTS_EXPORT={}: no such directory",
+        dir.display()
+    );
+    Some(dir)
+}
+
+/// One row of `two-hosts-consume.json`: the MiB/s of every read, with their median, min
+/// and max, in the shape of `zc bench --export` metrics (scripts/docs-figures reads both).
+fn consume_row(transfer: &str, path: &str, sorted_rates: &[f64]) -> serde_json::Value {
+    let n = sorted_rates.len();
+    serde_json::json!({
+        "transfer": transfer,
+        "path": path,
+        "metrics": [{
+            "key": "consume_mib_per_s",
+            "label": "zc consume MiB/s",
+            "unit": "MiB/s",
+            "source": "zc consume --bench of the whole topic, as it prints it",
+            "value": {
+                "median": sorted_rates[n / 2],
+                "min": sorted_rates[0],
+                "max": sorted_rates[n - 1],
+                "runs": n,
+                "samples": sorted_rates,
+            },
+        }],
+    })
+}
+
 #[test]
 fn zc_bench_and_zc_consume_across_a_veth_pair_between_two_namespaces() {
     let Some(hosts) = hosts_or_skip() else { return };
@@ -263,7 +301,10 @@ fn zc_bench_and_zc_consume_across_a_veth_pair_between_two_namespaces() {
     let mut gen_args = vec!["fixture", "gen", "-q", "--out", fixture_s];
     gen_args.extend(args);
     common::zc(&gen_args).success();
-    eprintln!("{}", hosts.describe_device());
+    let device = hosts.describe_device();
+    eprintln!("{device}");
+    let export = export_dir();
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
     // zc sink in a, zc bench in b (across the veth) and in a (its own loopback).
     let port = 9000;
@@ -308,7 +349,11 @@ fn zc_bench_and_zc_consume_across_a_veth_pair_between_two_namespaces() {
                 json.to_str().unwrap(),
             ],
         ));
-        figures.push((label, bench_figures(&json)));
+        let (rows, cc) = bench_figures(&json);
+        if let Some(out) = &export {
+            std::fs::copy(&json, out.join(format!("two-hosts-{label}-{cc}.json"))).unwrap();
+        }
+        figures.push((label, (rows, cc)));
     }
     eprintln!("zc bench --connect, 64 MiB log, 64 KiB chunks, median of 3 runs:");
     eprintln!(
@@ -331,6 +376,7 @@ fn zc_bench_and_zc_consume_across_a_veth_pair_between_two_namespaces() {
     let broker_port = 9092;
     let listen = format!("0.0.0.0:{broker_port}");
     let advertise = format!("{}:{broker_port}", hosts.addr_a);
+    let mut consume_rows = Vec::new();
     for mode in ["sendfile", "read-write"] {
         let log_dir = dir.path().join(format!("log-{mode}"));
         common::copy_dir(&fixture, &log_dir);
@@ -374,6 +420,26 @@ fn zc_bench_and_zc_consume_across_a_veth_pair_between_two_namespaces() {
                  median {:.0} MiB/s (min {:.0}, max {:.0}; 5 reads of 64 MiB)",
                 rates[2], rates[0], rates[4]
             );
+            consume_rows.push(consume_row(mode, label, &rates));
         }
+    }
+    if let Some(out) = export {
+        let doc = serde_json::json!({
+            "schema": "zc-two-hosts-consume/1",
+            "setup": {
+                "command": "ZC_TWO_HOSTS_EXPORT=DIR cargo test --release --test two_hosts -- --nocapture",
+                "log": "64 MiB, one segment, topic demo (zc fixture gen --size 64MiB)",
+                "reads": "5 full reads per broker and path, one broker per --transfer mode",
+                "device": device,
+                "kernel_release": std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                    .unwrap_or_default().trim(),
+                "load_average_before": load_before.trim(),
+                "load_average_after": std::fs::read_to_string("/proc/loadavg")
+                    .unwrap_or_default().trim(),
+            },
+            "rows": consume_rows,
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        std::fs::write(out.join("two-hosts-consume.json"), text).unwrap();
     }
 }

@@ -130,7 +130,7 @@ segment file (sendfile by default), as Kafka does. Ctrl-C stops it cleanly.")]
 }
 
 const EXPLAIN_EXAMPLES: &str = "Examples:
-  zc explain                                       # all four modes, then their totals side by side
+  zc explain                                       # every mode (eight), then their totals side by side
   zc explain sendfile                              # one mode
   zc bench --export results.json && zc explain all --results results.json
   NO_COLOR=1 zc explain mmap | less                # colour only on a terminal, never with NO_COLOR

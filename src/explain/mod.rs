@@ -306,8 +306,9 @@ fn syscalls_made(mode: Mode) -> &'static str {
 const COMMON_CAVEATS: [&str; 2] = [
     "loopback (127.0.0.1) has no NIC and so no NIC DMA: the last step is the kernel handing \
      the packets to the receiving socket, on the same machine.",
-    "with a warm cache the disk DMA happened before the run (zc bench --cache cold puts it \
-     back in every run).",
+    "with a warm cache the disk DMA happened before the run (zc bench --cache cold puts the \
+     storage read back in every run; on a virtual disk the host serves it, and whatever DMA it \
+     does is not visible from the guest).",
 ];
 
 /// The figures of `mode` from a results file, each beside its model value where the model

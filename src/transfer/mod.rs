@@ -209,12 +209,14 @@ impl Mode {
             },
             Mode::MsgZerocopy => Model {
                 dma_copies: 2,
-                cpu_copies: 0,
+                cpu_copies: 1,
                 mode_switches: 2,
                 syscalls_per_chunk: 1,
                 user_copies_per_byte: 0,
-                note: "send(MSG_ZEROCOPY) pins the mapped page-cache pages and attaches them to \
-                       the socket by reference; the NIC reads them by DMA. The completions \
+                note: "send(MSG_ZEROCOPY) pins the mapped page-cache pages and, on a device \
+                       with scatter-gather DMA, attaches them to the socket by reference (0 CPU \
+                       copies; without it the kernel copies them, 1, as sendfile's classic \
+                       figure counts); the NIC reads them by DMA. The completions \
                        are reaped with recvmsg(MSG_ERRQUEUE), one call for many sends, outside \
                        the per-chunk figure. On loopback the kernel copies after all (1 CPU \
                        copy): a pinned user page may not sit in a local receiver's queue, so \
